@@ -1,0 +1,152 @@
+//! Loading a project: find its files, follow `include`s, parse them all.
+//!
+//! In: a [`FileSource`]. Out: a [`Loaded`] project: the source map, the
+//! checked nodes of every file in a deterministic order, and diagnostics.
+//! The top-level `*.kdl` files are loaded in sorted order; each `include`
+//! adds the files its path or glob matches (relative to the including file,
+//! never outside the project), each file at most once. Files of one round
+//! are parsed in parallel on scoped threads with a large stack; the result
+//! does not depend on thread timing because outputs are put back in order.
+
+use std::collections::BTreeSet;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::source::{FileId, FileSource, SourceMap, Span, glob_match, resolve_relative};
+use crate::syntax::{self, Node, Val};
+
+/// A parsed project.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub sources: SourceMap,
+    /// Top-level nodes of every file, files in load order.
+    pub nodes: Vec<Node>,
+    pub diags: Diagnostics,
+}
+
+/// Threads used to parse files of one round.
+const THREADS: usize = 2;
+/// Stack of a parser thread: generous, since the KDL parser recurses.
+const STACK: usize = 64 * 1024 * 1024;
+
+/// Reads bytes as UTF-8, or reports where they stop being UTF-8.
+pub fn decode(sources: &mut SourceMap, path: &str, bytes: Vec<u8>, diags: &mut Diagnostics) -> Option<FileId> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(sources.add(path.to_string(), text)),
+        Err(err) => {
+            let valid = err.utf8_error().valid_up_to();
+            let bytes = err.into_bytes();
+            let text = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+            let id = sources.add(path.to_string(), text);
+            diags.push(
+                Diagnostic::error("virtplan::load::not-utf8", format!("`{path}` is not valid UTF-8"))
+                    .at(Span::new(id, valid, valid), "invalid bytes start here")
+                    .help("virtplan reads UTF-8 text; re-save the file as UTF-8 (is it a binary file?)"),
+            );
+            None
+        }
+    }
+}
+
+pub fn load(fs: &dyn FileSource) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut all = fs.list();
+    all.sort();
+    let mut queue: Vec<String> = all
+        .iter()
+        .filter(|p| !p.contains('/') && p.ends_with(".kdl"))
+        .cloned()
+        .collect();
+    if queue.is_empty() {
+        loaded.diags.push(
+            Diagnostic::error("virtplan::load::no-files", "the project directory holds no .kdl file")
+                .help("a project is a directory of *.kdl files; point virtplan at that directory"),
+        );
+        return loaded;
+    }
+    let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
+    while !queue.is_empty() {
+        let round = std::mem::take(&mut queue);
+        let mut texts = Vec::new();
+        for path in &round {
+            match fs.read(path) {
+                Ok(bytes) => {
+                    if let Some(id) = decode(&mut loaded.sources, path, bytes, &mut loaded.diags) {
+                        texts.push(id);
+                    }
+                }
+                Err(e) => loaded.diags.push(
+                    Diagnostic::error("virtplan::load::read", format!("cannot read `{path}`: {e}"))
+                        .help("check that the file exists and is readable"),
+                ),
+            }
+        }
+        let parsed = parse_parallel(&loaded.sources, &texts);
+        for (id, (nodes, diags)) in texts.iter().zip(parsed) {
+            loaded.diags.extend(diags);
+            let from = loaded.sources.get(*id).name.clone();
+            for inc in nodes.iter().filter(|n| n.name.value == "include") {
+                let Some(arg) = inc.arg() else { continue };
+                let Val::Str(pattern) = &arg.value else { continue };
+                let Some(full) = resolve_relative(&from, pattern) else {
+                    loaded.diags.push(
+                        Diagnostic::error(
+                            "virtplan::load::include",
+                            format!("`{pattern}` leaves the project directory"),
+                        )
+                        .at(arg.span, "outside the project")
+                        .help("include paths are relative to this file and stay inside the project"),
+                    );
+                    continue;
+                };
+                let matched: Vec<&String> = all.iter().filter(|p| glob_match(&full, p)).collect();
+                if matched.is_empty() {
+                    loaded.diags.push(
+                        Diagnostic::error("virtplan::load::include", format!("`{pattern}` matches no file"))
+                            .at(arg.span, "nothing here")
+                            .help(format!("no file in the project matches `{full}`")),
+                    );
+                }
+                for m in matched {
+                    if seen.insert(m.clone()) {
+                        queue.push(m.clone());
+                    }
+                }
+            }
+            loaded.nodes.extend(nodes);
+        }
+    }
+    loaded
+}
+
+type Parsed = (Vec<Node>, Diagnostics);
+
+fn parse_parallel(sources: &SourceMap, ids: &[FileId]) -> Vec<Parsed> {
+    let parse_one = |id: FileId| {
+        let mut diags = Diagnostics::default();
+        let nodes = syntax::parse(id, &sources.get(id).text, &mut diags);
+        (nodes, diags)
+    };
+    if ids.len() < 2 {
+        return ids.iter().map(|id| parse_one(*id)).collect();
+    }
+    let chunk = ids.len().div_ceil(THREADS);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ids
+            .chunks(chunk)
+            .map(|part| {
+                std::thread::Builder::new()
+                    .stack_size(STACK)
+                    .spawn_scoped(scope, move || part.iter().map(|id| parse_one(*id)).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (h, part) in handles.into_iter().zip(ids.chunks(chunk)) {
+            match h.map(|h| h.join()) {
+                Ok(Ok(r)) => out.extend(r),
+                // A thread that cannot start or that failed: parse here instead.
+                _ => out.extend(part.iter().map(|id| parse_one(*id))),
+            }
+        }
+        out
+    })
+}

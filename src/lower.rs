@@ -1,0 +1,930 @@
+//! Lowering and resolution: checked syntax trees → the [`Model`].
+//!
+//! In: the top-level nodes of every file (already type-checked by `syntax`).
+//! Out: a [`Model`] with defaults applied, classes inherited and every
+//! reference resolved to an index, plus diagnostics for duplicates across
+//! files, unknown references (with a did-you-mean), class cycles, missing
+//! required server values and impossible values that need context (zero
+//! cores, a slot that does not divide the period).
+//!
+//! Inheritance: a server's value for a node comes from the first of these
+//! that states it: the server itself, its class, that class's `extends`
+//! chain, then `defaults`. A stated node replaces the inherited one whole
+//! (repeated nodes such as `window` included).
+
+use std::collections::BTreeMap;
+
+use crate::diag::{Diagnostic, Diagnostics, did_you_mean};
+use crate::model::*;
+use crate::schema::RefKind;
+use crate::source::{Span, Spanned, resolve_relative};
+use crate::syntax::{Node, Val};
+use crate::units::{BitsPerSec, Bytes, Fraction, GIB, Hertz, Seconds};
+
+/// Lowers all nodes. Returns `None` only when no model can be built at all
+/// (no `project`); every other problem is a diagnostic and a best-effort value.
+pub fn lower(nodes: &[Node], sources: &crate::source::SourceMap, diags: &mut Diagnostics) -> Option<Model> {
+    let mut l = Lowerer {
+        diags,
+        names: BTreeMap::new(),
+    };
+    let by_kind = |kind: &'static str| nodes.iter().filter(move |n| n.name.value == kind);
+
+    let project_node = l.singleton(by_kind("project"));
+    let defaults = l.singleton(by_kind("defaults"));
+    let costs_node = l.singleton(by_kind("costs"));
+    let migration_node = l.singleton(by_kind("migration"));
+
+    for (kind, node) in [
+        (RefKind::Platform, "platform"),
+        (RefKind::HostModel, "host-model"),
+        (RefKind::Cluster, "cluster"),
+        (RefKind::Class, "class"),
+        (RefKind::Server, "server"),
+        (RefKind::License, "license"),
+    ] {
+        l.register(kind, by_kind(node));
+    }
+    for rule in ["affinity", "anti-affinity", "separate-by", "pin"] {
+        l.register_rules(by_kind(rule));
+    }
+
+    let Some(project_node) = project_node else {
+        let span = sources.files().next().map(|(id, _)| Span::new(id, 0, 0));
+        let mut d = Diagnostic::error("virtplan::check::missing", "the project has no `project` node")
+            .help("add `project \"name\" { currency \"EUR\" }` to one of the files");
+        if let Some(span) = span {
+            d = d.at(span, "no `project` in any file");
+        }
+        l.diags.push(d);
+        return None;
+    };
+    let project = l.project(project_node);
+
+    let licenses: Vec<License> = by_kind("license").filter_map(|n| l.license(n)).collect();
+    let platforms: Vec<Platform> = by_kind("platform").filter_map(|n| l.platform(n)).collect();
+    let host_models: Vec<HostModel> = by_kind("host-model").filter_map(|n| l.host_model(n)).collect();
+    let clusters: Vec<Cluster> = by_kind("cluster").filter_map(|n| l.cluster(n)).collect();
+    let classes: BTreeMap<String, &Node> = by_kind("class")
+        .filter_map(|n| n.label().map(|name| (name.value, n)))
+        .collect();
+    l.check_class_cycles(&classes);
+    let servers: Vec<Server> = by_kind("server")
+        .filter_map(|n| l.server(n, &classes, defaults, &project, clusters.len(), sources))
+        .collect();
+    let rules = l.rules(nodes);
+    let costs = l.costs(costs_node);
+    let migration = l.migration(migration_node);
+    let metrics = by_kind("metrics")
+        .filter_map(|n| {
+            let arg = n.arg()?;
+            let from = &sources.get(arg.span.file).name;
+            Some(MetricsGlob {
+                pattern: l.relative(from, arg)?,
+                format: str_prop(n, "format").unwrap_or("virtplan").to_string(),
+                span: arg.span,
+            })
+        })
+        .collect();
+
+    Some(Model {
+        project,
+        platforms,
+        host_models,
+        clusters,
+        servers,
+        licenses,
+        rules,
+        costs,
+        migration,
+        metrics,
+    })
+}
+
+struct Lowerer<'a> {
+    diags: &'a mut Diagnostics,
+    /// Every defined name per kind, with its index among valid ones and span.
+    names: BTreeMap<RefKind, BTreeMap<String, (Id, Span)>>,
+}
+
+fn str_prop<'n>(n: &'n Node, name: &str) -> Option<&'n str> {
+    n.prop(name).and_then(|v| v.value.as_str())
+}
+
+/// The layers a server's values are looked up in, most specific first.
+struct Layers<'n> {
+    layers: Vec<&'n Node>,
+}
+
+impl<'n> Layers<'n> {
+    fn all(&self, name: &str) -> Vec<&'n Node> {
+        for layer in &self.layers {
+            let found: Vec<&Node> = layer.children.iter().filter(|c| c.name.value == name).collect();
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        Vec::new()
+    }
+    fn node(&self, name: &str) -> Option<&'n Node> {
+        self.all(name).into_iter().next()
+    }
+    fn arg(&self, name: &str) -> Option<&'n Spanned<Val>> {
+        self.node(name).and_then(Node::arg)
+    }
+}
+
+fn count(v: Option<&Spanned<Val>>) -> Option<u64> {
+    v.and_then(|v| v.value.as_count())
+}
+fn number(v: Option<&Spanned<Val>>) -> Option<f64> {
+    v.and_then(|v| v.value.as_f64())
+}
+fn bytes(v: Option<&Spanned<Val>>) -> Option<Bytes> {
+    match v.map(|v| &v.value) {
+        Some(Val::Bytes(b)) => Some(*b),
+        _ => None,
+    }
+}
+fn hertz(v: Option<&Spanned<Val>>) -> Option<Hertz> {
+    match v.map(|v| &v.value) {
+        Some(Val::Hertz(h)) => Some(*h),
+        _ => None,
+    }
+}
+fn bandwidth(v: Option<&Spanned<Val>>) -> Option<BitsPerSec> {
+    match v.map(|v| &v.value) {
+        Some(Val::Bandwidth(b)) => Some(*b),
+        _ => None,
+    }
+}
+fn duration(v: Option<&Spanned<Val>>) -> Option<Seconds> {
+    match v.map(|v| &v.value) {
+        Some(Val::Duration(d)) => Some(*d),
+        _ => None,
+    }
+}
+fn percent(v: Option<&Spanned<Val>>) -> Option<Fraction> {
+    match v.map(|v| &v.value) {
+        Some(Val::Percent(p)) => Some(*p),
+        _ => None,
+    }
+}
+fn power(v: Option<&Spanned<Val>>) -> Option<crate::units::Watts> {
+    match v.map(|v| &v.value) {
+        Some(Val::Power(p)) => Some(*p),
+        _ => None,
+    }
+}
+fn text(v: Option<&Spanned<Val>>) -> Option<String> {
+    v.and_then(|v| v.value.as_str()).map(str::to_string)
+}
+fn strings(n: Option<&Node>) -> Vec<String> {
+    n.map(|n| n.args.iter().filter_map(|a| a.value.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+impl Lowerer<'_> {
+    fn singleton<'n>(&mut self, mut nodes: impl Iterator<Item = &'n Node>) -> Option<&'n Node> {
+        let first = nodes.next()?;
+        for again in nodes {
+            self.diags.push(
+                Diagnostic::error(
+                    "virtplan::check::duplicate",
+                    format!("`{}` is given twice", first.name.value),
+                )
+                .at(again.name.span, "given again here")
+                .related(first.name.span, "first given here")
+                .help(format!("a project has one `{}`; merge the two", first.name.value)),
+            );
+        }
+        Some(first)
+    }
+
+    fn register<'n>(&mut self, kind: RefKind, nodes: impl Iterator<Item = &'n Node>) {
+        let mut map: BTreeMap<String, (Id, Span)> = BTreeMap::new();
+        for n in nodes {
+            let Some(name) = n.label() else { continue };
+            if let Some((_, first)) = map.get(&name.value) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "virtplan::check::duplicate",
+                        format!("{} `{}` is defined twice", kind.node(), name.value),
+                    )
+                    .at(name.span, "defined again here")
+                    .related(*first, "first defined here")
+                    .help(format!("rename one of them; {} names are unique in a project", kind.node())),
+                );
+                continue;
+            }
+            let id = map.len();
+            map.insert(name.value, (id, name.span));
+        }
+        self.names.insert(kind, map);
+    }
+
+    fn register_rules<'n>(&mut self, nodes: impl Iterator<Item = &'n Node>) {
+        let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+        for n in nodes {
+            let Some(name) = n.label() else { continue };
+            if let Some(first) = seen.get(&name.value) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "virtplan::check::duplicate",
+                        format!("{} rule `{}` is defined twice", n.name.value, name.value),
+                    )
+                    .at(name.span, "defined again here")
+                    .related(*first, "first defined here")
+                    .help("rule names are unique per kind, so their price can be reported"),
+                );
+            } else {
+                seen.insert(name.value, name.span);
+            }
+        }
+    }
+
+    /// Whether this node is the one registered under its name (not a duplicate).
+    fn is_registered(&self, kind: RefKind, n: &Node) -> bool {
+        n.label().is_some_and(|name| {
+            self.names
+                .get(&kind)
+                .and_then(|m| m.get(&name.value))
+                .is_some_and(|(_, span)| *span == name.span)
+        })
+    }
+
+    fn resolve(&mut self, kind: RefKind, v: &Spanned<Val>) -> Option<Id> {
+        let name = v.value.as_str()?;
+        let map = self.names.get(&kind)?;
+        if let Some((id, _)) = map.get(name) {
+            return Some(*id);
+        }
+        let help = match did_you_mean(name, map.keys().map(String::as_str)) {
+            Some(c) => format!("did you mean `{c}`?"),
+            None if map.is_empty() => format!("the project defines no {} at all", kind.node()),
+            None => format!("define `{} \"{name}\"` or use an existing name", kind.node()),
+        };
+        let mut d = Diagnostic::error(
+            "virtplan::resolve::unknown-reference",
+            format!("no {} named `{name}`", kind.node()),
+        )
+        .at(v.span, format!("unknown {}", kind.node()))
+        .help(help);
+        if let Some(c) = did_you_mean(name, map.keys().map(String::as_str)) {
+            if let Some((_, span)) = map.get(c) {
+                d = d.related(*span, format!("`{c}` is defined here"));
+            }
+        }
+        self.diags.push(d);
+        None
+    }
+
+    fn relative(&mut self, from: &str, v: &Spanned<Val>) -> Option<String> {
+        let path = v.value.as_str()?;
+        let resolved = resolve_relative(from, path);
+        if resolved.is_none() {
+            self.diags.push(
+                Diagnostic::error(
+                    "virtplan::load::include",
+                    format!("`{path}` leaves the project directory"),
+                )
+                .at(v.span, "outside the project")
+                .help("paths are relative to the file that names them and stay inside the project"),
+            );
+        }
+        resolved
+    }
+
+    fn range(&mut self, v: Option<&Spanned<Val>>, ok: bool, message: &str, help: &str) {
+        if let (Some(v), false) = (v, ok) {
+            self.diags.push(
+                Diagnostic::error("virtplan::check::out-of-range", message.to_string())
+                    .at(v.span, "impossible value")
+                    .help(help.to_string()),
+            );
+        }
+    }
+
+    fn project(&mut self, n: &Node) -> Project {
+        let tz = n.child_arg("timezone");
+        let timezone = text(tz).unwrap_or_else(|| "UTC".to_string());
+        let utc_offset_minutes = match parse_offset(&timezone) {
+            Some(m) => m,
+            None => {
+                if let Some(v) = tz {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "virtplan::check::wrong-type",
+                            format!("`{timezone}` is not a time zone virtplan knows"),
+                        )
+                        .at(v.span, "unknown time zone")
+                        .help("write \"UTC\" or a fixed offset such as \"+01:00\" (zone names are not supported)"),
+                    );
+                }
+                0
+            }
+        };
+        let profile = n.child("profile");
+        let period = duration(profile.and_then(|p| p.prop("period"))).unwrap_or(Seconds(7.0 * 86400.0));
+        let slot = duration(profile.and_then(|p| p.prop("slot"))).unwrap_or(Seconds(3600.0));
+        let percentile = number(profile.and_then(|p| p.prop("percentile"))).unwrap_or(95.0);
+        let mut settings = ProfileSettings {
+            period,
+            slot,
+            percentile,
+        };
+        if let Some(p) = profile {
+            let divides = slot.0 >= 1.0 && period.0 >= slot.0 && (period.0 / slot.0).fract() == 0.0;
+            let span = p.prop("slot").or(p.prop("period")).map_or(p.name.span, |v| v.span);
+            if !divides || settings.slots() > 100_000 {
+                self.diags.push(
+                    Diagnostic::error(
+                        "virtplan::check::out-of-range",
+                        "the profile slot must divide the period (at most 100000 slots)",
+                    )
+                    .at(span, "does not divide the period")
+                    .help("e.g. period=\"7d\" slot=\"1h\" (168 slots) or period=\"1d\" slot=\"5min\""),
+                );
+                settings.period = Seconds(7.0 * 86400.0);
+                settings.slot = Seconds(3600.0);
+            }
+            let pv = p.prop("percentile");
+            self.range(
+                pv,
+                percentile > 0.0 && percentile <= 100.0,
+                "the percentile must be above 0 and at most 100",
+                "write percentile=95 for p95",
+            );
+            if !(percentile > 0.0 && percentile <= 100.0) {
+                settings.percentile = 95.0;
+            }
+        }
+        let sizing = n.child("sizing");
+        let headroom_v = sizing.and_then(|s| s.prop("headroom"));
+        let headroom = number(headroom_v).unwrap_or(1.3);
+        self.range(headroom_v, headroom > 0.0, "headroom must be above zero", "1.3 adds 30% to measured demand");
+        let gran_v = sizing.and_then(|s| s.prop("memory-granularity"));
+        let granularity = bytes(gran_v).unwrap_or(Bytes(GIB));
+        self.range(gran_v, granularity.0 > 0.0, "memory granularity must be above zero", "e.g. \"1GiB\"");
+        let b = n.child("bottleneck");
+        let horizon_v = n.child_arg("horizon-years");
+        let horizon = count(horizon_v).unwrap_or(5);
+        self.range(
+            horizon_v,
+            (1..=50).contains(&horizon),
+            "the horizon must be 1 to 50 years",
+            "typical horizons are 3 to 5 years",
+        );
+        Project {
+            name: n.label().map(|l| l.value).unwrap_or_default(),
+            currency: text(n.child_arg("currency")).unwrap_or_else(|| "EUR".to_string()),
+            utc_offset_minutes,
+            timezone,
+            horizon_years: horizon.clamp(1, 50) as u32,
+            discount_rate: percent(n.child_arg("discount-rate")).unwrap_or_default(),
+            growth_per_year: percent(n.child_arg("growth-per-year")).unwrap_or_default(),
+            profile: settings,
+            sizing: Sizing {
+                headroom: if headroom > 0.0 { headroom } else { 1.3 },
+                memory_granularity: if granularity.0 > 0.0 { granularity } else { Bytes(GIB) },
+                min_vcpus: count(sizing.and_then(|s| s.prop("min-vcpus"))).unwrap_or(1).max(1) as u32,
+                min_memory: bytes(sizing.and_then(|s| s.prop("min-memory"))).unwrap_or(Bytes(GIB)),
+            },
+            bottleneck: Bottleneck {
+                cpu: percent(b.and_then(|b| b.prop("cpu"))).unwrap_or(Fraction(0.9)),
+                memory: percent(b.and_then(|b| b.prop("memory"))).unwrap_or(Fraction(0.95)),
+                disk: percent(b.and_then(|b| b.prop("disk"))).unwrap_or(Fraction(0.9)),
+                network: percent(b.and_then(|b| b.prop("network"))).unwrap_or(Fraction(0.9)),
+            },
+        }
+    }
+
+    fn license(&mut self, n: &Node) -> Option<License> {
+        if !self.is_registered(RefKind::License, n) {
+            return None;
+        }
+        let vms = n.child_arg("vms-per-license").map(|v| &v.value);
+        Some(License {
+            name: n.label()?.value,
+            span: n.name.span,
+            metric: text(n.child_arg("metric")).unwrap_or_else(|| "per-instance".to_string()),
+            price: number(n.child_arg("price")).unwrap_or(0.0),
+            support_per_year: number(n.child_arg("support-per-year")).unwrap_or(0.0),
+            min_cores_per_socket: count(n.child_arg("min-cores-per-socket")).unwrap_or(0) as u32,
+            min_cores_per_host: count(n.child_arg("min-cores-per-host")).unwrap_or(0) as u32,
+            vms_per_license: match vms {
+                Some(Val::Unlimited) => None,
+                Some(Val::Count(c)) => Some(*c),
+                _ => Some(1),
+            },
+        })
+    }
+
+    fn platform(&mut self, n: &Node) -> Option<Platform> {
+        if !self.is_registered(RefKind::Platform, n) {
+            return None;
+        }
+        let kind = text(n.child_arg("kind")).unwrap_or_else(|| "bare-metal".to_string());
+        let hosted = kind == "hosted";
+        let vpc = n.child_arg("vms-per-core");
+        let vms_per_core = number(vpc).unwrap_or(if hosted { 4.0 } else { 8.0 });
+        self.range(vpc, vms_per_core > 0.0, "vms-per-core must be above zero", "e.g. 8 for a bare-metal hypervisor");
+        let vcpu = n.child_arg("vcpu-per-core");
+        let vcpu_per_core = number(vcpu).unwrap_or(if hosted { 2.0 } else { 4.0 });
+        self.range(vcpu, vcpu_per_core > 0.0, "vcpu-per-core must be above zero", "e.g. 4 for a 4:1 vCPU:pCPU ratio");
+        let license = n.child_arg("license").and_then(|v| self.resolve(RefKind::License, v));
+        Some(Platform {
+            name: n.label()?.value,
+            span: n.name.span,
+            kind,
+            vms_per_core: vms_per_core.max(f64::MIN_POSITIVE),
+            vcpu_per_core: vcpu_per_core.max(f64::MIN_POSITIVE),
+            cpu_overhead: percent(n.child_arg("cpu-overhead")).unwrap_or_default(),
+            io_overhead: percent(n.child_arg("io-overhead")).unwrap_or_default(),
+            memory_overhead_per_vm: bytes(n.child_arg("memory-overhead-per-vm")).unwrap_or_default(),
+            license,
+        })
+    }
+
+    /// Checks a value that must be above zero, reporting zero.
+    fn positive(&mut self, v: Option<&Spanned<Val>>, what: &str) -> bool {
+        let value = v.map(|v| match &v.value {
+            Val::Count(c) => *c as f64,
+            Val::Hertz(h) => h.0,
+            Val::Bytes(b) => b.0,
+            Val::Number(n) => *n,
+            _ => 1.0,
+        });
+        match (v, value) {
+            (Some(v), Some(x)) if x <= 0.0 => {
+                self.diags.push(
+                    Diagnostic::error("virtplan::check::out-of-range", format!("{what} cannot be zero"))
+                        .at(v.span, "zero")
+                        .help(format!("write the real {what}")),
+                );
+                false
+            }
+            _ => true,
+        }
+    }
+
+    fn host_model(&mut self, n: &Node) -> Option<HostModel> {
+        if !self.is_registered(RefKind::HostModel, n) {
+            return None;
+        }
+        let mut ok = true;
+        for (child, what) in [
+            ("sockets", "the number of sockets"),
+            ("cores-per-socket", "the number of cores"),
+            ("clock", "the clock"),
+            ("memory", "the memory"),
+            ("cpu-perf", "the CPU performance factor"),
+        ] {
+            ok &= self.positive(n.child_arg(child), what);
+        }
+        let sockets = count(n.child_arg("sockets"))? as u32;
+        let cores_per_socket = count(n.child_arg("cores-per-socket"))? as u32;
+        let clock = hertz(n.child_arg("clock"))?;
+        let memory = bytes(n.child_arg("memory"))?;
+        if !ok || sockets > 64 || cores_per_socket > 1024 {
+            return None;
+        }
+        let power_peak = power(n.child_arg("power-peak")).unwrap_or_default();
+        Some(HostModel {
+            name: n.label()?.value,
+            span: n.name.span,
+            sockets,
+            cores_per_socket,
+            clock,
+            cpu_perf: number(n.child_arg("cpu-perf")).unwrap_or(1.0),
+            memory,
+            storage_iops: number(n.child_arg("storage-iops")).unwrap_or(f64::INFINITY),
+            storage_throughput: bandwidth(n.child_arg("storage-throughput")).unwrap_or(BitsPerSec(f64::INFINITY)),
+            network: bandwidth(n.child_arg("network")).unwrap_or(BitsPerSec(f64::INFINITY)),
+            price: number(n.child_arg("price")).unwrap_or(0.0),
+            power_idle: power(n.child_arg("power-idle")).unwrap_or(power_peak),
+            power_peak,
+            rack_units: count(n.child_arg("rack-units")).unwrap_or(1) as u32,
+            support_per_year: number(n.child_arg("support-per-year")).unwrap_or(0.0),
+        })
+    }
+
+    fn cluster(&mut self, n: &Node) -> Option<Cluster> {
+        if !self.is_registered(RefKind::Cluster, n) {
+            return None;
+        }
+        let platform = n.child_arg("platform").and_then(|v| self.resolve(RefKind::Platform, v));
+        let models: Vec<Id> = n
+            .child("host-model")
+            .map(|m| m.args.iter().filter_map(|v| self.resolve(RefKind::HostModel, v)).collect())
+            .unwrap_or_default();
+        let t = n.child("target");
+        let pct = |name: &str, default: f64| percent(t.and_then(|t| t.prop(name))).unwrap_or(Fraction(default));
+        let target = Targets {
+            cpu: pct("cpu", 0.8),
+            memory: pct("memory", 0.9),
+            disk_iops: pct("disk-iops", 0.8),
+            disk_throughput: pct("disk-throughput", 0.8),
+            network: pct("network", 0.8),
+        };
+        if let Some(t) = t {
+            for (name, v) in &t.props {
+                if let Val::Percent(p) = v.value {
+                    self.range(Some(v), p.0 > 0.0, &format!("target `{name}` cannot be 0%"), "a target is the share of capacity the planner may use");
+                }
+            }
+        }
+        let max_v = n.child_arg("max-hosts");
+        self.positive(max_v, "max-hosts");
+        let (platform, models_ok) = (platform?, !models.is_empty());
+        if !models_ok {
+            return None;
+        }
+        let positive = |f: Fraction| if f.0 > 0.0 { f } else { Fraction(1.0) };
+        Some(Cluster {
+            name: n.label()?.value,
+            span: n.name.span,
+            platform,
+            host_models: models,
+            max_hosts: count(max_v).filter(|m| *m > 0).map(|m| m.min(100_000) as u32),
+            failures_to_tolerate: count(n.child_arg("failures-to-tolerate")).unwrap_or(0).min(1000) as u32,
+            target: Targets {
+                cpu: positive(target.cpu),
+                memory: positive(target.memory),
+                disk_iops: positive(target.disk_iops),
+                disk_throughput: positive(target.disk_throughput),
+                network: positive(target.network),
+            },
+        })
+    }
+
+    fn check_class_cycles(&mut self, classes: &BTreeMap<String, &Node>) {
+        for (name, node) in classes {
+            let mut seen = vec![name.clone()];
+            let mut cur = *node;
+            while let Some(parent) = cur.prop("extends") {
+                let Some(pname) = parent.value.as_str() else { break };
+                if seen.iter().any(|s| s == pname) {
+                    if pname == name {
+                        seen.push(pname.to_string());
+                        self.diags.push(
+                            Diagnostic::error(
+                                "virtplan::resolve::class-cycle",
+                                format!("classes extend each other in a circle: {}", seen.join(" → ")),
+                            )
+                            .at(node.name.span, "this class extends itself through the circle")
+                            .help("remove one `extends` so the chain ends"),
+                        );
+                    }
+                    break;
+                }
+                seen.push(pname.to_string());
+                match classes.get(pname) {
+                    Some(next) => cur = next,
+                    None => {
+                        self.resolve(RefKind::Class, parent);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn server(
+        &mut self,
+        n: &Node,
+        classes: &BTreeMap<String, &Node>,
+        defaults: Option<&Node>,
+        project: &Project,
+        cluster_count: usize,
+        sources: &crate::source::SourceMap,
+    ) -> Option<Server> {
+        if !self.is_registered(RefKind::Server, n) {
+            return None;
+        }
+        let name = n.label()?;
+        let mut layers = vec![n];
+        let class = n.prop("class");
+        if let Some(c) = class {
+            if self.resolve(RefKind::Class, c).is_some() {
+                let mut cur = c.value.as_str().and_then(|c| classes.get(c));
+                while let Some(node) = cur {
+                    if layers.iter().any(|l| std::ptr::eq(*l, *node)) || layers.len() > 64 {
+                        break;
+                    }
+                    layers.push(node);
+                    cur = node.prop("extends").and_then(|e| e.value.as_str()).and_then(|c| classes.get(c));
+                }
+            }
+        }
+        layers.extend(defaults);
+        let get = Layers { layers };
+
+        let mut missing = Vec::new();
+        for req in ["sockets", "cores-per-socket", "clock", "memory"] {
+            if get.arg(req).is_none() {
+                missing.push(req);
+            }
+        }
+        if !missing.is_empty() {
+            self.diags.push(
+                Diagnostic::error(
+                    "virtplan::check::missing",
+                    format!("server `{}` has no {}", name.value, missing.join(", ")),
+                )
+                .at(name.span, "incomplete server")
+                .help(format!(
+                    "give `{}` in the server, its class or `defaults`",
+                    missing.join("`, `")
+                )),
+            );
+        }
+        let mut ok = missing.is_empty();
+        for (child, what) in [
+            ("sockets", "the number of sockets"),
+            ("cores-per-socket", "the number of cores"),
+            ("clock", "the clock"),
+            ("memory", "the memory"),
+            ("cpu-perf", "the CPU performance factor"),
+        ] {
+            ok &= self.positive(get.arg(child), what);
+        }
+
+        let disk_size = bytes(get.arg("disk-size"));
+        let disk_used_v = get.arg("disk-used");
+        let disk_used = bytes(disk_used_v).or(disk_size).unwrap_or_default();
+        if let (Some(size), Some(used), Some(v)) = (disk_size, bytes(disk_used_v), disk_used_v) {
+            if used.0 > size.0 {
+                self.diags.push(
+                    Diagnostic::error("virtplan::check::out-of-range", "disk-used is larger than disk-size")
+                        .at(v.span, "more than installed")
+                        .help("disk-used is the space in use; it cannot exceed disk-size"),
+                );
+            }
+        }
+        let depends_on = get
+            .node("depends-on")
+            .map(|d| d.args.iter().filter_map(|v| self.resolve(RefKind::Server, v)).collect())
+            .unwrap_or_default();
+        let cluster = match get.arg("cluster") {
+            Some(v) => self.resolve(RefKind::Cluster, v),
+            None if cluster_count == 1 => Some(0),
+            None if cluster_count == 0 => None,
+            None => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "virtplan::resolve::no-cluster",
+                        format!("server `{}` names no cluster, and there are {cluster_count}", name.value),
+                    )
+                    .at(name.span, "which cluster?")
+                    .help("add `cluster \"name\"` to the server or its class"),
+                );
+                None
+            }
+        };
+        let licenses = get
+            .node("licenses")
+            .map(|d| d.args.iter().filter_map(|v| self.resolve(RefKind::License, v)).collect())
+            .unwrap_or_default();
+        let metrics = get.node("metrics").and_then(|m| {
+            let arg = m.arg()?;
+            let from = sources.get(arg.span.file).name.clone();
+            Some(MetricsRef {
+                path: self.relative(&from, arg)?,
+                format: str_prop(m, "format").unwrap_or("virtplan").to_string(),
+                span: arg.span,
+            })
+        });
+        let os = get.node("os");
+        let vendor = get.node("vendor-support");
+        let vendor_unsupported = vendor.and_then(|v| match v.prop("virtualized").map(|p| &p.value) {
+            Some(Val::Bool(false)) => Some(str_prop(v, "note").unwrap_or("").to_string()),
+            _ => None,
+        });
+        let verdict_override = get.node("verdict").and_then(|v| {
+            let verdict = match v.arg()?.value.as_str()? {
+                "virtualize" => Verdict::Virtualize,
+                "virtualize-with-care" => Verdict::VirtualizeWithCare,
+                "fix-first" => Verdict::FixFirst,
+                _ => Verdict::KeepPhysical,
+            };
+            Some((verdict, str_prop(v, "reason")?.to_string()))
+        });
+        let criticality = match text(get.arg("criticality")).as_deref() {
+            Some("low") => Criticality::Low,
+            Some("high") => Criticality::High,
+            Some("critical") => Criticality::Critical,
+            _ => Criticality::Medium,
+        };
+        let method = text(get.arg("method")).as_deref().map(parse_method);
+        if !ok {
+            return None;
+        }
+        Some(Server {
+            name: name.value,
+            span: name.span,
+            class: class.and_then(|c| c.value.as_str()).map(str::to_string),
+            sockets: count(get.arg("sockets"))?.min(64) as u32,
+            cores_per_socket: count(get.arg("cores-per-socket"))?.min(1024) as u32,
+            clock: hertz(get.arg("clock"))?,
+            cpu_perf: number(get.arg("cpu-perf")).unwrap_or(1.0),
+            memory: bytes(get.arg("memory"))?,
+            disk_size: disk_size.unwrap_or(disk_used),
+            disk_used,
+            disk_iops: number(get.arg("disk-iops")),
+            nics: count(get.arg("nics")).unwrap_or(1).min(64) as u32,
+            nic_speed: bandwidth(get.arg("nic-speed")).unwrap_or(BitsPerSec(1e9)),
+            power: power(get.arg("power")),
+            rack_units: count(get.arg("rack-units")).unwrap_or(1).min(64) as u32,
+            os: os.and_then(|o| text(o.arg())),
+            edition: os.and_then(|o| str_prop(o, "edition")).map(str::to_string),
+            roles: strings(get.node("roles")),
+            tags: strings(get.node("tags")),
+            owner: text(get.arg("owner")),
+            criticality,
+            depends_on,
+            special_hardware: get
+                .all("special-hardware")
+                .into_iter()
+                .filter_map(|h| {
+                    Some(SpecialHardware {
+                        kind: text(h.arg())?,
+                        note: str_prop(h, "note").map(str::to_string),
+                    })
+                })
+                .collect(),
+            vendor_unsupported,
+            metrics,
+            windows: get
+                .all("window")
+                .into_iter()
+                .filter_map(|w| match w.arg().map(|a| &a.value) {
+                    Some(Val::Window(w)) => Some(*w),
+                    _ => None,
+                })
+                .collect(),
+            cluster,
+            max_host_cpu: percent(get.arg("max-host-cpu")),
+            growth_per_year: percent(get.arg("growth-per-year")).unwrap_or(project.growth_per_year),
+            licenses,
+            method,
+            verdict_override,
+            support_per_year: number(get.arg("support-per-year")),
+            age_years: number(get.arg("age-years")),
+        })
+    }
+
+    fn members(&mut self, n: &Node) -> Vec<Id> {
+        let mut ids: Vec<Id> = n
+            .child("servers")
+            .map(|m| m.args.iter().filter_map(|v| self.resolve(RefKind::Server, v)).collect())
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    fn rules(&mut self, nodes: &[Node]) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        for n in nodes {
+            let Some(name) = n.label().map(|l| l.value) else { continue };
+            match n.name.value.as_str() {
+                "affinity" => rules.push(Rule::Affinity {
+                    servers: self.members(n),
+                    name,
+                }),
+                "anti-affinity" => rules.push(Rule::AntiAffinity {
+                    servers: self.members(n),
+                    name,
+                }),
+                "separate-by" => rules.push(Rule::SeparateBy {
+                    tags: strings(n.child("tags")),
+                    name,
+                }),
+                "pin" => {
+                    let server = n.prop("server").and_then(|v| self.resolve(RefKind::Server, v));
+                    let host_v = n.prop("host");
+                    self.positive(host_v, "the host number");
+                    if let (Some(server), Some(host)) = (server, count(host_v).filter(|h| *h > 0)) {
+                        rules.push(Rule::Pin {
+                            name,
+                            server,
+                            host: host.min(100_000) as u32,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        rules
+    }
+
+    fn costs(&mut self, n: Option<&Node>) -> Costs {
+        let num = |name: &str, default: f64| n.and_then(|n| number(n.child_arg(name))).unwrap_or(default);
+        let a = n.and_then(|n| n.child("adoption"));
+        let adopt = |name: &str| number(a.and_then(|a| a.prop(name))).unwrap_or(0.0);
+        let pue_v = n.and_then(|n| n.child_arg("pue"));
+        let pue = number(pue_v).unwrap_or(1.5);
+        self.range(pue_v, pue >= 1.0, "PUE is at least 1", "PUE is facility power divided by IT power, e.g. 1.5");
+        Costs {
+            energy_price: num("energy-price", 0.0),
+            pue: pue.max(1.0),
+            rack_unit_per_year: num("rack-unit-per-year", 0.0),
+            network_port_per_year: num("network-port-per-year", 0.0),
+            admin_hour: num("admin-hour", 0.0),
+            server_admin_hours_per_year: num("server-admin-hours-per-year", 0.0),
+            host_admin_hours_per_year: num("host-admin-hours-per-year", 0.0),
+            vm_admin_hours_per_year: num("vm-admin-hours-per-year", 0.0),
+            server_support_per_year: num("server-support-per-year", 0.0),
+            server_refresh_price: num("server-refresh-price", 0.0),
+            refresh_cycle_years: num("refresh-cycle-years", 5.0).max(1.0),
+            failure_rate: n.and_then(|n| percent(n.child_arg("failure-rate"))).unwrap_or_default(),
+            repair_hours: num("repair-hours", 0.0),
+            restart_hours: num("restart-hours", 0.0),
+            downtime_hour: num("downtime-hour", 0.0),
+            spare_parts_per_year: num("spare-parts-per-year", 0.0),
+            shared_storage: num("shared-storage", 0.0),
+            shared_storage_per_year: num("shared-storage-per-year", 0.0),
+            deploy_hours_physical: num("deploy-hours-physical", 0.0),
+            deploy_hours_virtual: num("deploy-hours-virtual", 0.0),
+            new_servers_per_year: num("new-servers-per-year", 0.0),
+            adoption: Adoption {
+                recognition_hours: adopt("recognition-hours"),
+                planning_hours: adopt("planning-hours"),
+                roi_hours: adopt("roi-hours"),
+                migration_hours_per_server: adopt("migration-hours-per-server"),
+                training: adopt("training"),
+                tools: adopt("tools"),
+            },
+        }
+    }
+
+    fn migration(&mut self, n: Option<&Node>) -> Migration {
+        let arg = |name: &str| n.and_then(|n| n.child_arg(name));
+        let dur = |name: &str, minutes: f64| duration(arg(name)).unwrap_or(Seconds(minutes * 60.0));
+        let streams_v = arg("parallel-streams");
+        self.positive(streams_v, "parallel-streams");
+        let eff_v = arg("efficiency");
+        let efficiency = percent(eff_v).unwrap_or(Fraction(0.32));
+        self.range(eff_v, efficiency.0 > 0.0, "efficiency cannot be 0%", "the default 32% copies 72GB in 30min over 1Gbps");
+        let net_v = arg("network");
+        let network = bandwidth(net_v).unwrap_or(BitsPerSec(1e9));
+        self.range(net_v, network.0 > 0.0, "the migration network cannot be zero", "e.g. \"1Gbps\"");
+        let wave_v = arg("max-wave-size");
+        self.positive(wave_v, "max-wave-size");
+        Migration {
+            network: if network.0 > 0.0 { network } else { BitsPerSec(1e9) },
+            efficiency: if efficiency.0 > 0.0 { efficiency } else { Fraction(0.32) },
+            parallel_streams: count(streams_v).unwrap_or(2).clamp(1, 1024) as u32,
+            windows: n
+                .map(|n| {
+                    n.children
+                        .iter()
+                        .filter(|c| c.name.value == "window")
+                        .filter_map(|w| match w.arg().map(|a| &a.value) {
+                            Some(Val::Window(w)) => Some(*w),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            method: text(arg("method")).as_deref().map_or(Method::P2vCold, parse_method),
+            driver_injection: dur("driver-injection", 15.0),
+            first_boot: dur("first-boot", 15.0),
+            tests: dur("tests", 30.0),
+            cutover: dur("cutover", 15.0),
+            pilot: count(arg("pilot")).unwrap_or(0).min(100_000) as u32,
+            max_wave_size: count(wave_v).filter(|m| *m > 0).map(|m| m.min(100_000) as u32),
+        }
+    }
+}
+
+fn parse_method(s: &str) -> Method {
+    match s {
+        "p2v-live" => Method::P2vLive,
+        "v2v" => Method::V2v,
+        "v2p" => Method::V2p,
+        _ => Method::P2vCold,
+    }
+}
+
+/// "UTC", "Z", "+01:00", "-05:30", "UTC+02:00" → minutes east of UTC.
+pub fn parse_offset(tz: &str) -> Option<i32> {
+    let t = tz.trim();
+    let t = t.strip_prefix("UTC").unwrap_or(t);
+    if t.is_empty() || t == "Z" {
+        return Some(0);
+    }
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let h: i32 = h.parse().ok()?;
+    let m: i32 = m.parse().ok()?;
+    if h > 14 || m > 59 {
+        return None;
+    }
+    Some(sign * (h * 60 + m))
+}

@@ -1,0 +1,344 @@
+//! The resolved model: every entity with typed values, defaults applied and
+//! references turned into indices. Produced by `lower`, read by the stages.
+
+use serde::Serialize;
+
+use crate::source::Span;
+use crate::units::{BitsPerSec, Bytes, Fraction, Hertz, Seconds, Watts, Window};
+
+pub type Id = usize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub name: String,
+    pub currency: String,
+    /// Offset of the project's time zone from UTC, in minutes.
+    pub utc_offset_minutes: i32,
+    pub timezone: String,
+    pub horizon_years: u32,
+    pub discount_rate: Fraction,
+    pub growth_per_year: Fraction,
+    pub profile: ProfileSettings,
+    pub sizing: Sizing,
+    pub bottleneck: Bottleneck,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ProfileSettings {
+    pub period: Seconds,
+    pub slot: Seconds,
+    pub percentile: f64,
+}
+
+impl ProfileSettings {
+    pub fn slots(&self) -> usize {
+        (self.period.0 / self.slot.0).round() as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Sizing {
+    pub headroom: f64,
+    pub memory_granularity: Bytes,
+    pub min_vcpus: u32,
+    pub min_memory: Bytes,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Bottleneck {
+    pub cpu: Fraction,
+    pub memory: Fraction,
+    pub disk: Fraction,
+    pub network: Fraction,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Platform {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub kind: String,
+    pub vms_per_core: f64,
+    pub vcpu_per_core: f64,
+    pub cpu_overhead: Fraction,
+    pub io_overhead: Fraction,
+    pub memory_overhead_per_vm: Bytes,
+    pub license: Option<Id>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostModel {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub sockets: u32,
+    pub cores_per_socket: u32,
+    pub clock: Hertz,
+    pub cpu_perf: f64,
+    pub memory: Bytes,
+    pub storage_iops: f64,
+    pub storage_throughput: BitsPerSec,
+    pub network: BitsPerSec,
+    pub price: f64,
+    pub power_idle: Watts,
+    pub power_peak: Watts,
+    pub rack_units: u32,
+    pub support_per_year: f64,
+}
+
+impl HostModel {
+    pub fn cores(&self) -> u32 {
+        self.sockets * self.cores_per_socket
+    }
+    /// Reference-normalised CPU capacity in GHz.
+    pub fn cpu_ghz(&self) -> f64 {
+        f64::from(self.cores()) * self.clock.0 / 1e9 * self.cpu_perf
+    }
+}
+
+/// Target utilization per resource.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Targets {
+    pub cpu: Fraction,
+    pub memory: Fraction,
+    pub disk_iops: Fraction,
+    pub disk_throughput: Fraction,
+    pub network: Fraction,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub platform: Id,
+    pub host_models: Vec<Id>,
+    pub max_hosts: Option<u32>,
+    pub failures_to_tolerate: u32,
+    pub target: Targets,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Criticality {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Virtualize,
+    VirtualizeWithCare,
+    FixFirst,
+    KeepPhysical,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Virtualize => "virtualize",
+            Verdict::VirtualizeWithCare => "virtualize-with-care",
+            Verdict::FixFirst => "fix-first",
+            Verdict::KeepPhysical => "keep-physical",
+        }
+    }
+    pub fn moves(self) -> bool {
+        matches!(self, Verdict::Virtualize | Verdict::VirtualizeWithCare)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    P2vCold,
+    P2vLive,
+    V2v,
+    V2p,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::P2vCold => "p2v-cold",
+            Method::P2vLive => "p2v-live",
+            Method::V2v => "v2v",
+            Method::V2p => "v2p",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecialHardware {
+    pub kind: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsRef {
+    /// Project-relative path of the file.
+    pub path: String,
+    pub format: String,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Server {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub class: Option<String>,
+    pub sockets: u32,
+    pub cores_per_socket: u32,
+    pub clock: Hertz,
+    pub cpu_perf: f64,
+    pub memory: Bytes,
+    pub disk_size: Bytes,
+    pub disk_used: Bytes,
+    pub disk_iops: Option<f64>,
+    pub nics: u32,
+    pub nic_speed: BitsPerSec,
+    pub power: Option<Watts>,
+    pub rack_units: u32,
+    pub os: Option<String>,
+    pub edition: Option<String>,
+    pub roles: Vec<String>,
+    pub tags: Vec<String>,
+    pub owner: Option<String>,
+    pub criticality: Criticality,
+    pub depends_on: Vec<Id>,
+    pub special_hardware: Vec<SpecialHardware>,
+    /// `Some(note)` when the vendor does not support it virtualized.
+    pub vendor_unsupported: Option<String>,
+    pub metrics: Option<MetricsRef>,
+    pub windows: Vec<Window>,
+    pub cluster: Option<Id>,
+    pub max_host_cpu: Option<Fraction>,
+    pub growth_per_year: Fraction,
+    pub licenses: Vec<Id>,
+    pub method: Option<Method>,
+    pub verdict_override: Option<(Verdict, String)>,
+    pub support_per_year: Option<f64>,
+    pub age_years: Option<f64>,
+}
+
+impl Server {
+    pub fn cores(&self) -> u32 {
+        self.sockets * self.cores_per_socket
+    }
+    /// Reference-normalised CPU capacity in GHz.
+    pub fn cpu_ghz(&self) -> f64 {
+        f64::from(self.cores()) * self.clock.0 / 1e9 * self.cpu_perf
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct License {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub metric: String,
+    pub price: f64,
+    pub support_per_year: f64,
+    pub min_cores_per_socket: u32,
+    pub min_cores_per_host: u32,
+    /// `None` is unlimited.
+    pub vms_per_license: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Rule {
+    Affinity { name: String, servers: Vec<Id> },
+    AntiAffinity { name: String, servers: Vec<Id> },
+    SeparateBy { name: String, tags: Vec<String> },
+    Pin { name: String, server: Id, host: u32 },
+}
+
+impl Rule {
+    pub fn name(&self) -> &str {
+        match self {
+            Rule::Affinity { name, .. }
+            | Rule::AntiAffinity { name, .. }
+            | Rule::SeparateBy { name, .. }
+            | Rule::Pin { name, .. } => name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Adoption {
+    pub recognition_hours: f64,
+    pub planning_hours: f64,
+    pub roi_hours: f64,
+    pub migration_hours_per_server: f64,
+    pub training: f64,
+    pub tools: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Costs {
+    pub energy_price: f64,
+    pub pue: f64,
+    pub rack_unit_per_year: f64,
+    pub network_port_per_year: f64,
+    pub admin_hour: f64,
+    pub server_admin_hours_per_year: f64,
+    pub host_admin_hours_per_year: f64,
+    pub vm_admin_hours_per_year: f64,
+    pub server_support_per_year: f64,
+    pub server_refresh_price: f64,
+    pub refresh_cycle_years: f64,
+    pub failure_rate: Fraction,
+    pub repair_hours: f64,
+    pub restart_hours: f64,
+    pub downtime_hour: f64,
+    pub spare_parts_per_year: f64,
+    pub shared_storage: f64,
+    pub shared_storage_per_year: f64,
+    pub deploy_hours_physical: f64,
+    pub deploy_hours_virtual: f64,
+    pub new_servers_per_year: f64,
+    pub adoption: Adoption,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Migration {
+    pub network: BitsPerSec,
+    pub efficiency: Fraction,
+    pub parallel_streams: u32,
+    pub windows: Vec<Window>,
+    pub method: Method,
+    pub driver_injection: Seconds,
+    pub first_boot: Seconds,
+    pub tests: Seconds,
+    pub cutover: Seconds,
+    pub pilot: u32,
+    pub max_wave_size: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsGlob {
+    pub pattern: String,
+    pub format: String,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// Everything the user described, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    pub project: Project,
+    pub platforms: Vec<Platform>,
+    pub host_models: Vec<HostModel>,
+    pub clusters: Vec<Cluster>,
+    pub servers: Vec<Server>,
+    pub licenses: Vec<License>,
+    pub rules: Vec<Rule>,
+    pub costs: Costs,
+    pub migration: Migration,
+    pub metrics: Vec<MetricsGlob>,
+}
