@@ -133,6 +133,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("virtplan::metrics::no-data", "a server without measurements"),
     ("virtplan::place::does-not-fit", "a VM that fits on no host"),
     ("virtplan::place::max-hosts", "a cluster needing more hosts than it may have"),
+    ("virtplan::migrate::window", "a wave longer than its maintenance window"),
 ];
 
 /// Options for [`render`].

@@ -1,18 +1,88 @@
 //! virtplan: a declarative plan compiler for server virtualization projects.
 //!
-//! The pipeline (see ARCHITECTURE.md): `load` (files, includes) → `syntax`
-//! (KDL → checked tree) → `lower` (→ [`model::Model`]) → `measure` → `assess`
-//! → `place` → `cost` → `migrate`, all gathered in a [`plan::Plan`] that
-//! `emit` renders as Markdown, JSON and Ansible. Only the CLI does I/O.
+//! The pipeline (see ARCHITECTURE.md): [`load`] (files, includes) →
+//! [`syntax`] (KDL → checked tree) → [`lower`] (→ [`model::Model`]) →
+//! [`measure`] → [`assess`] → [`place`] → [`cost`] → [`migrate`], gathered
+//! in a [`plan::Plan`] that [`emit`] renders as Markdown, JSON and Ansible.
+//! The library does no I/O of its own: files come through a
+//! [`source::FileSource`], and outputs go back as strings to the CLI.
 
 #![deny(clippy::unwrap_used, clippy::todo, clippy::unimplemented, clippy::dbg_macro)]
 #![forbid(unsafe_code)]
 
+pub mod assess;
+pub mod cost;
 pub mod diag;
+pub mod emit;
+pub mod fmt;
+pub mod kdl_schema;
 pub mod load;
 pub mod lower;
+pub mod measure;
+pub mod migrate;
 pub mod model;
+pub mod place;
+pub mod plan;
 pub mod schema;
 pub mod source;
 pub mod syntax;
 pub mod units;
+
+use diag::Diagnostics;
+use model::Model;
+use plan::{Plan, ProjectInfo};
+use source::{FileSource, SourceMap};
+
+/// The result of compiling a project: whatever could be computed, and every
+/// diagnostic found on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Compiled {
+    pub sources: SourceMap,
+    pub diags: Diagnostics,
+    pub model: Option<Model>,
+    pub plan: Option<Plan>,
+}
+
+/// Loads, checks and plans a project. Diagnostics are sorted. A plan is
+/// computed whenever a model could be built, even with errors elsewhere, so
+/// later stages still report their own problems in the same run.
+pub fn compile(fs: &dyn FileSource) -> Compiled {
+    let loaded = load::load(fs);
+    let mut sources = loaded.sources;
+    let mut diags = loaded.diags;
+    let model = lower::lower(&loaded.nodes, &sources, &mut diags);
+    let plan = model.as_ref().map(|m| build_plan(m, fs, &mut sources, &mut diags));
+    diags.sort(&sources);
+    Compiled {
+        sources,
+        diags,
+        model,
+        plan,
+    }
+}
+
+fn build_plan(model: &Model, fs: &dyn FileSource, sources: &mut SourceMap, diags: &mut Diagnostics) -> Plan {
+    let measurements = measure::measure(model, fs, sources, diags);
+    let assessment = assess::assess(model, &measurements, diags);
+    let capacity = place::place(model, &assessment, diags);
+    let costs = cost::cost(model, &assessment, &capacity);
+    let runbook = migrate::migrate(model, &assessment, &capacity, diags);
+    let p = &model.project;
+    Plan {
+        format: plan::FORMAT,
+        project: ProjectInfo {
+            name: p.name.clone(),
+            currency: p.currency.clone(),
+            timezone: p.timezone.clone(),
+            horizon_years: p.horizon_years,
+            discount_rate_pct: p.discount_rate.0 * 100.0,
+            profile_slots: p.profile.slots(),
+            profile_percentile: p.profile.percentile,
+            slot_minutes: p.profile.slot.0 / 60.0,
+        },
+        assessment,
+        capacity,
+        costs,
+        runbook,
+    }
+}

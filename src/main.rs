@@ -1,1 +1,238 @@
-fn main() {}
+//! The `virtplan` command line: the only place that touches the file system.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use virtplan::diag::{self, Diagnostics, RenderOptions};
+use virtplan::emit::{self, Formats};
+use virtplan::source::{FileSource, SourceMap};
+
+/// A declarative plan compiler for server virtualization projects.
+#[derive(Parser)]
+#[command(name = "virtplan", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a project and report every problem.
+    Check {
+        /// The project directory.
+        dir: PathBuf,
+    },
+    /// Compile a project into its assessment, capacity plan, cost report and runbook.
+    Plan {
+        /// The project directory.
+        dir: PathBuf,
+        /// Where to write the outputs.
+        #[arg(long)]
+        out: PathBuf,
+        /// Outputs to write, comma-separated: md, json, ansible.
+        #[arg(long, default_value = "md,json,ansible", value_delimiter = ',')]
+        format: Vec<String>,
+        /// A directory of templates overriding the embedded ones by name.
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    },
+    /// Format every .kdl file of a project canonically, keeping comments.
+    Fmt {
+        /// The project directory.
+        dir: PathBuf,
+        /// Only check: list unformatted files and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+/// Files under a directory on disk.
+struct DiskSource {
+    root: PathBuf,
+}
+
+impl DiskSource {
+    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<String>, depth: usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut names: Vec<(String, PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+            .filter(|(n, _)| !n.starts_with('.') && n != "target")
+            .collect();
+        names.sort();
+        for (name, path) in names {
+            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+            let meta = std::fs::symlink_metadata(&path);
+            match meta {
+                Ok(m) if m.is_dir() && depth < 16 => self.walk(&path, &rel, out, depth + 1),
+                Ok(m) if m.is_file() => out.push(rel),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl FileSource for DiskSource {
+    fn list(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.walk(&self.root, "", &mut out, 0);
+        out
+    }
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        std::fs::read(self.root.join(path)).map_err(|e| e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Check { dir } => check(&dir),
+        Command::Plan { dir, out, format, templates } => plan(&dir, &out, &format, templates.as_deref()),
+        Command::Fmt { dir, check } => fmt(&dir, check),
+    }
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn project(dir: &Path) -> Result<DiskSource, ExitCode> {
+    if !dir.is_dir() {
+        return Err(usage(&format!("`{}` is not a directory", dir.display())));
+    }
+    Ok(DiskSource { root: dir.to_path_buf() })
+}
+
+fn report(diags: &Diagnostics, sources: &SourceMap) {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let width = if color { 100 } else { 80 };
+    eprint!("{}", diag::render(&diags.items, sources, RenderOptions { color, width }));
+    if !diags.items.is_empty() {
+        eprintln!("{} error(s), {} warning(s)", diags.errors(), diags.warnings());
+    }
+}
+
+fn check(dir: &Path) -> ExitCode {
+    let fs = match project(dir) {
+        Ok(fs) => fs,
+        Err(code) => return code,
+    };
+    let compiled = virtplan::compile(&fs);
+    report(&compiled.diags, &compiled.sources);
+    if compiled.diags.has_errors() {
+        return ExitCode::from(1);
+    }
+    if let Some(model) = &compiled.model {
+        println!(
+            "ok: {} servers, {} clusters, {} host models",
+            model.servers.len(),
+            model.clusters.len(),
+            model.host_models.len()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn plan(dir: &Path, out: &Path, format: &[String], templates: Option<&Path>) -> ExitCode {
+    let fs = match project(dir) {
+        Ok(fs) => fs,
+        Err(code) => return code,
+    };
+    let mut formats = Formats { markdown: false, json: false, ansible: false };
+    for f in format {
+        match f.trim() {
+            "md" | "markdown" => formats.markdown = true,
+            "json" => formats.json = true,
+            "ansible" => formats.ansible = true,
+            other => return usage(&format!("unknown format `{other}`; use md, json or ansible")),
+        }
+    }
+    let mut overrides = BTreeMap::new();
+    if let Some(tdir) = templates {
+        let Ok(entries) = std::fs::read_dir(tdir) else {
+            return usage(&format!("cannot read the templates directory `{}`", tdir.display()));
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".j2") {
+                match std::fs::read_to_string(e.path()) {
+                    Ok(text) => {
+                        overrides.insert(name, text);
+                    }
+                    Err(err) => return usage(&format!("cannot read template `{name}`: {err}")),
+                }
+            }
+        }
+    }
+    let compiled = virtplan::compile(&fs);
+    report(&compiled.diags, &compiled.sources);
+    let (false, Some(plan)) = (compiled.diags.has_errors(), &compiled.plan) else {
+        eprintln!("no outputs written: fix the errors above first");
+        return ExitCode::from(1);
+    };
+    let files = match emit::emit(plan, formats, &overrides) {
+        Ok(files) => files,
+        Err(e) => return usage(&e),
+    };
+    for (rel, text) in &files {
+        let path = out.join(rel);
+        if let Some(parent) = path.parent() {
+            if let Err(e) = std::fs::create_dir_all(parent) {
+                return usage(&format!("cannot create `{}`: {e}", parent.display()));
+            }
+        }
+        if let Err(e) = std::fs::write(&path, text) {
+            return usage(&format!("cannot write `{}`: {e}", path.display()));
+        }
+    }
+    println!("wrote {} files to {}", files.len(), out.display());
+    ExitCode::SUCCESS
+}
+
+fn fmt(dir: &Path, check_only: bool) -> ExitCode {
+    let fs = match project(dir) {
+        Ok(fs) => fs,
+        Err(code) => return code,
+    };
+    let mut sources = SourceMap::default();
+    let mut diags = Diagnostics::default();
+    let mut changed = Vec::new();
+    for path in fs.list().into_iter().filter(|p| p.ends_with(".kdl")) {
+        let bytes = match fs.read(&path) {
+            Ok(b) => b,
+            Err(e) => return usage(&format!("cannot read `{path}`: {e}")),
+        };
+        let Some(id) = virtplan::load::decode(&mut sources, &path, bytes, &mut diags) else { continue };
+        let text = sources.get(id).text.clone();
+        let Some(formatted) = virtplan::fmt::format(id, &text, &mut diags) else { continue };
+        if formatted != text {
+            changed.push(path.clone());
+            if !check_only {
+                if let Err(e) = std::fs::write(fs.root.join(&path), formatted) {
+                    return usage(&format!("cannot write `{path}`: {e}"));
+                }
+            }
+        }
+    }
+    diags.sort(&sources);
+    report(&diags, &sources);
+    for path in &changed {
+        println!("{}{path}", if check_only { "would reformat " } else { "formatted " });
+    }
+    if diags.has_errors() || (check_only && !changed.is_empty()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

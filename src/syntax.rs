@@ -144,7 +144,7 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Vec<Node> {
 /// Returns the offset of the first `{` nested deeper than [`MAX_DEPTH`],
 /// counting braces outside strings and comments only roughly: braces in
 /// strings can only make it stricter, and no sane file comes near the limit.
-fn too_deep(text: &str) -> Option<usize> {
+pub fn too_deep(text: &str) -> Option<usize> {
     let mut depth = 0usize;
     for (i, b) in text.bytes().enumerate() {
         match b {

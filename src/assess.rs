@@ -1,0 +1,376 @@
+//! Assessment: measured load → verdicts, data confidence and right-sized VMs.
+//!
+//! In: the [`Model`] and the [`Measurements`]. Out: an [`Assessment`] with,
+//! per server, one verdict and every reason for it, a data-confidence grade,
+//! the measured demand, the old box against the right-sized VM, and the
+//! demand profile the placement packs ([`VmDemand`]).
+//!
+//! Verdict rules, strongest first (every matching reason is listed):
+//! - `keep-physical`: special hardware; no vendor support virtualized; or a
+//!   VM larger than every candidate host model of its cluster after overhead.
+//! - `fix-first`: CPU p95 ≥ the bottleneck threshold of the server's own
+//!   capacity, memory peak ≥ its threshold of installed memory, disk IOPS
+//!   p95 ≥ its threshold of the server's `disk-iops`, network p95 ≥ its
+//!   threshold of the NICs' speed.
+//! - `virtualize-with-care`: I/O-heavy: the p95 disk IOPS, disk throughput or
+//!   network, raised by the platform's I/O overhead, takes at least 10% of the
+//!   smallest candidate host's capacity for it.
+//! - `virtualize` otherwise. A `verdict` node overrides, with its reason shown.
+//!
+//! Right-sizing: vCPUs = ⌈p95 GHz × headroom ÷ host core GHz⌉; memory = peak
+//! × headroom rounded up to the granularity; disk = used × (1 + growth)^years.
+
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::measure::{self, Measured, Measurements};
+use crate::model::{Criticality, HostModel, Id, Model, Verdict};
+use crate::units::{GIB, num};
+
+/// Share of a host's I/O capacity above which a VM counts as I/O-heavy.
+pub const IO_HEAVY_SHARE: f64 = 0.10;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Shape {
+    pub vcpus: u32,
+    pub memory_gib: f64,
+    pub disk_gb: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Demand {
+    pub cpu_ghz_p: f64,
+    pub cpu_pct_p: f64,
+    pub memory_gib_peak: f64,
+    pub disk_iops_p: f64,
+    pub disk_mb_s_p: f64,
+    pub net_mbit_s_p: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerAssessment {
+    pub name: String,
+    pub verdict: Verdict,
+    /// The verdict the rules gave, when an override replaced it.
+    pub computed: Verdict,
+    pub override_reason: Option<String>,
+    pub reasons: Vec<String>,
+    /// 0 (no data) to 5.
+    pub confidence: u8,
+    pub coverage_pct: f64,
+    pub history_days: f64,
+    pub samples: usize,
+    pub rejected: usize,
+    pub demand: Demand,
+    pub old: Shape,
+    pub vm: Shape,
+    pub cluster: Option<String>,
+    pub criticality: Criticality,
+}
+
+/// What the placement packs for one VM: per resource, per slot.
+#[derive(Debug, Clone)]
+pub struct VmDemand {
+    pub server: Id,
+    pub cluster: Id,
+    /// `profile[r][slot]`, overheads and growth included; memory is the
+    /// allocated VM memory plus the platform's per-VM overhead.
+    pub profile: [Vec<f64>; 5],
+    pub vcpus: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    pub servers: usize,
+    pub old_cores: u64,
+    pub old_memory_gib: f64,
+    pub new_vcpus: u64,
+    pub new_memory_gib: f64,
+    pub counts: Vec<(Verdict, usize)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Assessment {
+    pub servers: Vec<ServerAssessment>,
+    pub totals: Totals,
+    #[serde(skip)]
+    pub vms: Vec<VmDemand>,
+}
+
+pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostics) -> Assessment {
+    let settings = &model.project.profile;
+    let years = f64::from(model.project.horizon_years);
+    let mut servers = Vec::new();
+    let mut vms = Vec::new();
+    for (id, server) in model.servers.iter().enumerate() {
+        let measured_opt = measurements.by_server.get(&id);
+        if measured_opt.is_none() {
+            diags.push(
+                Diagnostic::warning(
+                    "virtplan::metrics::no-data",
+                    format!("server `{}` has no measurements: sized from its configuration", server.name),
+                )
+                .at(server.span, "no measurements")
+                .help("add `metrics \"file.csv\"` to the server, or a project-level `metrics` glob"),
+            );
+        }
+        let fallback;
+        let m: &Measured = match measured_opt {
+            Some(m) => m,
+            None => {
+                fallback = measure::from_configuration(id, server, settings);
+                &fallback
+            }
+        };
+        let cluster = server.cluster.map(|c| &model.clusters[c]);
+        let platform = cluster.map(|c| &model.platforms[c.platform]);
+        let models: Vec<&HostModel> = cluster
+            .map(|c| c.host_models.iter().map(|h| &model.host_models[*h]).collect())
+            .unwrap_or_default();
+        let host_core_ghz = models
+            .first()
+            .map_or(server.clock.0 / 1e9 * server.cpu_perf, |h| h.clock.0 / 1e9 * h.cpu_perf);
+        let headroom = model.project.sizing.headroom;
+        let growth = (1.0 + server.growth_per_year.0).powf(years);
+
+        let cpu_p = m.percentile[0];
+        let mem_peak = if m.present[1] { m.peak[1] } else { server.memory.gib() };
+        let demand = Demand {
+            cpu_ghz_p: cpu_p,
+            cpu_pct_p: if server.cpu_ghz() > 0.0 { cpu_p / server.cpu_ghz() * 100.0 } else { 0.0 },
+            memory_gib_peak: mem_peak,
+            disk_iops_p: m.percentile[2],
+            disk_mb_s_p: m.percentile[3],
+            net_mbit_s_p: m.percentile[4],
+        };
+        let sizing = &model.project.sizing;
+        let vcpus = ((cpu_p * headroom / host_core_ghz).ceil() as u32).max(sizing.min_vcpus);
+        let gran = sizing.memory_granularity.0 / GIB;
+        let memory_gib = ((mem_peak * headroom / gran).ceil() * gran).max(sizing.min_memory.gib());
+        let vm = Shape {
+            vcpus,
+            memory_gib,
+            disk_gb: server.disk_used.gb() * growth,
+        };
+        let old = Shape {
+            vcpus: server.cores(),
+            memory_gib: server.memory.gib(),
+            disk_gb: server.disk_size.gb(),
+        };
+
+        let mut keep = Vec::new();
+        let mut fix = Vec::new();
+        let mut care = Vec::new();
+        for hw in &server.special_hardware {
+            keep.push(match &hw.note {
+                Some(note) => format!("special hardware: {} ({note})", hw.kind),
+                None => format!("special hardware: {}", hw.kind),
+            });
+        }
+        if let Some(note) = &server.vendor_unsupported {
+            keep.push(if note.is_empty() {
+                "the vendor does not support it virtualized".to_string()
+            } else {
+                format!("the vendor does not support it virtualized: {note}")
+            });
+        }
+        let cpu_ovh = platform.map_or(0.0, |p| p.cpu_overhead.0);
+        let io_ovh = platform.map_or(0.0, |p| p.io_overhead.0);
+        let mem_ovh = platform.map_or(0.0, |p| p.memory_overhead_per_vm.gib());
+        let need_ghz = cpu_p * headroom * (1.0 + cpu_ovh) * growth;
+        let need_mem = memory_gib + mem_ovh;
+        if let Some(c) = cluster {
+            let fits = models.iter().any(|h| {
+                need_ghz <= h.cpu_ghz() * c.target.cpu.0 && need_mem <= h.memory.gib() * c.target.memory.0
+            });
+            if !fits && !models.is_empty() {
+                let best = models.iter().map(|h| h.cpu_ghz() * c.target.cpu.0).fold(0.0, f64::max);
+                let best_mem = models.iter().map(|h| h.memory.gib() * c.target.memory.0).fold(0.0, f64::max);
+                keep.push(format!(
+                    "too large for any host model: needs {} GHz and {} GiB, the largest host offers {} GHz and {} GiB at target",
+                    num(need_ghz, 1),
+                    num(need_mem, 1),
+                    num(best, 1),
+                    num(best_mem, 1)
+                ));
+            }
+        }
+        let b = &model.project.bottleneck;
+        if measured_opt.is_some() {
+            let cpu_share = demand.cpu_pct_p / 100.0;
+            if m.present[0] && cpu_share >= b.cpu.0 {
+                fix.push(format!(
+                    "CPU p{} is {}% of the server's capacity (threshold {}%)",
+                    num(settings.percentile, 1),
+                    num(cpu_share * 100.0, 1),
+                    num(b.cpu.0 * 100.0, 1)
+                ));
+            }
+            let mem_share = mem_peak / server.memory.gib();
+            if m.present[1] && mem_share >= b.memory.0 {
+                fix.push(format!(
+                    "memory peaks at {}% of installed (threshold {}%)",
+                    num(mem_share * 100.0, 1),
+                    num(b.memory.0 * 100.0, 1)
+                ));
+            }
+            if let Some(cap) = server.disk_iops.filter(|c| *c > 0.0) {
+                let share = demand.disk_iops_p / cap;
+                if m.present[2] && share >= b.disk.0 {
+                    fix.push(format!(
+                        "disk IOPS p{} is {}% of the disks' {} IOPS (threshold {}%)",
+                        num(settings.percentile, 1),
+                        num(share * 100.0, 1),
+                        num(cap, 0),
+                        num(b.disk.0 * 100.0, 1)
+                    ));
+                }
+            }
+            let nic = f64::from(server.nics) * server.nic_speed.0 / 1e6;
+            if nic > 0.0 && m.present[4] && demand.net_mbit_s_p / nic >= b.network.0 {
+                fix.push(format!(
+                    "network p{} is {}% of the NICs' {} Mbit/s (threshold {}%)",
+                    num(settings.percentile, 1),
+                    num(demand.net_mbit_s_p / nic * 100.0, 1),
+                    num(nic, 0),
+                    num(b.network.0 * 100.0, 1)
+                ));
+            }
+            if let Some(smallest) = models.iter().min_by(|a, b| a.storage_iops.total_cmp(&b.storage_iops)) {
+                let checks = [
+                    ("disk IOPS", demand.disk_iops_p, smallest.storage_iops, "IOPS"),
+                    (
+                        "disk throughput",
+                        demand.disk_mb_s_p,
+                        smallest.storage_throughput.0 / 8e6,
+                        "MB/s",
+                    ),
+                    ("network", demand.net_mbit_s_p, smallest.network.0 / 1e6, "Mbit/s"),
+                ];
+                for (what, value, cap, unit) in checks {
+                    let with_ovh = value * (1.0 + io_ovh);
+                    if cap.is_finite() && cap > 0.0 && with_ovh >= IO_HEAVY_SHARE * cap {
+                        care.push(format!(
+                            "I/O-heavy: {what} p{} of {} {unit} becomes {} {unit} with the platform's {}% I/O overhead, {}% of a `{}` host",
+                            num(settings.percentile, 1),
+                            num(value, 1),
+                            num(with_ovh, 1),
+                            num(io_ovh * 100.0, 1),
+                            num(with_ovh / cap * 100.0, 1),
+                            smallest.name
+                        ));
+                    }
+                }
+            }
+        }
+        let computed = if !keep.is_empty() {
+            Verdict::KeepPhysical
+        } else if !fix.is_empty() {
+            Verdict::FixFirst
+        } else if !care.is_empty() {
+            Verdict::VirtualizeWithCare
+        } else {
+            Verdict::Virtualize
+        };
+        let mut reasons: Vec<String> = keep.into_iter().chain(fix).chain(care).collect();
+        if measured_opt.is_none() {
+            reasons.push("no measurements: sized from the configuration".to_string());
+        }
+        let (verdict, override_reason) = match &server.verdict_override {
+            Some((v, reason)) => (*v, Some(reason.clone())),
+            None => (computed, None),
+        };
+        let (coverage, history_days) = if measured_opt.is_some() {
+            measure::coverage(m, settings)
+        } else {
+            (0.0, 0.0)
+        };
+        let confidence = if measured_opt.is_none() {
+            0
+        } else {
+            confidence_grade(coverage, history_days * 86400.0, settings.period.0)
+        };
+
+        if verdict.moves() {
+            if let (Some(cid), Some(platform)) = (server.cluster, platform) {
+                let mut profile: [Vec<f64>; 5] = Default::default();
+                for (r, p) in profile.iter_mut().enumerate() {
+                    *p = match r {
+                        0 => m.profile[0].iter().map(|v| v * (1.0 + cpu_ovh) * growth).collect(),
+                        1 => vec![memory_gib + platform.memory_overhead_per_vm.gib(); m.profile[1].len()],
+                        _ => m.profile[r].iter().map(|v| v * (1.0 + io_ovh) * growth).collect(),
+                    };
+                }
+                vms.push(VmDemand {
+                    server: id,
+                    cluster: cid,
+                    profile,
+                    vcpus,
+                });
+            }
+        }
+        servers.push(ServerAssessment {
+            name: server.name.clone(),
+            verdict,
+            computed,
+            override_reason,
+            reasons,
+            confidence,
+            coverage_pct: coverage * 100.0,
+            history_days,
+            samples: m.samples,
+            rejected: m.rejected,
+            demand,
+            old,
+            vm,
+            cluster: cluster.map(|c| c.name.clone()),
+            criticality: server.criticality,
+        });
+    }
+    let moving = servers.iter().filter(|s| s.verdict.moves());
+    let totals = Totals {
+        servers: servers.len(),
+        old_cores: moving.clone().map(|s| u64::from(s.old.vcpus)).sum(),
+        old_memory_gib: moving.clone().map(|s| s.old.memory_gib).sum(),
+        new_vcpus: moving.clone().map(|s| u64::from(s.vm.vcpus)).sum(),
+        new_memory_gib: moving.map(|s| s.vm.memory_gib).sum(),
+        counts: [
+            Verdict::Virtualize,
+            Verdict::VirtualizeWithCare,
+            Verdict::FixFirst,
+            Verdict::KeepPhysical,
+        ]
+        .into_iter()
+        .map(|v| (v, servers.iter().filter(|s| s.verdict == v).count()))
+        .collect(),
+    };
+    Assessment { servers, totals, vms }
+}
+
+/// Grade 1–5 from slot coverage (20% steps, rounded up), one grade less
+/// when the history is shorter than one period, two when under half.
+pub fn confidence_grade(coverage: f64, history_secs: f64, period_secs: f64) -> u8 {
+    let mut grade = (coverage * 5.0).ceil().clamp(1.0, 5.0) as i32;
+    if history_secs < period_secs {
+        grade -= 1;
+    }
+    if history_secs < period_secs / 2.0 {
+        grade -= 1;
+    }
+    grade.clamp(1, 5) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grades() {
+        let week = 7.0 * 86400.0;
+        assert_eq!(confidence_grade(1.0, 14.0 * 86400.0, week), 5);
+        assert_eq!(confidence_grade(0.81, 14.0 * 86400.0, week), 5);
+        assert_eq!(confidence_grade(0.80, 14.0 * 86400.0, week), 4);
+        assert_eq!(confidence_grade(0.5, 5.0 * 86400.0, week), 2);
+        assert_eq!(confidence_grade(0.1, 3600.0, week), 1);
+    }
+}

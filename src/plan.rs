@@ -1,0 +1,36 @@
+//! The plan: everything the stages computed, in one serializable value.
+//!
+//! `Plan` is the only thing serialized. `plan.json` is `Plan` as JSON, and
+//! the Markdown and Ansible outputs are templates over the same value.
+
+use serde::Serialize;
+
+use crate::assess::Assessment;
+use crate::cost::CostReport;
+use crate::migrate::Runbook;
+use crate::place::Placement;
+
+/// Version of the `plan.json` layout.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectInfo {
+    pub name: String,
+    pub currency: String,
+    pub timezone: String,
+    pub horizon_years: u32,
+    pub discount_rate_pct: f64,
+    pub profile_slots: usize,
+    pub profile_percentile: f64,
+    pub slot_minutes: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub format: u32,
+    pub project: ProjectInfo,
+    pub assessment: Assessment,
+    pub capacity: Placement,
+    pub costs: CostReport,
+    pub runbook: Runbook,
+}
