@@ -108,10 +108,17 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             diags.push(
                 Diagnostic::warning(
                     "virtplan::metrics::no-data",
-                    format!("server `{}` has no measurements: sized from its configuration", server.name),
+                    format!(
+                        "server `{}` has no measurements: sized from its configuration",
+                        server.name
+                    ),
                 )
                 .at(server.span, "no measurements")
-                .help("add `metrics \"file.csv\"` to the server, or a project-level `metrics` glob"),
+                .help(if server.metrics.is_some() {
+                    "its measurement file could not be used: see the errors about it"
+                } else {
+                    "add `metrics \"file.csv\"` to the server, or a project-level `metrics` glob"
+                }),
             );
         }
         let fallback;
@@ -125,19 +132,34 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         let cluster = server.cluster.map(|c| &model.clusters[c]);
         let platform = cluster.map(|c| &model.platforms[c.platform]);
         let models: Vec<&HostModel> = cluster
-            .map(|c| c.host_models.iter().map(|h| &model.host_models[*h]).collect())
+            .map(|c| {
+                c.host_models
+                    .iter()
+                    .map(|h| &model.host_models[*h])
+                    .collect()
+            })
             .unwrap_or_default();
         let host_core_ghz = models
             .first()
-            .map_or(server.clock.0 / 1e9 * server.cpu_perf, |h| h.clock.0 / 1e9 * h.cpu_perf);
+            .map_or(server.clock.0 / 1e9 * server.cpu_perf, |h| {
+                h.clock.0 / 1e9 * h.cpu_perf
+            });
         let headroom = model.project.sizing.headroom;
         let growth = (1.0 + server.growth_per_year.0).powf(years);
 
         let cpu_p = m.percentile[0];
-        let mem_peak = if m.present[1] { m.peak[1] } else { server.memory.gib() };
+        let mem_peak = if m.present[1] {
+            m.peak[1]
+        } else {
+            server.memory.gib()
+        };
         let demand = Demand {
             cpu_ghz_p: cpu_p,
-            cpu_pct_p: if server.cpu_ghz() > 0.0 { cpu_p / server.cpu_ghz() * 100.0 } else { 0.0 },
+            cpu_pct_p: if server.cpu_ghz() > 0.0 {
+                cpu_p / server.cpu_ghz() * 100.0
+            } else {
+                0.0
+            },
             memory_gib_peak: mem_peak,
             disk_iops_p: m.percentile[2],
             disk_mb_s_p: m.percentile[3],
@@ -181,11 +203,18 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         let need_mem = memory_gib + mem_ovh;
         if let Some(c) = cluster {
             let fits = models.iter().any(|h| {
-                need_ghz <= h.cpu_ghz() * c.target.cpu.0 && need_mem <= h.memory.gib() * c.target.memory.0
+                need_ghz <= h.cpu_ghz() * c.target.cpu.0
+                    && need_mem <= h.memory.gib() * c.target.memory.0
             });
             if !fits && !models.is_empty() {
-                let best = models.iter().map(|h| h.cpu_ghz() * c.target.cpu.0).fold(0.0, f64::max);
-                let best_mem = models.iter().map(|h| h.memory.gib() * c.target.memory.0).fold(0.0, f64::max);
+                let best = models
+                    .iter()
+                    .map(|h| h.cpu_ghz() * c.target.cpu.0)
+                    .fold(0.0, f64::max);
+                let best_mem = models
+                    .iter()
+                    .map(|h| h.memory.gib() * c.target.memory.0)
+                    .fold(0.0, f64::max);
                 keep.push(format!(
                     "too large for any host model: needs {} GHz and {} GiB, the largest host offers {} GHz and {} GiB at target",
                     num(need_ghz, 1),
@@ -236,16 +265,29 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                     num(b.network.0 * 100.0, 1)
                 ));
             }
-            if let Some(smallest) = models.iter().min_by(|a, b| a.storage_iops.total_cmp(&b.storage_iops)) {
+            if let Some(smallest) = models
+                .iter()
+                .min_by(|a, b| a.storage_iops.total_cmp(&b.storage_iops))
+            {
                 let checks = [
-                    ("disk IOPS", demand.disk_iops_p, smallest.storage_iops, "IOPS"),
+                    (
+                        "disk IOPS",
+                        demand.disk_iops_p,
+                        smallest.storage_iops,
+                        "IOPS",
+                    ),
                     (
                         "disk throughput",
                         demand.disk_mb_s_p,
                         smallest.storage_throughput.0 / 8e6,
                         "MB/s",
                     ),
-                    ("network", demand.net_mbit_s_p, smallest.network.0 / 1e6, "Mbit/s"),
+                    (
+                        "network",
+                        demand.net_mbit_s_p,
+                        smallest.network.0 / 1e6,
+                        "Mbit/s",
+                    ),
                 ];
                 for (what, value, cap, unit) in checks {
                     let with_ovh = value * (1.0 + io_ovh);
@@ -291,23 +333,31 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             confidence_grade(coverage, history_days * 86400.0, settings.period.0)
         };
 
-        if verdict.moves() {
-            if let (Some(cid), Some(platform)) = (server.cluster, platform) {
-                let mut profile: [Vec<f64>; 5] = Default::default();
-                for (r, p) in profile.iter_mut().enumerate() {
-                    *p = match r {
-                        0 => m.profile[0].iter().map(|v| v * (1.0 + cpu_ovh) * growth).collect(),
-                        1 => vec![memory_gib + platform.memory_overhead_per_vm.gib(); m.profile[1].len()],
-                        _ => m.profile[r].iter().map(|v| v * (1.0 + io_ovh) * growth).collect(),
-                    };
-                }
-                vms.push(VmDemand {
-                    server: id,
-                    cluster: cid,
-                    profile,
-                    vcpus,
-                });
+        if verdict.moves()
+            && let (Some(cid), Some(platform)) = (server.cluster, platform)
+        {
+            let mut profile: [Vec<f64>; 5] = Default::default();
+            for (r, p) in profile.iter_mut().enumerate() {
+                *p = match r {
+                    0 => m.profile[0]
+                        .iter()
+                        .map(|v| v * (1.0 + cpu_ovh) * growth)
+                        .collect(),
+                    1 => {
+                        vec![memory_gib + platform.memory_overhead_per_vm.gib(); m.profile[1].len()]
+                    }
+                    _ => m.profile[r]
+                        .iter()
+                        .map(|v| v * (1.0 + io_ovh) * growth)
+                        .collect(),
+                };
             }
+            vms.push(VmDemand {
+                server: id,
+                cluster: cid,
+                profile,
+                vcpus,
+            });
         }
         servers.push(ServerAssessment {
             name: server.name.clone(),
@@ -344,7 +394,11 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         .map(|v| (v, servers.iter().filter(|s| s.verdict == v).count()))
         .collect(),
     };
-    Assessment { servers, totals, vms }
+    Assessment {
+        servers,
+        totals,
+        vms,
+    }
 }
 
 /// Grade 1–5 from slot coverage (20% steps, rounded up), one grade less

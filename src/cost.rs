@@ -111,7 +111,10 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             to_be,
         });
     };
-    let server_watts: f64 = servers.iter().map(|s| s.power.map_or(DEFAULT_SERVER_WATTS, |p| p.0)).sum();
+    let server_watts: f64 = servers
+        .iter()
+        .map(|s| s.power.map_or(DEFAULT_SERVER_WATTS, |p| p.0))
+        .sum();
     let host_watts: f64 = hosts
         .iter()
         .map(|(h, k)| (h.power_idle.0 + h.power_peak.0) / 2.0 * *k as f64)
@@ -129,22 +132,37 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         kwh(host_watts),
     );
     let server_ru: f64 = servers.iter().map(|s| f64::from(s.rack_units)).sum();
-    let host_ru: f64 = hosts.iter().map(|(h, k)| f64::from(h.rack_units) * *k as f64).sum();
+    let host_ru: f64 = hosts
+        .iter()
+        .map(|(h, k)| f64::from(h.rack_units) * *k as f64)
+        .sum();
     line(
         "rack space",
-        format!("{server_ru} U vs {host_ru} U × {} per U", c.rack_unit_per_year),
+        format!(
+            "{server_ru} U vs {host_ru} U × {} per U",
+            c.rack_unit_per_year
+        ),
         server_ru * c.rack_unit_per_year,
         host_ru * c.rack_unit_per_year,
     );
     let ports: f64 = servers.iter().map(|s| f64::from(s.nics)).sum();
     line(
         "network ports",
-        format!("{ports} server NICs vs {PORTS_PER_HOST} per host × {} per port", c.network_port_per_year),
+        format!(
+            "{ports} server NICs vs {PORTS_PER_HOST} per host × {} per port",
+            c.network_port_per_year
+        ),
         ports * c.network_port_per_year,
         hn * PORTS_PER_HOST * c.network_port_per_year,
     );
-    let server_support: f64 = servers.iter().map(|s| s.support_per_year.unwrap_or(c.server_support_per_year)).sum();
-    let host_support: f64 = hosts.iter().map(|(h, k)| h.support_per_year * *k as f64).sum();
+    let server_support: f64 = servers
+        .iter()
+        .map(|s| s.support_per_year.unwrap_or(c.server_support_per_year))
+        .sum();
+    let host_support: f64 = hosts
+        .iter()
+        .map(|(h, k)| h.support_per_year * *k as f64)
+        .sum();
     line(
         "hardware support",
         "support-per-year of each server vs each host".to_string(),
@@ -153,7 +171,10 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     );
     line(
         "hardware refresh",
-        format!("{} per server every {} years", c.server_refresh_price, c.refresh_cycle_years),
+        format!(
+            "{} per server every {} years",
+            c.server_refresh_price, c.refresh_cycle_years
+        ),
         n * c.server_refresh_price / c.refresh_cycle_years,
         0.0,
     );
@@ -179,7 +200,10 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         "administration",
         format!(
             "{} h per server vs {} h per host + {} h per VM, × {} per hour",
-            c.server_admin_hours_per_year, c.host_admin_hours_per_year, c.vm_admin_hours_per_year, c.admin_hour
+            c.server_admin_hours_per_year,
+            c.host_admin_hours_per_year,
+            c.vm_admin_hours_per_year,
+            c.admin_hour
         ),
         n * c.server_admin_hours_per_year * c.admin_hour,
         (hn * c.host_admin_hours_per_year + n * c.vm_admin_hours_per_year) * c.admin_hour,
@@ -197,14 +221,20 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         "shared storage support",
         "shared-storage-per-year".to_string(),
         0.0,
-        if host_count > 0 { c.shared_storage_per_year } else { 0.0 },
+        if host_count > 0 {
+            c.shared_storage_per_year
+        } else {
+            0.0
+        },
     );
 
     // Licences.
     let counts = license_counts(model, assessment, placement, &moved);
     let mut licence_purchase = 0.0;
     for lc in &counts {
-        let Some(lic) = model.licenses.iter().find(|l| l.name == lc.license) else { continue };
+        let Some(lic) = model.licenses.iter().find(|l| l.name == lc.license) else {
+            continue;
+        };
         yearly.push(LineItem {
             item: format!("licence support: {}", lic.name),
             basis: format!(
@@ -238,12 +268,17 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         amount: licence_purchase,
     });
     let a = &c.adoption;
-    let hours = a.recognition_hours + a.planning_hours + a.roi_hours + a.migration_hours_per_server * n;
+    let hours =
+        a.recognition_hours + a.planning_hours + a.roi_hours + a.migration_hours_per_server * n;
     investment.push(Investment {
         item: "adoption work".to_string(),
         basis: format!(
             "({} + {} + {} h + {} h × {n} servers) × {} per hour",
-            a.recognition_hours, a.planning_hours, a.roi_hours, a.migration_hours_per_server, c.admin_hour
+            a.recognition_hours,
+            a.planning_hours,
+            a.roi_hours,
+            a.migration_hours_per_server,
+            c.admin_hour
         ),
         amount: hours * c.admin_hour,
     });
@@ -267,7 +302,11 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     }];
     let mut cumulative = -investment_total;
     let mut npv = -investment_total;
-    let mut payback_month = if investment_total <= 0.0 { Some(0) } else { None };
+    let mut payback_month = if investment_total <= 0.0 {
+        Some(0)
+    } else {
+        None
+    };
     let saving = as_is_year - to_be_year;
     for y in 1..=model.project.horizon_years {
         let before = cumulative;
@@ -324,13 +363,20 @@ fn physical_units(lic: &License, cores: u32, sockets: u32) -> f64 {
     }
 }
 
-fn license_counts(model: &Model, assessment: &Assessment, placement: &Placement, moved: &[Id]) -> Vec<LicenseCount> {
+fn license_counts(
+    model: &Model,
+    assessment: &Assessment,
+    placement: &Placement,
+    moved: &[Id],
+) -> Vec<LicenseCount> {
     let mut out = Vec::new();
     // VMs per host per licence: host name → (licence → [vcpus of each VM]).
     let mut per_host: BTreeMap<&str, BTreeMap<Id, Vec<u32>>> = BTreeMap::new();
     for id in moved {
         let s = &model.servers[*id];
-        let Some(host) = placement.assignments.get(&s.name) else { continue };
+        let Some(host) = placement.assignments.get(&s.name) else {
+            continue;
+        };
         for l in &s.licenses {
             per_host
                 .entry(host.as_str())
@@ -345,12 +391,22 @@ fn license_counts(model: &Model, assessment: &Assessment, placement: &Placement,
             .clusters
             .iter()
             .find(|c| c.hosts.iter().any(|h| h.name == host))
-            .and_then(|c| model.host_models.iter().find(|h| h.name == c.host_model).map(|hm| (c, hm)))
+            .and_then(|c| {
+                model
+                    .host_models
+                    .iter()
+                    .find(|h| h.name == c.host_model)
+                    .map(|hm| (c, hm))
+            })
     };
     let mut platform_licences: BTreeMap<Id, f64> = BTreeMap::new();
     for cp in &placement.clusters {
-        let Some(cluster) = model.clusters.iter().find(|c| c.name == cp.name) else { continue };
-        let Some(hm) = model.host_models.iter().find(|h| h.name == cp.host_model) else { continue };
+        let Some(cluster) = model.clusters.iter().find(|c| c.name == cp.name) else {
+            continue;
+        };
+        let Some(hm) = model.host_models.iter().find(|h| h.name == cp.host_model) else {
+            continue;
+        };
         if let Some(l) = model.platforms[cluster.platform].license {
             let lic = &model.licenses[l];
             *platform_licences.entry(l).or_default() +=
@@ -358,7 +414,11 @@ fn license_counts(model: &Model, assessment: &Assessment, placement: &Placement,
         }
     }
     for (lid, lic) in model.licenses.iter().enumerate() {
-        let users: Vec<Id> = moved.iter().copied().filter(|i| model.servers[*i].licenses.contains(&lid)).collect();
+        let users: Vec<Id> = moved
+            .iter()
+            .copied()
+            .filter(|i| model.servers[*i].licenses.contains(&lid))
+            .collect();
         let as_is: f64 = users
             .iter()
             .map(|i| physical_units(lic, model.servers[*i].cores(), model.servers[*i].sockets))
@@ -366,8 +426,12 @@ fn license_counts(model: &Model, assessment: &Assessment, placement: &Placement,
         let mut to_be = platform_licences.get(&lid).copied().unwrap_or(0.0);
         let mut cluster_cores: BTreeMap<&str, f64> = BTreeMap::new();
         for (host, lics) in &per_host {
-            let Some(vcpus) = lics.get(&lid) else { continue };
-            let Some((cp, hm)) = host_model_of(host) else { continue };
+            let Some(vcpus) = lics.get(&lid) else {
+                continue;
+            };
+            let Some((cp, hm)) = host_model_of(host) else {
+                continue;
+            };
             let vms = vcpus.len() as f64;
             let host_units = physical_units(lic, hm.cores(), hm.sockets);
             let per_vm: f64 = vcpus

@@ -110,30 +110,87 @@ impl Diagnostics {
 pub const CODES: &[(&str, &str)] = &[
     ("virtplan::load::not-utf8", "a file is not valid UTF-8"),
     ("virtplan::load::read", "a file could not be read"),
-    ("virtplan::load::no-files", "the project directory holds no .kdl file"),
-    ("virtplan::load::include", "an include matches nothing or leaves the project"),
-    ("virtplan::load::too-deep", "nesting is deeper than the language allows"),
+    (
+        "virtplan::load::no-files",
+        "the project directory holds no .kdl file",
+    ),
+    (
+        "virtplan::load::include",
+        "an include matches nothing or leaves the project",
+    ),
+    (
+        "virtplan::load::too-deep",
+        "nesting is deeper than the language allows",
+    ),
     ("virtplan::parse::syntax", "the file is not valid KDL v2"),
-    ("virtplan::check::unknown-node", "a node the language does not have"),
-    ("virtplan::check::unknown-property", "a property the node does not have"),
-    ("virtplan::check::wrong-type", "a value of the wrong type or unit"),
-    ("virtplan::check::missing", "a required node, argument or property is missing"),
-    ("virtplan::check::too-many-arguments", "more arguments than the node takes"),
+    (
+        "virtplan::check::unknown-node",
+        "a node the language does not have",
+    ),
+    (
+        "virtplan::check::unknown-property",
+        "a property the node does not have",
+    ),
+    (
+        "virtplan::check::wrong-type",
+        "a value of the wrong type or unit",
+    ),
+    (
+        "virtplan::check::missing",
+        "a required node, argument or property is missing",
+    ),
+    (
+        "virtplan::check::too-many-arguments",
+        "more arguments than the node takes",
+    ),
     ("virtplan::check::duplicate", "something defined twice"),
     ("virtplan::check::out-of-range", "an impossible value"),
-    ("virtplan::check::unexpected-children", "a block on a node that takes none"),
-    ("virtplan::resolve::unknown-reference", "a name that refers to nothing"),
-    ("virtplan::resolve::class-cycle", "classes that extend each other in a circle"),
-    ("virtplan::resolve::no-cluster", "a server that no cluster can take"),
-    ("virtplan::metrics::csv", "a measurement file that cannot be read as CSV"),
+    (
+        "virtplan::check::unexpected-children",
+        "a block on a node that takes none",
+    ),
+    (
+        "virtplan::resolve::unknown-reference",
+        "a name that refers to nothing",
+    ),
+    (
+        "virtplan::resolve::class-cycle",
+        "classes that extend each other in a circle",
+    ),
+    (
+        "virtplan::resolve::no-cluster",
+        "a server that no cluster can take",
+    ),
+    (
+        "virtplan::metrics::csv",
+        "a measurement file that cannot be read as CSV",
+    ),
     ("virtplan::metrics::row", "a malformed measurement row"),
-    ("virtplan::metrics::unknown-column", "a measurement column virtplan does not use"),
-    ("virtplan::metrics::unknown-server", "measurements for a server not in the inventory"),
-    ("virtplan::metrics::order", "duplicate or unordered timestamps"),
-    ("virtplan::metrics::no-data", "a server without measurements"),
+    (
+        "virtplan::metrics::unknown-column",
+        "a measurement column virtplan does not use",
+    ),
+    (
+        "virtplan::metrics::unknown-server",
+        "measurements for a server not in the inventory",
+    ),
+    (
+        "virtplan::metrics::order",
+        "duplicate or unordered timestamps",
+    ),
+    (
+        "virtplan::metrics::no-data",
+        "a server without measurements",
+    ),
     ("virtplan::place::does-not-fit", "a VM that fits on no host"),
-    ("virtplan::place::max-hosts", "a cluster needing more hosts than it may have"),
-    ("virtplan::migrate::window", "a wave longer than its maintenance window"),
+    (
+        "virtplan::place::max-hosts",
+        "a cluster needing more hosts than it may have",
+    ),
+    (
+        "virtplan::migrate::window",
+        "a wave longer than its maintenance window",
+    ),
 ];
 
 /// Options for [`render`].
@@ -298,7 +355,10 @@ impl miette::Diagnostic for Report<'_> {
 
 /// The closest candidate to `name` by normalized Levenshtein similarity
 /// (≥ 0.6, or a prefix match), for "did you mean" help.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = similarity(name, c);
@@ -334,7 +394,7 @@ fn similarity(a: &str, b: &str) -> f64 {
 }
 
 /// "did you mean `x`?" or a list of what is allowed.
-pub fn suggest<'a>(name: &str, candidates: &[&'a str], what: &str) -> String {
+pub fn suggest(name: &str, candidates: &[&str], what: &str) -> String {
     match did_you_mean(name, candidates.iter().copied()) {
         Some(c) => format!("did you mean `{c}`?"),
         None if candidates.is_empty() => format!("no {what} is allowed here"),

@@ -15,11 +15,17 @@ use crate::units::{fmt_minutes, num};
 
 /// The embedded templates, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("assessment.md.j2", include_str!("templates/assessment.md.j2")),
+    (
+        "assessment.md.j2",
+        include_str!("templates/assessment.md.j2"),
+    ),
     ("capacity.md.j2", include_str!("templates/capacity.md.j2")),
     ("costs.md.j2", include_str!("templates/costs.md.j2")),
     ("runbook.md.j2", include_str!("templates/runbook.md.j2")),
-    ("inventory.yml.j2", include_str!("templates/inventory.yml.j2")),
+    (
+        "inventory.yml.j2",
+        include_str!("templates/inventory.yml.j2"),
+    ),
     ("wave.yml.j2", include_str!("templates/wave.yml.j2")),
 ];
 
@@ -32,7 +38,11 @@ pub struct Formats {
 }
 
 /// Renders the chosen outputs. `overrides` maps a template name to its text.
-pub fn emit(plan: &Plan, formats: Formats, overrides: &BTreeMap<String, String>) -> Result<Vec<(String, String)>, String> {
+pub fn emit(
+    plan: &Plan,
+    formats: Formats,
+    overrides: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>, String> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     let syntax = minijinja::syntax::SyntaxConfig::builder()
@@ -40,13 +50,20 @@ pub fn emit(plan: &Plan, formats: Formats, overrides: &BTreeMap<String, String>)
         .build()
         .map_err(|e| e.to_string())?;
     env.set_syntax(syntax);
-    env.add_filter("fixed", |v: f64, digits: Option<usize>| format!("{:.*}", digits.unwrap_or(0), v));
+    env.add_filter("fixed", |v: f64, digits: Option<usize>| {
+        format!("{:.*}", digits.unwrap_or(0), v)
+    });
     env.add_filter("money", money);
     env.add_filter("minutes", |v: f64| fmt_minutes(v));
     env.add_filter("yaml", |v: String| yaml_string(&v));
-    env.add_filter("mermaid", |v: String| v.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_"));
+    env.add_filter("mermaid", |v: String| {
+        v.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+    });
     for (name, text) in TEMPLATES {
-        let text = overrides.get(*name).cloned().unwrap_or_else(|| (*text).to_string());
+        let text = overrides
+            .get(*name)
+            .cloned()
+            .unwrap_or_else(|| (*text).to_string());
         env.add_template_owned(*name, text)
             .map_err(|e| format!("template {name}: {e}"))?;
     }
@@ -78,10 +95,16 @@ pub fn emit(plan: &Plan, formats: Formats, overrides: &BTreeMap<String, String>)
         out.push(("plan.json".to_string(), json));
     }
     if formats.ansible {
-        out.push(("ansible/inventory.yml".to_string(), render("inventory.yml.j2", ctx.clone())?));
+        out.push((
+            "ansible/inventory.yml".to_string(),
+            render("inventory.yml.j2", ctx.clone())?,
+        ));
         for wave in &plan.runbook.waves {
             let wctx = minijinja::context! { project => Serde(&plan.project), runbook => Serde(&plan.runbook), wave => Serde(wave) };
-            out.push((format!("ansible/wave-{}.yml", wave.number), render("wave.yml.j2", wctx)?));
+            out.push((
+                format!("ansible/wave-{}.yml", wave.number),
+                render("wave.yml.j2", wctx)?,
+            ));
         }
     }
     Ok(out)
@@ -90,7 +113,10 @@ pub fn emit(plan: &Plan, formats: Formats, overrides: &BTreeMap<String, String>)
 /// 1234567.8 → "1,234,568".
 fn money(v: f64) -> Result<String, Error> {
     if !v.is_finite() {
-        return Err(Error::new(ErrorKind::InvalidOperation, "amount is not finite"));
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "amount is not finite",
+        ));
     }
     let rounded = num(v.round(), 0);
     let (sign, digits) = match rounded.strip_prefix('-') {

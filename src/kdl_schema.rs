@@ -129,7 +129,10 @@ impl Writer {
 
     fn prop(&mut self, prop: &Prop) {
         let description = format!("{} Value: {}.", prop.doc, prop.kind.describe());
-        self.open(&format!("prop {}", quote(prop.name)), &[("description", description)]);
+        self.open(
+            &format!("prop {}", quote(prop.name)),
+            &[("description", description)],
+        );
         if prop.required {
             self.line("required #true");
         }
@@ -186,7 +189,9 @@ const NUMBER: &str = "[0-9][0-9_]*([.][0-9][0-9_]*)?";
 /// The regular expression of a value with a unit, or `None` for other kinds.
 fn pattern(kind: Kind) -> Option<String> {
     let units: &[&str] = match kind {
-        Kind::Bytes => &["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB", "PiB"],
+        Kind::Bytes => &[
+            "B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB", "PiB",
+        ],
         Kind::Frequency => &["Hz", "kHz", "MHz", "GHz"],
         Kind::Bandwidth => &[
             "bps", "Kbps", "Mbps", "Gbps", "Tbps", "B/s", "KB/s", "MB/s", "GB/s", "KiB/s", "MiB/s",

@@ -7,8 +7,14 @@
 //! The library does no I/O of its own: files come through a
 //! [`source::FileSource`], and outputs go back as strings to the CLI.
 
-#![deny(clippy::unwrap_used, clippy::todo, clippy::unimplemented, clippy::dbg_macro)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::dbg_macro
+)]
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod assess;
 pub mod cost;
@@ -51,7 +57,9 @@ pub fn compile(fs: &dyn FileSource) -> Compiled {
     let mut sources = loaded.sources;
     let mut diags = loaded.diags;
     let model = lower::lower(&loaded.nodes, &sources, &mut diags);
-    let plan = model.as_ref().map(|m| build_plan(m, fs, &mut sources, &mut diags));
+    let plan = model
+        .as_ref()
+        .map(|m| build_plan(m, fs, &mut sources, &mut diags));
     diags.sort(&sources);
     Compiled {
         sources,
@@ -61,7 +69,33 @@ pub fn compile(fs: &dyn FileSource) -> Compiled {
     }
 }
 
-fn build_plan(model: &Model, fs: &dyn FileSource, sources: &mut SourceMap, diags: &mut Diagnostics) -> Plan {
+/// Loads and checks a project without planning: the input language, the
+/// references, the measurements and the assessment. This is `virtplan
+/// check`; placement problems (a VM that fits no host) need `compile`.
+pub fn check(fs: &dyn FileSource) -> Compiled {
+    let loaded = load::load(fs);
+    let mut sources = loaded.sources;
+    let mut diags = loaded.diags;
+    let model = lower::lower(&loaded.nodes, &sources, &mut diags);
+    if let Some(m) = &model {
+        let measurements = measure::measure(m, fs, &mut sources, &mut diags);
+        assess::assess(m, &measurements, &mut diags);
+    }
+    diags.sort(&sources);
+    Compiled {
+        sources,
+        diags,
+        model,
+        plan: None,
+    }
+}
+
+fn build_plan(
+    model: &Model,
+    fs: &dyn FileSource,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> Plan {
     let measurements = measure::measure(model, fs, sources, diags);
     let assessment = assess::assess(model, &measurements, diags);
     let capacity = place::place(model, &assessment, diags);

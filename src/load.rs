@@ -29,18 +29,28 @@ const THREADS: usize = 2;
 const STACK: usize = 64 * 1024 * 1024;
 
 /// Reads bytes as UTF-8, or reports where they stop being UTF-8.
-pub fn decode(sources: &mut SourceMap, path: &str, bytes: Vec<u8>, diags: &mut Diagnostics) -> Option<FileId> {
+pub fn decode(
+    sources: &mut SourceMap,
+    path: &str,
+    bytes: Vec<u8>,
+    diags: &mut Diagnostics,
+) -> Option<FileId> {
     match String::from_utf8(bytes) {
         Ok(text) => Some(sources.add(path.to_string(), text)),
         Err(err) => {
             let valid = err.utf8_error().valid_up_to();
             let bytes = err.into_bytes();
-            let text = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
             let id = sources.add(path.to_string(), text);
             diags.push(
-                Diagnostic::error("virtplan::load::not-utf8", format!("`{path}` is not valid UTF-8"))
-                    .at(Span::new(id, valid, valid), "invalid bytes start here")
-                    .help("virtplan reads UTF-8 text; re-save the file as UTF-8 (is it a binary file?)"),
+                Diagnostic::error(
+                    "virtplan::load::not-utf8",
+                    format!("`{path}` is not valid UTF-8"),
+                )
+                .at(Span::new(id, valid, valid + 1), "invalid bytes start here")
+                .help(
+                    "virtplan reads UTF-8 text; re-save the file as UTF-8 (is it a binary file?)",
+                ),
             );
             None
         }
@@ -58,8 +68,11 @@ pub fn load(fs: &dyn FileSource) -> Loaded {
         .collect();
     if queue.is_empty() {
         loaded.diags.push(
-            Diagnostic::error("virtplan::load::no-files", "the project directory holds no .kdl file")
-                .help("a project is a directory of *.kdl files; point virtplan at that directory"),
+            Diagnostic::error(
+                "virtplan::load::no-files",
+                "the project directory holds no .kdl file",
+            )
+            .help("a project is a directory of *.kdl files; point virtplan at that directory"),
         );
         return loaded;
     }
@@ -86,7 +99,9 @@ pub fn load(fs: &dyn FileSource) -> Loaded {
             let from = loaded.sources.get(*id).name.clone();
             for inc in nodes.iter().filter(|n| n.name.value == "include") {
                 let Some(arg) = inc.arg() else { continue };
-                let Val::Str(pattern) = &arg.value else { continue };
+                let Val::Str(pattern) = &arg.value else {
+                    continue;
+                };
                 let Some(full) = resolve_relative(&from, pattern) else {
                     loaded.diags.push(
                         Diagnostic::error(
@@ -94,16 +109,21 @@ pub fn load(fs: &dyn FileSource) -> Loaded {
                             format!("`{pattern}` leaves the project directory"),
                         )
                         .at(arg.span, "outside the project")
-                        .help("include paths are relative to this file and stay inside the project"),
+                        .help(
+                            "include paths are relative to this file and stay inside the project",
+                        ),
                     );
                     continue;
                 };
                 let matched: Vec<&String> = all.iter().filter(|p| glob_match(&full, p)).collect();
                 if matched.is_empty() {
                     loaded.diags.push(
-                        Diagnostic::error("virtplan::load::include", format!("`{pattern}` matches no file"))
-                            .at(arg.span, "nothing here")
-                            .help(format!("no file in the project matches `{full}`")),
+                        Diagnostic::error(
+                            "virtplan::load::include",
+                            format!("`{pattern}` matches no file"),
+                        )
+                        .at(arg.span, "nothing here")
+                        .help(format!("no file in the project matches `{full}`")),
                     );
                 }
                 for m in matched {
@@ -136,7 +156,9 @@ fn parse_parallel(sources: &SourceMap, ids: &[FileId]) -> Vec<Parsed> {
             .map(|part| {
                 std::thread::Builder::new()
                     .stack_size(STACK)
-                    .spawn_scoped(scope, move || part.iter().map(|id| parse_one(*id)).collect::<Vec<_>>())
+                    .spawn_scoped(scope, move || {
+                        part.iter().map(|id| parse_one(*id)).collect::<Vec<_>>()
+                    })
             })
             .collect();
         let mut out = Vec::new();

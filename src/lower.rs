@@ -23,7 +23,12 @@ use crate::units::{BitsPerSec, Bytes, Fraction, GIB, Hertz, Seconds};
 
 /// Lowers all nodes. Returns `None` only when no model can be built at all
 /// (no `project`); every other problem is a diagnostic and a best-effort value.
-pub fn lower(nodes: &[Node], sources: &crate::source::SourceMap, diags: &mut Diagnostics) -> Option<Model> {
+pub fn lower(
+    nodes: &[Node],
+    sources: &crate::source::SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<Model> {
+    let parse_failed = diags.has_errors();
     let mut l = Lowerer {
         diags,
         names: BTreeMap::new(),
@@ -50,9 +55,16 @@ pub fn lower(nodes: &[Node], sources: &crate::source::SourceMap, diags: &mut Dia
     }
 
     let Some(project_node) = project_node else {
+        // A file that failed to parse may hold the project: do not guess.
+        if parse_failed {
+            return None;
+        }
         let span = sources.files().next().map(|(id, _)| Span::new(id, 0, 0));
-        let mut d = Diagnostic::error("virtplan::check::missing", "the project has no `project` node")
-            .help("add `project \"name\" { currency \"EUR\" }` to one of the files");
+        let mut d = Diagnostic::error(
+            "virtplan::check::missing",
+            "the project has no `project` node",
+        )
+        .help("add `project \"name\" { currency \"EUR\" }` to one of the files");
         if let Some(span) = span {
             d = d.at(span, "no `project` in any file");
         }
@@ -63,7 +75,9 @@ pub fn lower(nodes: &[Node], sources: &crate::source::SourceMap, diags: &mut Dia
 
     let licenses: Vec<License> = by_kind("license").filter_map(|n| l.license(n)).collect();
     let platforms: Vec<Platform> = by_kind("platform").filter_map(|n| l.platform(n)).collect();
-    let host_models: Vec<HostModel> = by_kind("host-model").filter_map(|n| l.host_model(n)).collect();
+    let host_models: Vec<HostModel> = by_kind("host-model")
+        .filter_map(|n| l.host_model(n))
+        .collect();
     let clusters: Vec<Cluster> = by_kind("cluster").filter_map(|n| l.cluster(n)).collect();
     let classes: BTreeMap<String, &Node> = by_kind("class")
         .filter_map(|n| n.label().map(|name| (name.value, n)))
@@ -119,7 +133,11 @@ struct Layers<'n> {
 impl<'n> Layers<'n> {
     fn all(&self, name: &str) -> Vec<&'n Node> {
         for layer in &self.layers {
-            let found: Vec<&Node> = layer.children.iter().filter(|c| c.name.value == name).collect();
+            let found: Vec<&Node> = layer
+                .children
+                .iter()
+                .filter(|c| c.name.value == name)
+                .collect();
             if !found.is_empty() {
                 return found;
             }
@@ -180,8 +198,13 @@ fn text(v: Option<&Spanned<Val>>) -> Option<String> {
     v.and_then(|v| v.value.as_str()).map(str::to_string)
 }
 fn strings(n: Option<&Node>) -> Vec<String> {
-    n.map(|n| n.args.iter().filter_map(|a| a.value.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
+    n.map(|n| {
+        n.args
+            .iter()
+            .filter_map(|a| a.value.as_str().map(str::to_string))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 impl Lowerer<'_> {
@@ -195,7 +218,10 @@ impl Lowerer<'_> {
                 )
                 .at(again.name.span, "given again here")
                 .related(first.name.span, "first given here")
-                .help(format!("a project has one `{}`; merge the two", first.name.value)),
+                .help(format!(
+                    "a project has one `{}`; merge the two",
+                    first.name.value
+                )),
             );
         }
         Some(first)
@@ -213,7 +239,10 @@ impl Lowerer<'_> {
                     )
                     .at(name.span, "defined again here")
                     .related(*first, "first defined here")
-                    .help(format!("rename one of them; {} names are unique in a project", kind.node())),
+                    .help(format!(
+                        "rename one of them; {} names are unique in a project",
+                        kind.node()
+                    )),
                 );
                 continue;
             }
@@ -262,7 +291,10 @@ impl Lowerer<'_> {
         let help = match did_you_mean(name, map.keys().map(String::as_str)) {
             Some(c) => format!("did you mean `{c}`?"),
             None if map.is_empty() => format!("the project defines no {} at all", kind.node()),
-            None => format!("define `{} \"{name}\"` or use an existing name", kind.node()),
+            None => format!(
+                "define `{} \"{name}\"` or use an existing name",
+                kind.node()
+            ),
         };
         let mut d = Diagnostic::error(
             "virtplan::resolve::unknown-reference",
@@ -270,10 +302,10 @@ impl Lowerer<'_> {
         )
         .at(v.span, format!("unknown {}", kind.node()))
         .help(help);
-        if let Some(c) = did_you_mean(name, map.keys().map(String::as_str)) {
-            if let Some((_, span)) = map.get(c) {
-                d = d.related(*span, format!("`{c}` is defined here"));
-            }
+        if let Some(c) = did_you_mean(name, map.keys().map(String::as_str))
+            && let Some((_, span)) = map.get(c)
+        {
+            d = d.related(*span, format!("`{c}` is defined here"));
         }
         self.diags.push(d);
         None
@@ -325,7 +357,8 @@ impl Lowerer<'_> {
             }
         };
         let profile = n.child("profile");
-        let period = duration(profile.and_then(|p| p.prop("period"))).unwrap_or(Seconds(7.0 * 86400.0));
+        let period =
+            duration(profile.and_then(|p| p.prop("period"))).unwrap_or(Seconds(7.0 * 86400.0));
         let slot = duration(profile.and_then(|p| p.prop("slot"))).unwrap_or(Seconds(3600.0));
         let percentile = number(profile.and_then(|p| p.prop("percentile"))).unwrap_or(95.0);
         let mut settings = ProfileSettings {
@@ -335,7 +368,10 @@ impl Lowerer<'_> {
         };
         if let Some(p) = profile {
             let divides = slot.0 >= 1.0 && period.0 >= slot.0 && (period.0 / slot.0).fract() == 0.0;
-            let span = p.prop("slot").or(p.prop("period")).map_or(p.name.span, |v| v.span);
+            let span = p
+                .prop("slot")
+                .or(p.prop("period"))
+                .map_or(p.name.span, |v| v.span);
             if !divides || settings.slots() > 100_000 {
                 self.diags.push(
                     Diagnostic::error(
@@ -343,7 +379,9 @@ impl Lowerer<'_> {
                         "the profile slot must divide the period (at most 100000 slots)",
                     )
                     .at(span, "does not divide the period")
-                    .help("e.g. period=\"7d\" slot=\"1h\" (168 slots) or period=\"1d\" slot=\"5min\""),
+                    .help(
+                        "e.g. period=\"7d\" slot=\"1h\" (168 slots) or period=\"1d\" slot=\"5min\"",
+                    ),
                 );
                 settings.period = Seconds(7.0 * 86400.0);
                 settings.slot = Seconds(3600.0);
@@ -362,10 +400,20 @@ impl Lowerer<'_> {
         let sizing = n.child("sizing");
         let headroom_v = sizing.and_then(|s| s.prop("headroom"));
         let headroom = number(headroom_v).unwrap_or(1.3);
-        self.range(headroom_v, headroom > 0.0, "headroom must be above zero", "1.3 adds 30% to measured demand");
+        self.range(
+            headroom_v,
+            headroom > 0.0,
+            "headroom must be above zero",
+            "1.3 adds 30% to measured demand",
+        );
         let gran_v = sizing.and_then(|s| s.prop("memory-granularity"));
         let granularity = bytes(gran_v).unwrap_or(Bytes(GIB));
-        self.range(gran_v, granularity.0 > 0.0, "memory granularity must be above zero", "e.g. \"1GiB\"");
+        self.range(
+            gran_v,
+            granularity.0 > 0.0,
+            "memory granularity must be above zero",
+            "e.g. \"1GiB\"",
+        );
         let b = n.child("bottleneck");
         let horizon_v = n.child_arg("horizon-years");
         let horizon = count(horizon_v).unwrap_or(5);
@@ -386,8 +434,14 @@ impl Lowerer<'_> {
             profile: settings,
             sizing: Sizing {
                 headroom: if headroom > 0.0 { headroom } else { 1.3 },
-                memory_granularity: if granularity.0 > 0.0 { granularity } else { Bytes(GIB) },
-                min_vcpus: count(sizing.and_then(|s| s.prop("min-vcpus"))).unwrap_or(1).max(1) as u32,
+                memory_granularity: if granularity.0 > 0.0 {
+                    granularity
+                } else {
+                    Bytes(GIB)
+                },
+                min_vcpus: count(sizing.and_then(|s| s.prop("min-vcpus")))
+                    .unwrap_or(1)
+                    .max(1) as u32,
                 min_memory: bytes(sizing.and_then(|s| s.prop("min-memory"))).unwrap_or(Bytes(GIB)),
             },
             bottleneck: Bottleneck {
@@ -428,11 +482,23 @@ impl Lowerer<'_> {
         let hosted = kind == "hosted";
         let vpc = n.child_arg("vms-per-core");
         let vms_per_core = number(vpc).unwrap_or(if hosted { 4.0 } else { 8.0 });
-        self.range(vpc, vms_per_core > 0.0, "vms-per-core must be above zero", "e.g. 8 for a bare-metal hypervisor");
+        self.range(
+            vpc,
+            vms_per_core > 0.0,
+            "vms-per-core must be above zero",
+            "e.g. 8 for a bare-metal hypervisor",
+        );
         let vcpu = n.child_arg("vcpu-per-core");
         let vcpu_per_core = number(vcpu).unwrap_or(if hosted { 2.0 } else { 4.0 });
-        self.range(vcpu, vcpu_per_core > 0.0, "vcpu-per-core must be above zero", "e.g. 4 for a 4:1 vCPU:pCPU ratio");
-        let license = n.child_arg("license").and_then(|v| self.resolve(RefKind::License, v));
+        self.range(
+            vcpu,
+            vcpu_per_core > 0.0,
+            "vcpu-per-core must be above zero",
+            "e.g. 4 for a 4:1 vCPU:pCPU ratio",
+        );
+        let license = n
+            .child_arg("license")
+            .and_then(|v| self.resolve(RefKind::License, v));
         Some(Platform {
             name: n.label()?.value,
             span: n.name.span,
@@ -441,7 +507,8 @@ impl Lowerer<'_> {
             vcpu_per_core: vcpu_per_core.max(f64::MIN_POSITIVE),
             cpu_overhead: percent(n.child_arg("cpu-overhead")).unwrap_or_default(),
             io_overhead: percent(n.child_arg("io-overhead")).unwrap_or_default(),
-            memory_overhead_per_vm: bytes(n.child_arg("memory-overhead-per-vm")).unwrap_or_default(),
+            memory_overhead_per_vm: bytes(n.child_arg("memory-overhead-per-vm"))
+                .unwrap_or_default(),
             license,
         })
     }
@@ -458,9 +525,12 @@ impl Lowerer<'_> {
         match (v, value) {
             (Some(v), Some(x)) if x <= 0.0 => {
                 self.diags.push(
-                    Diagnostic::error("virtplan::check::out-of-range", format!("{what} cannot be zero"))
-                        .at(v.span, "zero")
-                        .help(format!("write the real {what}")),
+                    Diagnostic::error(
+                        "virtplan::check::out-of-range",
+                        format!("{what} cannot be zero"),
+                    )
+                    .at(v.span, "zero")
+                    .help(format!("{what} must be above zero: write the real value")),
                 );
                 false
             }
@@ -499,7 +569,8 @@ impl Lowerer<'_> {
             cpu_perf: number(n.child_arg("cpu-perf")).unwrap_or(1.0),
             memory,
             storage_iops: number(n.child_arg("storage-iops")).unwrap_or(f64::INFINITY),
-            storage_throughput: bandwidth(n.child_arg("storage-throughput")).unwrap_or(BitsPerSec(f64::INFINITY)),
+            storage_throughput: bandwidth(n.child_arg("storage-throughput"))
+                .unwrap_or(BitsPerSec(f64::INFINITY)),
             network: bandwidth(n.child_arg("network")).unwrap_or(BitsPerSec(f64::INFINITY)),
             price: number(n.child_arg("price")).unwrap_or(0.0),
             power_idle: power(n.child_arg("power-idle")).unwrap_or(power_peak),
@@ -513,13 +584,22 @@ impl Lowerer<'_> {
         if !self.is_registered(RefKind::Cluster, n) {
             return None;
         }
-        let platform = n.child_arg("platform").and_then(|v| self.resolve(RefKind::Platform, v));
+        let platform = n
+            .child_arg("platform")
+            .and_then(|v| self.resolve(RefKind::Platform, v));
         let models: Vec<Id> = n
             .child("host-model")
-            .map(|m| m.args.iter().filter_map(|v| self.resolve(RefKind::HostModel, v)).collect())
+            .map(|m| {
+                m.args
+                    .iter()
+                    .filter_map(|v| self.resolve(RefKind::HostModel, v))
+                    .collect()
+            })
             .unwrap_or_default();
         let t = n.child("target");
-        let pct = |name: &str, default: f64| percent(t.and_then(|t| t.prop(name))).unwrap_or(Fraction(default));
+        let pct = |name: &str, default: f64| {
+            percent(t.and_then(|t| t.prop(name))).unwrap_or(Fraction(default))
+        };
         let target = Targets {
             cpu: pct("cpu", 0.8),
             memory: pct("memory", 0.9),
@@ -530,7 +610,12 @@ impl Lowerer<'_> {
         if let Some(t) = t {
             for (name, v) in &t.props {
                 if let Val::Percent(p) = v.value {
-                    self.range(Some(v), p.0 > 0.0, &format!("target `{name}` cannot be 0%"), "a target is the share of capacity the planner may use");
+                    self.range(
+                        Some(v),
+                        p.0 > 0.0,
+                        &format!("target `{name}` cannot be 0%"),
+                        "a target is the share of capacity the planner may use",
+                    );
                 }
             }
         }
@@ -546,8 +631,12 @@ impl Lowerer<'_> {
             span: n.name.span,
             platform,
             host_models: models,
-            max_hosts: count(max_v).filter(|m| *m > 0).map(|m| m.min(100_000) as u32),
-            failures_to_tolerate: count(n.child_arg("failures-to-tolerate")).unwrap_or(0).min(1000) as u32,
+            max_hosts: count(max_v)
+                .filter(|m| *m > 0)
+                .map(|m| m.min(100_000) as u32),
+            failures_to_tolerate: count(n.child_arg("failures-to-tolerate"))
+                .unwrap_or(0)
+                .min(1000) as u32,
             target: Targets {
                 cpu: positive(target.cpu),
                 memory: positive(target.memory),
@@ -563,16 +652,24 @@ impl Lowerer<'_> {
             let mut seen = vec![name.clone()];
             let mut cur = *node;
             while let Some(parent) = cur.prop("extends") {
-                let Some(pname) = parent.value.as_str() else { break };
+                let Some(pname) = parent.value.as_str() else {
+                    break;
+                };
                 if seen.iter().any(|s| s == pname) {
                     if pname == name {
                         seen.push(pname.to_string());
                         self.diags.push(
                             Diagnostic::error(
                                 "virtplan::resolve::class-cycle",
-                                format!("classes extend each other in a circle: {}", seen.join(" → ")),
+                                format!(
+                                    "classes extend each other in a circle: {}",
+                                    seen.join(" → ")
+                                ),
                             )
-                            .at(node.name.span, "this class extends itself through the circle")
+                            .at(
+                                node.name.span,
+                                "this class extends itself through the circle",
+                            )
                             .help("remove one `extends` so the chain ends"),
                         );
                     }
@@ -605,16 +702,19 @@ impl Lowerer<'_> {
         let name = n.label()?;
         let mut layers = vec![n];
         let class = n.prop("class");
-        if let Some(c) = class {
-            if self.resolve(RefKind::Class, c).is_some() {
-                let mut cur = c.value.as_str().and_then(|c| classes.get(c));
-                while let Some(node) = cur {
-                    if layers.iter().any(|l| std::ptr::eq(*l, *node)) || layers.len() > 64 {
-                        break;
-                    }
-                    layers.push(node);
-                    cur = node.prop("extends").and_then(|e| e.value.as_str()).and_then(|c| classes.get(c));
+        if let Some(c) = class
+            && self.resolve(RefKind::Class, c).is_some()
+        {
+            let mut cur = c.value.as_str().and_then(|c| classes.get(c));
+            while let Some(node) = cur {
+                if layers.iter().any(|l| std::ptr::eq(*l, *node)) || layers.len() > 64 {
+                    break;
                 }
+                layers.push(node);
+                cur = node
+                    .prop("extends")
+                    .and_then(|e| e.value.as_str())
+                    .and_then(|c| classes.get(c));
             }
         }
         layers.extend(defaults);
@@ -653,18 +753,26 @@ impl Lowerer<'_> {
         let disk_size = bytes(get.arg("disk-size"));
         let disk_used_v = get.arg("disk-used");
         let disk_used = bytes(disk_used_v).or(disk_size).unwrap_or_default();
-        if let (Some(size), Some(used), Some(v)) = (disk_size, bytes(disk_used_v), disk_used_v) {
-            if used.0 > size.0 {
-                self.diags.push(
-                    Diagnostic::error("virtplan::check::out-of-range", "disk-used is larger than disk-size")
-                        .at(v.span, "more than installed")
-                        .help("disk-used is the space in use; it cannot exceed disk-size"),
-                );
-            }
+        if let (Some(size), Some(used), Some(v)) = (disk_size, bytes(disk_used_v), disk_used_v)
+            && used.0 > size.0
+        {
+            self.diags.push(
+                Diagnostic::error(
+                    "virtplan::check::out-of-range",
+                    "disk-used is larger than disk-size",
+                )
+                .at(v.span, "more than installed")
+                .help("disk-used is the space in use; it cannot exceed disk-size"),
+            );
         }
         let depends_on = get
             .node("depends-on")
-            .map(|d| d.args.iter().filter_map(|v| self.resolve(RefKind::Server, v)).collect())
+            .map(|d| {
+                d.args
+                    .iter()
+                    .filter_map(|v| self.resolve(RefKind::Server, v))
+                    .collect()
+            })
             .unwrap_or_default();
         let cluster = match get.arg("cluster") {
             Some(v) => self.resolve(RefKind::Cluster, v),
@@ -674,7 +782,10 @@ impl Lowerer<'_> {
                 self.diags.push(
                     Diagnostic::error(
                         "virtplan::resolve::no-cluster",
-                        format!("server `{}` names no cluster, and there are {cluster_count}", name.value),
+                        format!(
+                            "server `{}` names no cluster, and there are {cluster_count}",
+                            name.value
+                        ),
                     )
                     .at(name.span, "which cluster?")
                     .help("add `cluster \"name\"` to the server or its class"),
@@ -684,7 +795,12 @@ impl Lowerer<'_> {
         };
         let licenses = get
             .node("licenses")
-            .map(|d| d.args.iter().filter_map(|v| self.resolve(RefKind::License, v)).collect())
+            .map(|d| {
+                d.args
+                    .iter()
+                    .filter_map(|v| self.resolve(RefKind::License, v))
+                    .collect()
+            })
             .unwrap_or_default();
         let metrics = get.node("metrics").and_then(|m| {
             let arg = m.arg()?;
@@ -697,10 +813,11 @@ impl Lowerer<'_> {
         });
         let os = get.node("os");
         let vendor = get.node("vendor-support");
-        let vendor_unsupported = vendor.and_then(|v| match v.prop("virtualized").map(|p| &p.value) {
-            Some(Val::Bool(false)) => Some(str_prop(v, "note").unwrap_or("").to_string()),
-            _ => None,
-        });
+        let vendor_unsupported =
+            vendor.and_then(|v| match v.prop("virtualized").map(|p| &p.value) {
+                Some(Val::Bool(false)) => Some(str_prop(v, "note").unwrap_or("").to_string()),
+                _ => None,
+            });
         let verdict_override = get.node("verdict").and_then(|v| {
             let verdict = match v.arg()?.value.as_str()? {
                 "virtualize" => Verdict::Virtualize,
@@ -777,7 +894,12 @@ impl Lowerer<'_> {
     fn members(&mut self, n: &Node) -> Vec<Id> {
         let mut ids: Vec<Id> = n
             .child("servers")
-            .map(|m| m.args.iter().filter_map(|v| self.resolve(RefKind::Server, v)).collect())
+            .map(|m| {
+                m.args
+                    .iter()
+                    .filter_map(|v| self.resolve(RefKind::Server, v))
+                    .collect()
+            })
             .unwrap_or_default();
         ids.sort_unstable();
         ids.dedup();
@@ -787,7 +909,9 @@ impl Lowerer<'_> {
     fn rules(&mut self, nodes: &[Node]) -> Vec<Rule> {
         let mut rules = Vec::new();
         for n in nodes {
-            let Some(name) = n.label().map(|l| l.value) else { continue };
+            let Some(name) = n.label().map(|l| l.value) else {
+                continue;
+            };
             match n.name.value.as_str() {
                 "affinity" => rules.push(Rule::Affinity {
                     servers: self.members(n),
@@ -802,7 +926,9 @@ impl Lowerer<'_> {
                     name,
                 }),
                 "pin" => {
-                    let server = n.prop("server").and_then(|v| self.resolve(RefKind::Server, v));
+                    let server = n
+                        .prop("server")
+                        .and_then(|v| self.resolve(RefKind::Server, v));
                     let host_v = n.prop("host");
                     self.positive(host_v, "the host number");
                     if let (Some(server), Some(host)) = (server, count(host_v).filter(|h| *h > 0)) {
@@ -820,12 +946,18 @@ impl Lowerer<'_> {
     }
 
     fn costs(&mut self, n: Option<&Node>) -> Costs {
-        let num = |name: &str, default: f64| n.and_then(|n| number(n.child_arg(name))).unwrap_or(default);
+        let num =
+            |name: &str, default: f64| n.and_then(|n| number(n.child_arg(name))).unwrap_or(default);
         let a = n.and_then(|n| n.child("adoption"));
         let adopt = |name: &str| number(a.and_then(|a| a.prop(name))).unwrap_or(0.0);
         let pue_v = n.and_then(|n| n.child_arg("pue"));
         let pue = number(pue_v).unwrap_or(1.5);
-        self.range(pue_v, pue >= 1.0, "PUE is at least 1", "PUE is facility power divided by IT power, e.g. 1.5");
+        self.range(
+            pue_v,
+            pue >= 1.0,
+            "PUE is at least 1",
+            "PUE is facility power divided by IT power, e.g. 1.5",
+        );
         Costs {
             energy_price: num("energy-price", 0.0),
             pue: pue.max(1.0),
@@ -838,7 +970,9 @@ impl Lowerer<'_> {
             server_support_per_year: num("server-support-per-year", 0.0),
             server_refresh_price: num("server-refresh-price", 0.0),
             refresh_cycle_years: num("refresh-cycle-years", 5.0).max(1.0),
-            failure_rate: n.and_then(|n| percent(n.child_arg("failure-rate"))).unwrap_or_default(),
+            failure_rate: n
+                .and_then(|n| percent(n.child_arg("failure-rate")))
+                .unwrap_or_default(),
             repair_hours: num("repair-hours", 0.0),
             restart_hours: num("restart-hours", 0.0),
             downtime_hour: num("downtime-hour", 0.0),
@@ -866,15 +1000,33 @@ impl Lowerer<'_> {
         self.positive(streams_v, "parallel-streams");
         let eff_v = arg("efficiency");
         let efficiency = percent(eff_v).unwrap_or(Fraction(0.32));
-        self.range(eff_v, efficiency.0 > 0.0, "efficiency cannot be 0%", "the default 32% copies 72GB in 30min over 1Gbps");
+        self.range(
+            eff_v,
+            efficiency.0 > 0.0,
+            "efficiency cannot be 0%",
+            "the default 32% copies 72GB in 30min over 1Gbps",
+        );
         let net_v = arg("network");
         let network = bandwidth(net_v).unwrap_or(BitsPerSec(1e9));
-        self.range(net_v, network.0 > 0.0, "the migration network cannot be zero", "e.g. \"1Gbps\"");
+        self.range(
+            net_v,
+            network.0 > 0.0,
+            "the migration network cannot be zero",
+            "e.g. \"1Gbps\"",
+        );
         let wave_v = arg("max-wave-size");
         self.positive(wave_v, "max-wave-size");
         Migration {
-            network: if network.0 > 0.0 { network } else { BitsPerSec(1e9) },
-            efficiency: if efficiency.0 > 0.0 { efficiency } else { Fraction(0.32) },
+            network: if network.0 > 0.0 {
+                network
+            } else {
+                BitsPerSec(1e9)
+            },
+            efficiency: if efficiency.0 > 0.0 {
+                efficiency
+            } else {
+                Fraction(0.32)
+            },
             parallel_streams: count(streams_v).unwrap_or(2).clamp(1, 1024) as u32,
             windows: n
                 .map(|n| {
@@ -888,13 +1040,17 @@ impl Lowerer<'_> {
                         .collect()
                 })
                 .unwrap_or_default(),
-            method: text(arg("method")).as_deref().map_or(Method::P2vCold, parse_method),
+            method: text(arg("method"))
+                .as_deref()
+                .map_or(Method::P2vCold, parse_method),
             driver_injection: dur("driver-injection", 15.0),
             first_boot: dur("first-boot", 15.0),
             tests: dur("tests", 30.0),
             cutover: dur("cutover", 15.0),
             pilot: count(arg("pilot")).unwrap_or(0).min(100_000) as u32,
-            max_wave_size: count(wave_v).filter(|m| *m > 0).map(|m| m.min(100_000) as u32),
+            max_wave_size: count(wave_v)
+                .filter(|m| *m > 0)
+                .map(|m| m.min(100_000) as u32),
         }
     }
 }

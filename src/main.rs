@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check a project and report every problem.
+    /// Check a project (language, references, measurements) and report every problem.
     Check {
         /// The project directory.
         dir: PathBuf,
@@ -56,7 +56,9 @@ struct DiskSource {
 
 impl DiskSource {
     fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<String>, depth: usize) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         let mut names: Vec<(String, PathBuf)> = entries
             .flatten()
             .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
@@ -64,7 +66,11 @@ impl DiskSource {
             .collect();
         names.sort();
         for (name, path) in names {
-            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+            let rel = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
             let meta = std::fs::symlink_metadata(&path);
             match meta {
                 Ok(m) if m.is_dir() && depth < 16 => self.walk(&path, &rel, out, depth + 1),
@@ -97,7 +103,12 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check { dir } => check(&dir),
-        Command::Plan { dir, out, format, templates } => plan(&dir, &out, &format, templates.as_deref()),
+        Command::Plan {
+            dir,
+            out,
+            format,
+            templates,
+        } => plan(&dir, &out, &format, templates.as_deref()),
         Command::Fmt { dir, check } => fmt(&dir, check),
     }
 }
@@ -111,15 +122,24 @@ fn project(dir: &Path) -> Result<DiskSource, ExitCode> {
     if !dir.is_dir() {
         return Err(usage(&format!("`{}` is not a directory", dir.display())));
     }
-    Ok(DiskSource { root: dir.to_path_buf() })
+    Ok(DiskSource {
+        root: dir.to_path_buf(),
+    })
 }
 
 fn report(diags: &Diagnostics, sources: &SourceMap) {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let width = if color { 100 } else { 80 };
-    eprint!("{}", diag::render(&diags.items, sources, RenderOptions { color, width }));
+    eprint!(
+        "{}",
+        diag::render(&diags.items, sources, RenderOptions { color, width })
+    );
     if !diags.items.is_empty() {
-        eprintln!("{} error(s), {} warning(s)", diags.errors(), diags.warnings());
+        eprintln!(
+            "{} error(s), {} warning(s)",
+            diags.errors(),
+            diags.warnings()
+        );
     }
 }
 
@@ -128,7 +148,7 @@ fn check(dir: &Path) -> ExitCode {
         Ok(fs) => fs,
         Err(code) => return code,
     };
-    let compiled = virtplan::compile(&fs);
+    let compiled = virtplan::check(&fs);
     report(&compiled.diags, &compiled.sources);
     if compiled.diags.has_errors() {
         return ExitCode::from(1);
@@ -149,19 +169,30 @@ fn plan(dir: &Path, out: &Path, format: &[String], templates: Option<&Path>) -> 
         Ok(fs) => fs,
         Err(code) => return code,
     };
-    let mut formats = Formats { markdown: false, json: false, ansible: false };
+    let mut formats = Formats {
+        markdown: false,
+        json: false,
+        ansible: false,
+    };
     for f in format {
         match f.trim() {
             "md" | "markdown" => formats.markdown = true,
             "json" => formats.json = true,
             "ansible" => formats.ansible = true,
-            other => return usage(&format!("unknown format `{other}`; use md, json or ansible")),
+            other => {
+                return usage(&format!(
+                    "unknown format `{other}`; use md, json or ansible"
+                ));
+            }
         }
     }
     let mut overrides = BTreeMap::new();
     if let Some(tdir) = templates {
         let Ok(entries) = std::fs::read_dir(tdir) else {
-            return usage(&format!("cannot read the templates directory `{}`", tdir.display()));
+            return usage(&format!(
+                "cannot read the templates directory `{}`",
+                tdir.display()
+            ));
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -187,10 +218,10 @@ fn plan(dir: &Path, out: &Path, format: &[String], templates: Option<&Path>) -> 
     };
     for (rel, text) in &files {
         let path = out.join(rel);
-        if let Some(parent) = path.parent() {
-            if let Err(e) = std::fs::create_dir_all(parent) {
-                return usage(&format!("cannot create `{}`: {e}", parent.display()));
-            }
+        if let Some(parent) = path.parent()
+            && let Err(e) = std::fs::create_dir_all(parent)
+        {
+            return usage(&format!("cannot create `{}`: {e}", parent.display()));
         }
         if let Err(e) = std::fs::write(&path, text) {
             return usage(&format!("cannot write `{}`: {e}", path.display()));
@@ -213,22 +244,31 @@ fn fmt(dir: &Path, check_only: bool) -> ExitCode {
             Ok(b) => b,
             Err(e) => return usage(&format!("cannot read `{path}`: {e}")),
         };
-        let Some(id) = virtplan::load::decode(&mut sources, &path, bytes, &mut diags) else { continue };
+        let Some(id) = virtplan::load::decode(&mut sources, &path, bytes, &mut diags) else {
+            continue;
+        };
         let text = sources.get(id).text.clone();
-        let Some(formatted) = virtplan::fmt::format(id, &text, &mut diags) else { continue };
+        let Some(formatted) = virtplan::fmt::format(id, &text, &mut diags) else {
+            continue;
+        };
         if formatted != text {
             changed.push(path.clone());
-            if !check_only {
-                if let Err(e) = std::fs::write(fs.root.join(&path), formatted) {
-                    return usage(&format!("cannot write `{path}`: {e}"));
-                }
+            if !check_only && let Err(e) = std::fs::write(fs.root.join(&path), formatted) {
+                return usage(&format!("cannot write `{path}`: {e}"));
             }
         }
     }
     diags.sort(&sources);
     report(&diags, &sources);
     for path in &changed {
-        println!("{}{path}", if check_only { "would reformat " } else { "formatted " });
+        println!(
+            "{}{path}",
+            if check_only {
+                "would reformat "
+            } else {
+                "formatted "
+            }
+        );
     }
     if diags.has_errors() || (check_only && !changed.is_empty()) {
         ExitCode::from(1)

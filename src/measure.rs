@@ -114,7 +114,12 @@ struct Series {
 /// Row diagnostics kept per file before the rest are summarised.
 const MAX_ROW_DIAGS: usize = 10;
 
-pub fn measure(model: &Model, fs: &dyn FileSource, sources: &mut SourceMap, diags: &mut Diagnostics) -> Measurements {
+pub fn measure(
+    model: &Model,
+    fs: &dyn FileSource,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> Measurements {
     let names: BTreeMap<&str, Id> = model
         .servers
         .iter()
@@ -125,20 +130,36 @@ pub fn measure(model: &Model, fs: &dyn FileSource, sources: &mut SourceMap, diag
     // Per-server files first, then project-level globs.
     for (id, server) in model.servers.iter().enumerate() {
         let Some(m) = &server.metrics else { continue };
+        if !supported(&m.format, m.span, diags) {
+            continue;
+        }
         let mut reader = FileReader::new(&m.path, fs, sources, diags, Some(m.span));
         if let Some(text) = reader.text() {
             reader.read_virtplan(&text, Some(id), &names, model, &mut series);
         }
         reader.finish();
     }
-    let listing = if model.metrics.is_empty() { Vec::new() } else { fs.list() };
+    let listing = if model.metrics.is_empty() {
+        Vec::new()
+    } else {
+        fs.list()
+    };
     for glob in &model.metrics {
-        let matched: Vec<&String> = listing.iter().filter(|p| glob_match(&glob.pattern, p)).collect();
+        if !supported(&glob.format, glob.span, diags) {
+            continue;
+        }
+        let matched: Vec<&String> = listing
+            .iter()
+            .filter(|p| glob_match(&glob.pattern, p))
+            .collect();
         if matched.is_empty() {
             diags.push(
-                Diagnostic::error("virtplan::load::include", format!("`{}` matches no file", glob.pattern))
-                    .at(glob.span, "nothing here")
-                    .help("the pattern is relative to the file that names it"),
+                Diagnostic::error(
+                    "virtplan::load::include",
+                    format!("`{}` matches no file", glob.pattern),
+                )
+                .at(glob.span, "nothing here")
+                .help("the pattern is relative to the file that names it"),
             );
         }
         for path in matched {
@@ -154,9 +175,34 @@ pub fn measure(model: &Model, fs: &dyn FileSource, sources: &mut SourceMap, diag
         if s.times.is_empty() {
             continue;
         }
-        out.by_server.insert(id, fold(id, s, &model.project.profile, model.project.utc_offset_minutes));
+        out.by_server.insert(
+            id,
+            fold(
+                id,
+                s,
+                &model.project.profile,
+                model.project.utc_offset_minutes,
+            ),
+        );
     }
     out
+}
+
+/// Only virtplan's own CSV is read so far; other formats are refused
+/// clearly rather than misread.
+fn supported(format: &str, span: Span, diags: &mut Diagnostics) -> bool {
+    if format == "virtplan" {
+        return true;
+    }
+    diags.push(
+        Diagnostic::error(
+            "virtplan::metrics::csv",
+            format!("the `{format}` measurement format is not supported yet"),
+        )
+        .at(span, "cannot read this format")
+        .help("convert the file to virtplan's CSV (timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s) and drop `format=`"),
+    );
+    false
 }
 
 /// Reads one file and collects its diagnostics with local offsets, adding
@@ -197,8 +243,11 @@ impl<'a> FileReader<'a> {
         let bytes = match self.fs.read(&self.path) {
             Ok(b) => b,
             Err(e) => {
-                let mut d = Diagnostic::error("virtplan::load::read", format!("cannot read `{}`: {e}", self.path))
-                    .help("check the path; it is relative to the file that names it");
+                let mut d = Diagnostic::error(
+                    "virtplan::load::read",
+                    format!("cannot read `{}`: {e}", self.path),
+                )
+                .help("check the path; it is relative to the file that names it");
                 if let Some(span) = self.named_at {
                     d = d.at(span, "named here");
                 }
@@ -211,11 +260,17 @@ impl<'a> FileReader<'a> {
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
                 let bytes = e.into_bytes();
-                self.text = Some(String::from_utf8_lossy(&bytes[..valid]).into_owned());
+                self.text = Some(String::from_utf8_lossy(&bytes).into_owned());
                 self.pending.push(
-                    Diagnostic::error("virtplan::metrics::csv", format!("`{}` is not a text CSV file", self.path))
-                        .at(Span::new(FileId(u32::MAX), valid, valid), "invalid UTF-8 from here")
-                        .help("export the measurements as UTF-8 CSV"),
+                    Diagnostic::error(
+                        "virtplan::metrics::csv",
+                        format!("`{}` is not a text CSV file", self.path),
+                    )
+                    .at(
+                        Span::new(FileId(u32::MAX), valid, valid),
+                        "invalid UTF-8 from here",
+                    )
+                    .help("export the measurements as UTF-8 CSV"),
                 );
                 None
             }
@@ -275,13 +330,19 @@ impl<'a> FileReader<'a> {
         let Some((hstart, header)) = lines.next() else {
             self.text = Some(text.to_string());
             self.report(
-                Diagnostic::error("virtplan::metrics::csv", format!("`{}` is empty", self.path))
-                    .at(local(0, 0), "empty file")
-                    .help("a measurement file starts with a header row: timestamp,cpu_pct,..."),
+                Diagnostic::error(
+                    "virtplan::metrics::csv",
+                    format!("`{}` is empty", self.path),
+                )
+                .at(local(0, 0), "empty file")
+                .help("a measurement file starts with a header row: timestamp,cpu_pct,..."),
             );
             return;
         };
-        let cols: Vec<&str> = header.split(',').map(|c| c.trim().trim_matches('"')).collect();
+        let cols: Vec<&str> = header
+            .split(',')
+            .map(|c| c.trim().trim_matches('"'))
+            .collect();
         let mut col_ts = None;
         let mut col_server = None;
         let mut col_res: Vec<(usize, Column)> = Vec::new();
@@ -299,7 +360,14 @@ impl<'a> FileReader<'a> {
                 other => {
                     self.text.get_or_insert_with(|| text.to_string());
                     let known = [
-                        "timestamp", "server", "cpu_pct", "cpu_ghz", "mem_gib", "disk_iops", "disk_mb_s", "net_mbit_s",
+                        "timestamp",
+                        "server",
+                        "cpu_pct",
+                        "cpu_ghz",
+                        "mem_gib",
+                        "disk_iops",
+                        "disk_mb_s",
+                        "net_mbit_s",
                     ];
                     self.report(
                         Diagnostic::warning(
@@ -349,7 +417,11 @@ impl<'a> FileReader<'a> {
                 self.row_problem(
                     Diagnostic::error(
                         "virtplan::metrics::row",
-                        format!("row has {} fields, the header has {}", fields.len(), cols.len()),
+                        format!(
+                            "row has {} fields, the header has {}",
+                            fields.len(),
+                            cols.len()
+                        ),
                     )
                     .at(span, "malformed row")
                     .help("every row has one value per header column, separated by commas"),
@@ -384,7 +456,9 @@ impl<'a> FileReader<'a> {
                             format!("`{}` is not a timestamp", fields[col_ts].trim()),
                         )
                         .at(span, "bad timestamp")
-                        .help("write RFC 3339 with an offset (2026-03-02T08:00:00Z) or Unix seconds"),
+                        .help(
+                            "write RFC 3339 with an offset (2026-03-02T08:00:00Z) or Unix seconds",
+                        ),
                     );
                     series.entry(id).or_default().rejected += 1;
                     continue;
@@ -402,7 +476,10 @@ impl<'a> FileReader<'a> {
                     break;
                 };
                 if !v.is_finite() || v < 0.0 {
-                    bad = Some(format!("`{raw}` in column `{}` is negative or not finite", cols[*i]));
+                    bad = Some(format!(
+                        "`{raw}` in column `{}` is negative or not finite",
+                        cols[*i]
+                    ));
                     break;
                 }
                 match col {
@@ -428,21 +505,25 @@ impl<'a> FileReader<'a> {
                 continue;
             }
             let s = series.entry(id).or_default();
-            if let Some(last) = s.times.last() {
-                if ts <= *last {
-                    self.text.get_or_insert_with(|| text.to_string());
-                    let what = if ts == *last { "duplicate" } else { "unordered" };
-                    self.row_problem(
-                        Diagnostic::error(
-                            "virtplan::metrics::order",
-                            format!("{what} timestamp for `{}`", server.name),
-                        )
-                        .at(span, format!("{what} timestamp"))
-                        .help("rows of one server come in increasing time order, each time once"),
-                    );
-                    s.rejected += 1;
-                    continue;
-                }
+            if let Some(last) = s.times.last()
+                && ts <= *last
+            {
+                self.text.get_or_insert_with(|| text.to_string());
+                let what = if ts == *last {
+                    "duplicate"
+                } else {
+                    "unordered"
+                };
+                self.row_problem(
+                    Diagnostic::error(
+                        "virtplan::metrics::order",
+                        format!("{what} timestamp for `{}`", server.name),
+                    )
+                    .at(span, format!("{what} timestamp"))
+                    .help("rows of one server come in increasing time order, each time once"),
+                );
+                s.rejected += 1;
+                continue;
             }
             s.times.push(ts);
             for (r, v) in row.iter().enumerate() {
@@ -522,7 +603,11 @@ pub fn slot_of(ts: i64, settings: &ProfileSettings, utc_offset_minutes: i32) -> 
 fn fold(id: Id, s: Series, settings: &ProfileSettings, offset: i32) -> Measured {
     let slots = settings.slots();
     let p = settings.percentile;
-    let slot_idx: Vec<usize> = s.times.iter().map(|t| slot_of(*t, settings, offset)).collect();
+    let slot_idx: Vec<usize> = s
+        .times
+        .iter()
+        .map(|t| slot_of(*t, settings, offset))
+        .collect();
     let mut covered = vec![false; slots];
     let mut profile: [Vec<f64>; 5] = Default::default();
     let mut overall = [0.0; 5];
@@ -532,7 +617,11 @@ fn fold(id: Id, s: Series, settings: &ProfileSettings, offset: i32) -> Measured 
             profile[r] = vec![0.0; slots];
             continue;
         }
-        let mut all: Vec<f64> = s.values[r].iter().copied().filter(|v| !v.is_nan()).collect();
+        let mut all: Vec<f64> = s.values[r]
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect();
         peak[r] = all.iter().copied().fold(0.0, f64::max);
         overall[r] = percentile(&mut all, p);
         let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); slots];
@@ -575,7 +664,10 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         return Some(n);
     }
     if let Ok(f) = s.parse::<f64>() {
-        return f.is_finite().then_some(f as i64).filter(|v| v.unsigned_abs() < 1 << 40);
+        return f
+            .is_finite()
+            .then_some(f as i64)
+            .filter(|v| v.unsigned_abs() < 1 << 40);
     }
     let b = s.as_bytes();
     if b.len() < 19 {
@@ -591,7 +683,12 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
@@ -690,8 +787,14 @@ mod tests {
     fn timestamps() {
         assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_timestamp("2026-03-02T08:00:00Z"), Some(1_772_438_400));
-        assert_eq!(parse_timestamp("2026-03-02T09:00:00+01:00"), Some(1_772_438_400));
-        assert_eq!(parse_timestamp("2026-03-02 08:00:00.250Z"), Some(1_772_438_400));
+        assert_eq!(
+            parse_timestamp("2026-03-02T09:00:00+01:00"),
+            Some(1_772_438_400)
+        );
+        assert_eq!(
+            parse_timestamp("2026-03-02 08:00:00.250Z"),
+            Some(1_772_438_400)
+        );
         assert_eq!(parse_timestamp("1772438400"), Some(1_772_438_400));
         assert_eq!(parse_timestamp("2026-13-02T08:00:00Z"), None);
         assert_eq!(parse_timestamp("yesterday"), None);

@@ -82,13 +82,22 @@ pub struct Runbook {
     pub parallel_streams: u32,
 }
 
-pub fn migrate(model: &Model, assessment: &Assessment, placement: &Placement, diags: &mut Diagnostics) -> Runbook {
+pub fn migrate(
+    model: &Model,
+    assessment: &Assessment,
+    placement: &Placement,
+    diags: &mut Diagnostics,
+) -> Runbook {
     let mig = &model.migration;
     let moving: Vec<Id> = (0..model.servers.len())
-        .filter(|i| placement.assignments.contains_key(&model.servers[*i].name) && assessment.servers[*i].verdict.moves())
+        .filter(|i| {
+            placement.assignments.contains_key(&model.servers[*i].name)
+                && assessment.servers[*i].verdict.moves()
+        })
         .collect();
     let mut graph: DiGraph<Id, ()> = DiGraph::new();
-    let index: BTreeMap<Id, NodeIndex> = moving.iter().map(|id| (*id, graph.add_node(*id))).collect();
+    let index: BTreeMap<Id, NodeIndex> =
+        moving.iter().map(|id| (*id, graph.add_node(*id))).collect();
     let mut physical_dependencies = Vec::new();
     for id in &moving {
         for dep in &model.servers[*id].depends_on {
@@ -96,7 +105,10 @@ pub fn migrate(model: &Model, assessment: &Assessment, placement: &Placement, di
                 Some(d) => {
                     graph.add_edge(index[id], *d, ());
                 }
-                None => physical_dependencies.push((model.servers[*id].name.clone(), model.servers[*dep].name.clone())),
+                None => physical_dependencies.push((
+                    model.servers[*id].name.clone(),
+                    model.servers[*dep].name.clone(),
+                )),
             }
         }
     }
@@ -134,10 +146,10 @@ pub fn migrate(model: &Model, assessment: &Assessment, placement: &Placement, di
         if depth <= sccs.len() {
             for id in &sccs[g] {
                 for dep in &model.servers[*id].depends_on {
-                    if let Some(&dg) = group_of.get(dep) {
-                        if dg != g {
-                            l = l.max(1 + level_of(dg, sccs, model, group_of, level, depth + 1));
-                        }
+                    if let Some(&dg) = group_of.get(dep)
+                        && dg != g
+                    {
+                        l = l.max(1 + level_of(dg, sccs, model, group_of, level, depth + 1));
                     }
                 }
             }
@@ -170,7 +182,9 @@ pub fn migrate(model: &Model, assessment: &Assessment, placement: &Placement, di
         }
     }
     for l in 0..=max_level {
-        let groups: Vec<usize> = (0..sccs.len()).filter(|g| level[*g] == Some(l) && !taken[*g]).collect();
+        let groups: Vec<usize> = (0..sccs.len())
+            .filter(|g| level[*g] == Some(l) && !taken[*g])
+            .collect();
         if groups.is_empty() {
             continue;
         }
@@ -208,12 +222,25 @@ pub fn migrate(model: &Model, assessment: &Assessment, placement: &Placement, di
                 let copy_minutes = disk_gb * 8000.0 / per_stream_mbit / 60.0;
                 let fixed = (mig.driver_injection.0 + mig.first_boot.0 + mig.tests.0) / 60.0;
                 let (copy_down, conversion) = match method {
-                    Method::P2vLive => (mig.cutover.0 / 60.0, "live conversion (copy while running), then final sync at cut-over"),
-                    Method::V2v => (copy_minutes, "export from the source hypervisor and import (V2V)"),
+                    Method::P2vLive => (
+                        mig.cutover.0 / 60.0,
+                        "live conversion (copy while running), then final sync at cut-over",
+                    ),
+                    Method::V2v => (
+                        copy_minutes,
+                        "export from the source hypervisor and import (V2V)",
+                    ),
                     Method::V2p => (copy_minutes, "restore onto physical hardware (V2P)"),
-                    Method::P2vCold => (copy_minutes, "cold conversion: shut down, boot the converter, copy the disks"),
+                    Method::P2vCold => (
+                        copy_minutes,
+                        "cold conversion: shut down, boot the converter, copy the disks",
+                    ),
                 };
-                let target = placement.assignments.get(&s.name).cloned().unwrap_or_default();
+                let target = placement
+                    .assignments
+                    .get(&s.name)
+                    .cloned()
+                    .unwrap_or_default();
                 let steps = vec![
                     Step {
                         name: "pre-checks: verified backup, vendor support, drivers for the target platform".to_string(),
@@ -248,7 +275,11 @@ pub fn migrate(model: &Model, assessment: &Assessment, placement: &Placement, di
                         minutes: 0.0,
                     },
                 ];
-                let mut depends_on: Vec<String> = s.depends_on.iter().map(|d| model.servers[*d].name.clone()).collect();
+                let mut depends_on: Vec<String> = s
+                    .depends_on
+                    .iter()
+                    .map(|d| model.servers[*d].name.clone())
+                    .collect();
                 depends_on.sort();
                 moves.push(ServerMove {
                     server: s.name.clone(),
@@ -267,24 +298,40 @@ pub fn migrate(model: &Model, assessment: &Assessment, placement: &Placement, di
             }
         }
         // Longest first over the streams, ties by name.
-        moves.sort_by(|a, b| b.downtime_minutes.total_cmp(&a.downtime_minutes).then(a.server.cmp(&b.server)));
+        moves.sort_by(|a, b| {
+            b.downtime_minutes
+                .total_cmp(&a.downtime_minutes)
+                .then(a.server.cmp(&b.server))
+        });
         let mut lanes = vec![0.0f64; streams as usize];
         for m in &mut moves {
-            let (lane, start) = lanes
-                .iter()
-                .enumerate()
-                .fold((0, f64::INFINITY), |(bi, bv), (i, v)| if *v < bv { (i, *v) } else { (bi, bv) });
+            let (lane, start) =
+                lanes
+                    .iter()
+                    .enumerate()
+                    .fold(
+                        (0, f64::INFINITY),
+                        |(bi, bv), (i, v)| if *v < bv { (i, *v) } else { (bi, bv) },
+                    );
             m.start_minute = start;
             m.stream = lane as u32 + 1;
             lanes[lane] = start + m.downtime_minutes;
         }
-        moves.sort_by(|a, b| a.start_minute.total_cmp(&b.start_minute).then(a.stream.cmp(&b.stream)));
+        moves.sort_by(|a, b| {
+            a.start_minute
+                .total_cmp(&b.start_minute)
+                .then(a.stream.cmp(&b.stream))
+        });
         let duration = lanes.iter().copied().fold(0.0, f64::max);
         let (window, week, window_minutes) = if mig.windows.is_empty() {
             (None, n + 1, None)
         } else {
             let w = mig.windows[n % mig.windows.len()];
-            (Some(w.to_string()), n / mig.windows.len() + 1, Some(w.minutes()))
+            (
+                Some(w.to_string()),
+                n / mig.windows.len() + 1,
+                Some(w.minutes()),
+            )
         };
         let fits = window_minutes.is_none_or(|m| duration <= f64::from(m));
         if !fits {

@@ -122,9 +122,10 @@ pub fn place(model: &Model, assessment: &Assessment, diags: &mut Diagnostics) ->
         }
         let spare = cluster.failures_to_tolerate as usize;
         let total = packing.hosts.len() + spare;
-        if let Some(max) = cluster.max_hosts {
-            if total > max as usize {
-                diags.push(
+        if let Some(max) = cluster.max_hosts
+            && total > max as usize
+        {
+            diags.push(
                     Diagnostic::error(
                         "virtplan::place::max-hosts",
                         format!("cluster `{}` needs {total} hosts, more than its max-hosts {max}", cluster.name),
@@ -134,14 +135,17 @@ pub fn place(model: &Model, assessment: &Assessment, diags: &mut Diagnostics) ->
                         "raise max-hosts to {total}, choose a larger host model, or move VMs to another cluster"
                     )),
                 );
-            }
         }
         let cap = capacities(cluster, hm);
         let slots = model.project.profile.slots();
         let mut hosts = Vec::new();
         for (i, h) in packing.hosts.iter().enumerate() {
             let name = format!("{}-{:02}", cluster.name, i + 1);
-            let mut names: Vec<String> = h.vms.iter().map(|v| model.servers[*v].name.clone()).collect();
+            let mut names: Vec<String> = h
+                .vms
+                .iter()
+                .map(|v| model.servers[*v].name.clone())
+                .collect();
             names.sort();
             for n in &names {
                 placement.assignments.insert(n.clone(), name.clone());
@@ -150,16 +154,20 @@ pub fn place(model: &Model, assessment: &Assessment, diags: &mut Diagnostics) ->
                 .iter()
                 .map(|r| {
                     let load = &h.load[r.index()];
-                    let (slot, used) = load
-                        .iter()
-                        .enumerate()
-                        .fold((0, 0.0), |(bi, bv), (i, v)| if *v > bv { (i, *v) } else { (bi, bv) });
+                    let (slot, used) =
+                        load.iter().enumerate().fold((0, 0.0), |(bi, bv), (i, v)| {
+                            if *v > bv { (i, *v) } else { (bi, bv) }
+                        });
                     let capacity = cap[r.index()] / target_of(cluster, *r);
                     PeakUse {
                         resource: *r,
                         used,
                         capacity,
-                        percent: if capacity.is_finite() && capacity > 0.0 { used / capacity * 100.0 } else { 0.0 },
+                        percent: if capacity.is_finite() && capacity > 0.0 {
+                            used / capacity * 100.0
+                        } else {
+                            0.0
+                        },
                         when: slot_label(slot, &model.project.profile),
                     }
                 })
@@ -189,7 +197,11 @@ pub fn place(model: &Model, assessment: &Assessment, diags: &mut Diagnostics) ->
             lower_bound,
             failures_to_tolerate: cluster.failures_to_tolerate,
             candidates,
-            unplaced: packing.unplaced.iter().map(|v| model.servers[*v].name.clone()).collect(),
+            unplaced: packing
+                .unplaced
+                .iter()
+                .map(|v| model.servers[*v].name.clone())
+                .collect(),
             cost: total as f64 * host_cost(model, hm),
             hosts,
         });
@@ -241,20 +253,28 @@ pub fn slot_label(slot: usize, settings: &crate::model::ProfileSettings) -> Stri
     if (settings.period.0 - 7.0 * 86400.0).abs() < 1.0 {
         crate::units::WeekMinute(minute).to_string()
     } else {
-        format!("{:02}:{:02} (day {})", (minute / 60) % 24, minute % 60, minute / 1440 + 1)
+        format!(
+            "{:02}:{:02} (day {})",
+            (minute / 60) % 24,
+            minute % 60,
+            minute / 1440 + 1
+        )
     }
 }
 
 /// ⌈Σ demand ÷ usable capacity⌉, the largest over resources and slots.
 fn lower_bound(vms: &[&VmDemand], cap: &[f64; 5], slots: usize) -> usize {
     let mut bound = 0usize;
-    for r in 0..5 {
-        if !cap[r].is_finite() || cap[r] <= 0.0 {
+    for (r, c) in cap.iter().enumerate() {
+        if !c.is_finite() || *c <= 0.0 {
             continue;
         }
         for s in 0..slots {
-            let sum: f64 = vms.iter().map(|v| v.profile[r].get(s).copied().unwrap_or(0.0)).sum();
-            bound = bound.max((sum / cap[r] - 1e-9).ceil().max(0.0) as usize);
+            let sum: f64 = vms
+                .iter()
+                .map(|v| v.profile[r].get(s).copied().unwrap_or(0.0))
+                .sum();
+            bound = bound.max((sum / c - 1e-9).ceil().max(0.0) as usize);
         }
     }
     bound.max(usize::from(!vms.is_empty()))
@@ -312,7 +332,11 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
     for rule in &model.rules {
         match rule {
             Rule::Affinity { servers, .. } => {
-                let members: Vec<Id> = servers.iter().copied().filter(|s| in_cluster.contains_key(s)).collect();
+                let members: Vec<Id> = servers
+                    .iter()
+                    .copied()
+                    .filter(|s| in_cluster.contains_key(s))
+                    .collect();
                 for w in members.windows(2) {
                     let (a, b) = (find(&mut parent, w[0]), find(&mut parent, w[1]));
                     if a != b {
@@ -321,7 +345,13 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
                 }
             }
             Rule::AntiAffinity { servers, .. } => {
-                anti.push(servers.iter().copied().filter(|s| in_cluster.contains_key(s)).collect());
+                anti.push(
+                    servers
+                        .iter()
+                        .copied()
+                        .filter(|s| in_cluster.contains_key(s))
+                        .collect(),
+                );
             }
             Rule::SeparateBy { tags, .. } => separate.push(tags),
             Rule::Pin { server, host, .. } => {
@@ -349,8 +379,8 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
             let mut group = BTreeSet::new();
             for m in &members {
                 let vm = in_cluster[m];
-                for r in 0..5 {
-                    for (acc, v) in profile[r].iter_mut().zip(&vm.profile[r]) {
+                for (acc_r, vm_r) in profile.iter_mut().zip(&vm.profile) {
+                    for (acc, v) in acc_r.iter_mut().zip(vm_r) {
                         *acc += v;
                     }
                 }
@@ -370,7 +400,12 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
                     }
                 }
             }
-            let name = members.iter().map(|m| model.servers[*m].name.as_str()).min().unwrap_or("").to_string();
+            let name = members
+                .iter()
+                .map(|m| model.servers[*m].name.as_str())
+                .min()
+                .unwrap_or("")
+                .to_string();
             Item {
                 members,
                 profile,
@@ -408,7 +443,11 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
         load: std::array::from_fn(|_| vec![0.0; slots]),
         vcpus: 0,
         cpu_cap: cap[0],
-        group: if item.group.is_empty() { None } else { Some(item.group.clone()) },
+        group: if item.group.is_empty() {
+            None
+        } else {
+            Some(item.group.clone())
+        },
     };
     for item in items {
         let fits = |h: &Host| -> bool {
@@ -423,7 +462,8 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
                 return false;
             }
             if anti.iter().any(|set| {
-                item.members.iter().any(|m| set.contains(m)) && h.vms.iter().any(|v| set.contains(v))
+                item.members.iter().any(|m| set.contains(m))
+                    && h.vms.iter().any(|v| set.contains(v))
             }) {
                 return false;
             }
@@ -433,7 +473,10 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
             };
             (0..5).all(|r| {
                 let c = if r == 0 { cpu_cap } else { cap[r] };
-                h.load[r].iter().zip(&item.profile[r]).all(|(l, d)| l + d <= c + 1e-9)
+                h.load[r]
+                    .iter()
+                    .zip(&item.profile[r])
+                    .all(|(l, d)| l + d <= c + 1e-9)
             })
         };
         // An item that fits no empty host is unplaceable.
@@ -444,19 +487,24 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
                 let i = r.index();
                 let peak = item.profile[i].iter().copied().fold(0.0, f64::max);
                 let c = if i == 0 {
-                    item.max_host_cpu.map_or(cap[0], |l| cap[0].min(raw_cpu * l))
+                    item.max_host_cpu
+                        .map_or(cap[0], |l| cap[0].min(raw_cpu * l))
                 } else {
                     cap[i]
                 };
                 if peak > c + 1e-9 {
-                    let slot = item.profile[i].iter().position(|v| *v > c + 1e-9).unwrap_or(0);
+                    let slot = item.profile[i]
+                        .iter()
+                        .position(|v| *v > c + 1e-9)
+                        .unwrap_or(0);
                     reason.push(format!(
-                        "{} needs {} {} at {}, a host offers {} at its target",
+                        "{} needs {} {} at {}, a host offers {} {} at its target",
                         r.label(),
                         num(peak, 1),
                         r.unit(),
                         slot_label(slot, &model.project.profile),
-                        num(c, 1)
+                        num(c, 1),
+                        r.unit()
                     ));
                 }
             }
@@ -479,7 +527,11 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
                 while packing.hosts.len() <= idx {
                     packing.hosts.push(new_host(&item));
                 }
-                if fits(&packing.hosts[idx]) { Some(idx) } else { None }
+                if fits(&packing.hosts[idx]) {
+                    Some(idx)
+                } else {
+                    None
+                }
             }
             None => packing.hosts.iter().position(fits),
         };

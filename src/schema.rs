@@ -147,7 +147,12 @@ impl NodeSpec {
 /// Criticality levels of a server, lowest first.
 pub const CRITICALITY: &[&str] = &["low", "medium", "high", "critical"];
 /// The four verdicts of the assessment.
-pub const VERDICTS: &[&str] = &["virtualize", "virtualize-with-care", "fix-first", "keep-physical"];
+pub const VERDICTS: &[&str] = &[
+    "virtualize",
+    "virtualize-with-care",
+    "fix-first",
+    "keep-physical",
+];
 /// Migration methods.
 pub const METHODS: &[&str] = &["p2v-cold", "p2v-live", "v2v", "v2p"];
 /// Licence metrics.
@@ -259,19 +264,51 @@ const PROJECT: NodeSpec = node(
     NAME,
     &[],
     &[
-        value("currency", Kind::Str, "ISO currency code used for every amount of money, e.g. \"EUR\"."),
-        value("timezone", Kind::Str, "Time zone of the measurements and windows: \"UTC\" or a fixed offset such as \"+01:00\"."),
-        value("horizon-years", Kind::Count, "Years over which costs are compared and growth applies (default 5)."),
-        value("discount-rate", Kind::Percent, "Yearly discount rate for the net present value (default \"0%\")."),
-        value("growth-per-year", Kind::Percent, "Default yearly demand growth of every server (default \"0%\")."),
+        value(
+            "currency",
+            Kind::Str,
+            "ISO currency code used for every amount of money, e.g. \"EUR\".",
+        ),
+        value(
+            "timezone",
+            Kind::Str,
+            "Time zone of the measurements and windows: \"UTC\" or a fixed offset such as \"+01:00\".",
+        ),
+        value(
+            "horizon-years",
+            Kind::Count,
+            "Years over which costs are compared and growth applies (default 5).",
+        ),
+        value(
+            "discount-rate",
+            Kind::Percent,
+            "Yearly discount rate for the net present value (default \"0%\").",
+        ),
+        value(
+            "growth-per-year",
+            Kind::Percent,
+            "Default yearly demand growth of every server (default \"0%\").",
+        ),
         node(
             "profile",
             "How measurements fold into workload profiles.",
             None,
             &[
-                prop("period", Kind::Duration, "Length of the profile period (default \"7d\")."),
-                prop("slot", Kind::Duration, "Length of one slot; must divide the period (default \"1h\")."),
-                prop("percentile", Kind::Number, "Percentile of the samples in a slot, nearest-rank (default 95)."),
+                prop(
+                    "period",
+                    Kind::Duration,
+                    "Length of the profile period (default \"7d\").",
+                ),
+                prop(
+                    "slot",
+                    Kind::Duration,
+                    "Length of one slot; must divide the period (default \"1h\").",
+                ),
+                prop(
+                    "percentile",
+                    Kind::Number,
+                    "Percentile of the samples in a slot, nearest-rank (default 95).",
+                ),
             ],
             &[],
         ),
@@ -280,10 +317,26 @@ const PROJECT: NodeSpec = node(
             "How VMs are right-sized from measured demand.",
             None,
             &[
-                prop("headroom", Kind::Number, "Factor applied to measured CPU and memory demand (default 1.3)."),
-                prop("memory-granularity", Kind::Bytes, "VM memory is rounded up to a multiple of this (default \"1GiB\")."),
-                prop("min-vcpus", Kind::Count, "Smallest VM in vCPUs (default 1)."),
-                prop("min-memory", Kind::Bytes, "Smallest VM memory (default \"1GiB\")."),
+                prop(
+                    "headroom",
+                    Kind::Number,
+                    "Factor applied to measured CPU and memory demand (default 1.3).",
+                ),
+                prop(
+                    "memory-granularity",
+                    Kind::Bytes,
+                    "VM memory is rounded up to a multiple of this (default \"1GiB\").",
+                ),
+                prop(
+                    "min-vcpus",
+                    Kind::Count,
+                    "Smallest VM in vCPUs (default 1).",
+                ),
+                prop(
+                    "min-memory",
+                    Kind::Bytes,
+                    "Smallest VM memory (default \"1GiB\").",
+                ),
             ],
             &[],
         ),
@@ -292,10 +345,26 @@ const PROJECT: NodeSpec = node(
             "Thresholds above which a server is flagged fix-first.",
             None,
             &[
-                prop("cpu", Kind::Percent, "CPU p95 at or above this is a bottleneck (default \"90%\")."),
-                prop("memory", Kind::Percent, "Memory use at or above this share of installed memory (default \"95%\")."),
-                prop("disk", Kind::Percent, "Disk IOPS or throughput at or above this share of the server's capacity (default \"90%\")."),
-                prop("network", Kind::Percent, "Network at or above this share of the NIC speed (default \"90%\")."),
+                prop(
+                    "cpu",
+                    Kind::Percent,
+                    "CPU p95 at or above this is a bottleneck (default \"90%\").",
+                ),
+                prop(
+                    "memory",
+                    Kind::Percent,
+                    "Memory use at or above this share of installed memory (default \"95%\").",
+                ),
+                prop(
+                    "disk",
+                    Kind::Percent,
+                    "Disk IOPS or throughput at or above this share of the server's capacity (default \"90%\").",
+                ),
+                prop(
+                    "network",
+                    Kind::Percent,
+                    "Network at or above this share of the NIC speed (default \"90%\").",
+                ),
             ],
             &[],
         ),
@@ -308,13 +377,41 @@ const PLATFORM: NodeSpec = repeated(node(
     NAME,
     &[],
     &[
-        value("kind", Kind::Enum(PLATFORM_KINDS), "\"bare-metal\" hypervisor or \"hosted\" on an OS."),
-        value("vms-per-core", Kind::Number, "Most VMs per physical core (e.g. 8 bare-metal, 4 hosted)."),
-        value("vcpu-per-core", Kind::Number, "Most vCPUs per physical core (the vCPU:pCPU ratio)."),
-        value("cpu-overhead", Kind::Percent, "CPU the platform adds to every VM's demand."),
-        value("io-overhead", Kind::Percent, "Disk and network I/O the platform adds to every VM's demand."),
-        value("memory-overhead-per-vm", Kind::Bytes, "Memory the platform needs per VM."),
-        value("license", Kind::Ref(RefKind::License), "The hypervisor licence product."),
+        value(
+            "kind",
+            Kind::Enum(PLATFORM_KINDS),
+            "\"bare-metal\" hypervisor or \"hosted\" on an OS.",
+        ),
+        value(
+            "vms-per-core",
+            Kind::Number,
+            "Most VMs per physical core (e.g. 8 bare-metal, 4 hosted).",
+        ),
+        value(
+            "vcpu-per-core",
+            Kind::Number,
+            "Most vCPUs per physical core (the vCPU:pCPU ratio).",
+        ),
+        value(
+            "cpu-overhead",
+            Kind::Percent,
+            "CPU the platform adds to every VM's demand.",
+        ),
+        value(
+            "io-overhead",
+            Kind::Percent,
+            "Disk and network I/O the platform adds to every VM's demand.",
+        ),
+        value(
+            "memory-overhead-per-vm",
+            Kind::Bytes,
+            "Memory the platform needs per VM.",
+        ),
+        value(
+            "license",
+            Kind::Ref(RefKind::License),
+            "The hypervisor licence product.",
+        ),
     ],
 ));
 
@@ -325,18 +422,38 @@ const HOST_MODEL: NodeSpec = repeated(node(
     &[],
     &[
         required(value("sockets", Kind::Count, "CPU sockets.")),
-        required(value("cores-per-socket", Kind::Count, "Physical cores per socket.")),
+        required(value(
+            "cores-per-socket",
+            Kind::Count,
+            "Physical cores per socket.",
+        )),
         required(value("clock", Kind::Frequency, "Base clock of one core.")),
-        value("cpu-perf", Kind::Number, "Performance of one core relative to the reference core (default 1.0)."),
+        value(
+            "cpu-perf",
+            Kind::Number,
+            "Performance of one core relative to the reference core (default 1.0).",
+        ),
         required(value("memory", Kind::Bytes, "Installed memory.")),
-        value("storage-iops", Kind::Count, "Disk operations per second the host's storage sustains."),
-        value("storage-throughput", Kind::Bandwidth, "Disk throughput the host's storage sustains."),
+        value(
+            "storage-iops",
+            Kind::Count,
+            "Disk operations per second the host's storage sustains.",
+        ),
+        value(
+            "storage-throughput",
+            Kind::Bandwidth,
+            "Disk throughput the host's storage sustains.",
+        ),
         value("network", Kind::Bandwidth, "Network bandwidth of the host."),
         value("price", Kind::Money, "Purchase price of one host."),
         value("power-idle", Kind::Power, "Power draw when idle."),
         value("power-peak", Kind::Power, "Power draw at full load."),
         value("rack-units", Kind::Count, "Rack units one host takes."),
-        value("support-per-year", Kind::Money, "Yearly support contract of one host."),
+        value(
+            "support-per-year",
+            Kind::Money,
+            "Yearly support contract of one host.",
+        ),
     ],
 ));
 
@@ -346,7 +463,11 @@ const CLUSTER: NodeSpec = repeated(node(
     NAME,
     &[],
     &[
-        required(value("platform", Kind::Ref(RefKind::Platform), "The platform the hosts run.")),
+        required(value(
+            "platform",
+            Kind::Ref(RefKind::Platform),
+            "The platform the hosts run.",
+        )),
         required(node(
             "host-model",
             "The host model, or several candidate models to choose from.",
@@ -355,7 +476,11 @@ const CLUSTER: NodeSpec = repeated(node(
             &[],
         )),
         value("max-hosts", Kind::Count, "Most hosts the cluster may have."),
-        value("failures-to-tolerate", Kind::Count, "Hosts that may fail while every VM still runs (N+k)."),
+        value(
+            "failures-to-tolerate",
+            Kind::Count,
+            "Hosts that may fail while every VM still runs (N+k).",
+        ),
         node(
             "target",
             "Target utilization per resource (default 80% each, memory 90%).",
@@ -375,28 +500,76 @@ const CLUSTER: NodeSpec = repeated(node(
 /// Everything that describes a server; shared by `server`, `class` and `defaults`.
 const SERVER_CHILDREN: &[NodeSpec] = &[
     value("sockets", Kind::Count, "CPU sockets."),
-    value("cores-per-socket", Kind::Count, "Physical cores per socket."),
+    value(
+        "cores-per-socket",
+        Kind::Count,
+        "Physical cores per socket.",
+    ),
     value("clock", Kind::Frequency, "Clock of one core."),
-    value("cpu-perf", Kind::Number, "Performance of one core relative to the reference core (default 1.0)."),
+    value(
+        "cpu-perf",
+        Kind::Number,
+        "Performance of one core relative to the reference core (default 1.0).",
+    ),
     value("memory", Kind::Bytes, "Installed memory."),
     value("disk-size", Kind::Bytes, "Installed disk capacity."),
-    value("disk-used", Kind::Bytes, "Disk space in use (what the migration copies)."),
-    value("disk-iops", Kind::Count, "Disk operations per second the server's own disks sustain."),
+    value(
+        "disk-used",
+        Kind::Bytes,
+        "Disk space in use (what the migration copies).",
+    ),
+    value(
+        "disk-iops",
+        Kind::Count,
+        "Disk operations per second the server's own disks sustain.",
+    ),
     value("nics", Kind::Count, "Network interfaces."),
-    value("nic-speed", Kind::Bandwidth, "Speed of one network interface."),
-    value("power", Kind::Power, "Average power draw of the physical server."),
-    value("rack-units", Kind::Count, "Rack units the physical server takes."),
+    value(
+        "nic-speed",
+        Kind::Bandwidth,
+        "Speed of one network interface.",
+    ),
+    value(
+        "power",
+        Kind::Power,
+        "Average power draw of the physical server.",
+    ),
+    value(
+        "rack-units",
+        Kind::Count,
+        "Rack units the physical server takes.",
+    ),
     node(
         "os",
         "Operating system, with its edition.",
         arg(Kind::Str, "operating system"),
-        &[prop("edition", Kind::Str, "Edition, e.g. \"standard\" or \"datacenter\".")],
+        &[prop(
+            "edition",
+            Kind::Str,
+            "Edition, e.g. \"standard\" or \"datacenter\".",
+        )],
         &[],
     ),
-    node("roles", "Roles and applications the server runs.", args(Kind::Str, 1, "roles"), &[], &[]),
-    node("tags", "Free tags, used by rules and reports.", args(Kind::Str, 1, "tags"), &[], &[]),
+    node(
+        "roles",
+        "Roles and applications the server runs.",
+        args(Kind::Str, 1, "roles"),
+        &[],
+        &[],
+    ),
+    node(
+        "tags",
+        "Free tags, used by rules and reports.",
+        args(Kind::Str, 1, "tags"),
+        &[],
+        &[],
+    ),
     value("owner", Kind::Str, "Owning team or person."),
-    value("criticality", Kind::Enum(CRITICALITY), "Business criticality (default \"medium\")."),
+    value(
+        "criticality",
+        Kind::Enum(CRITICALITY),
+        "Business criticality (default \"medium\").",
+    ),
     node(
         "depends-on",
         "Servers this server needs to run.",
@@ -416,7 +589,11 @@ const SERVER_CHILDREN: &[NodeSpec] = &[
         "Whether the application vendor supports the server virtualized.",
         None,
         &[
-            req_prop("virtualized", Kind::Bool, "#false when the vendor does not support it virtualized."),
+            req_prop(
+                "virtualized",
+                Kind::Bool,
+                "#false when the vendor does not support it virtualized.",
+            ),
             prop("note", Kind::Str, "The vendor's statement."),
         ],
         &[],
@@ -425,13 +602,33 @@ const SERVER_CHILDREN: &[NodeSpec] = &[
         "metrics",
         "The server's measurement file.",
         arg(Kind::Path, "file"),
-        &[prop("format", Kind::Enum(METRIC_FORMATS), "File format (default \"virtplan\").")],
+        &[prop(
+            "format",
+            Kind::Enum(METRIC_FORMATS),
+            "File format (default \"virtplan\").",
+        )],
         &[],
     ),
-    repeated(value("window", Kind::Window, "A weekly window in which the server may be down.")),
-    value("cluster", Kind::Ref(RefKind::Cluster), "The cluster the VM goes to (needed when there are several)."),
-    value("max-host-cpu", Kind::Percent, "Stricter CPU target for any host that carries this VM."),
-    value("growth-per-year", Kind::Percent, "Yearly demand growth of this server."),
+    repeated(value(
+        "window",
+        Kind::Window,
+        "A weekly window in which the server may be down.",
+    )),
+    value(
+        "cluster",
+        Kind::Ref(RefKind::Cluster),
+        "The cluster the VM goes to (needed when there are several).",
+    ),
+    value(
+        "max-host-cpu",
+        Kind::Percent,
+        "Stricter CPU target for any host that carries this VM.",
+    ),
+    value(
+        "growth-per-year",
+        Kind::Percent,
+        "Yearly demand growth of this server.",
+    ),
     node(
         "licenses",
         "Licence products the server uses.",
@@ -439,7 +636,11 @@ const SERVER_CHILDREN: &[NodeSpec] = &[
         &[],
         &[],
     ),
-    value("method", Kind::Enum(METHODS), "Migration method (default from `migration`)."),
+    value(
+        "method",
+        Kind::Enum(METHODS),
+        "Migration method (default from `migration`).",
+    ),
     node(
         "verdict",
         "Overrides the computed verdict; the reason is mandatory.",
@@ -447,7 +648,11 @@ const SERVER_CHILDREN: &[NodeSpec] = &[
         &[req_prop("reason", Kind::Str, "Why the override.")],
         &[],
     ),
-    value("support-per-year", Kind::Money, "Yearly support contract of the physical server."),
+    value(
+        "support-per-year",
+        Kind::Money,
+        "Yearly support contract of the physical server.",
+    ),
     value("age-years", Kind::Number, "Age of the hardware in years."),
 ];
 
@@ -455,7 +660,11 @@ const SERVER: NodeSpec = repeated(node(
     "server",
     "A physical server of the estate.",
     NAME,
-    &[prop("class", Kind::Ref(RefKind::Class), "Class whose settings the server inherits.")],
+    &[prop(
+        "class",
+        Kind::Ref(RefKind::Class),
+        "Class whose settings the server inherits.",
+    )],
     SERVER_CHILDREN,
 ));
 
@@ -463,7 +672,11 @@ const CLASS: NodeSpec = repeated(node(
     "class",
     "Settings that servers inherit with `class=`; a server's own nodes replace the class's.",
     NAME,
-    &[prop("extends", Kind::Ref(RefKind::Class), "Class this class inherits from.")],
+    &[prop(
+        "extends",
+        Kind::Ref(RefKind::Class),
+        "Class this class inherits from.",
+    )],
     SERVER_CHILDREN,
 ));
 
@@ -481,12 +694,32 @@ const LICENSE: NodeSpec = repeated(node(
     NAME,
     &[],
     &[
-        required(value("metric", Kind::Enum(METRICS), "What one licence unit counts.")),
+        required(value(
+            "metric",
+            Kind::Enum(METRICS),
+            "What one licence unit counts.",
+        )),
         required(value("price", Kind::Money, "Price of one unit.")),
-        value("support-per-year", Kind::Money, "Yearly support (software assurance) of one unit."),
-        value("min-cores-per-socket", Kind::Count, "Least cores counted per socket (core metrics)."),
-        value("min-cores-per-host", Kind::Count, "Least cores counted per host (core metrics)."),
-        value("vms-per-license", Kind::CountOrUnlimited, "VMs one full licensing of a host covers (virtualization rights)."),
+        value(
+            "support-per-year",
+            Kind::Money,
+            "Yearly support (software assurance) of one unit.",
+        ),
+        value(
+            "min-cores-per-socket",
+            Kind::Count,
+            "Least cores counted per socket (core metrics).",
+        ),
+        value(
+            "min-cores-per-host",
+            Kind::Count,
+            "Least cores counted per host (core metrics).",
+        ),
+        value(
+            "vms-per-license",
+            Kind::CountOrUnlimited,
+            "VMs one full licensing of a host covers (virtualization rights).",
+        ),
     ],
 ));
 
@@ -534,7 +767,11 @@ const PIN: NodeSpec = repeated(node(
     NAME,
     &[
         req_prop("server", Kind::Ref(RefKind::Server), "The pinned server."),
-        req_prop("host", Kind::Count, "The host number in the server's cluster."),
+        req_prop(
+            "host",
+            Kind::Count,
+            "The host number in the server's cluster.",
+        ),
     ],
     &[],
 ));
@@ -546,35 +783,127 @@ const COSTS: NodeSpec = node(
     &[],
     &[
         value("energy-price", Kind::Money, "Price of one kWh."),
-        value("pue", Kind::Number, "Power usage effectiveness: facility power per IT power (covers cooling)."),
-        value("rack-unit-per-year", Kind::Money, "Yearly cost of one rack unit of space."),
-        value("network-port-per-year", Kind::Money, "Yearly cost of one network port."),
-        value("admin-hour", Kind::Money, "Cost of one hour of an administrator."),
-        value("server-admin-hours-per-year", Kind::Number, "Yearly maintenance hours of one physical server."),
-        value("host-admin-hours-per-year", Kind::Number, "Yearly maintenance hours of one host."),
-        value("vm-admin-hours-per-year", Kind::Number, "Yearly maintenance hours of one VM."),
-        value("server-support-per-year", Kind::Money, "Yearly support of a physical server that states none."),
-        value("server-refresh-price", Kind::Money, "Price of replacing one physical server."),
-        value("refresh-cycle-years", Kind::Number, "Years after which hardware is replaced."),
-        value("failure-rate", Kind::Percent, "Share of physical servers failing each year."),
-        value("repair-hours", Kind::Number, "Downtime of a physical server's hardware failure."),
-        value("restart-hours", Kind::Number, "Downtime of a VM restarted after a host failure."),
-        value("downtime-hour", Kind::Money, "Cost of one hour of downtime of one server."),
-        value("spare-parts-per-year", Kind::Money, "Yearly spare parts of one physical server."),
-        value("shared-storage", Kind::Money, "Purchase of shared storage for the to-be estate."),
-        value("shared-storage-per-year", Kind::Money, "Yearly support of the shared storage."),
-        value("deploy-hours-physical", Kind::Number, "Hours to deploy a new physical server."),
-        value("deploy-hours-virtual", Kind::Number, "Hours to deploy a new VM."),
-        value("new-servers-per-year", Kind::Number, "Servers deployed each year (for deploy time)."),
+        value(
+            "pue",
+            Kind::Number,
+            "Power usage effectiveness: facility power per IT power (covers cooling).",
+        ),
+        value(
+            "rack-unit-per-year",
+            Kind::Money,
+            "Yearly cost of one rack unit of space.",
+        ),
+        value(
+            "network-port-per-year",
+            Kind::Money,
+            "Yearly cost of one network port.",
+        ),
+        value(
+            "admin-hour",
+            Kind::Money,
+            "Cost of one hour of an administrator.",
+        ),
+        value(
+            "server-admin-hours-per-year",
+            Kind::Number,
+            "Yearly maintenance hours of one physical server.",
+        ),
+        value(
+            "host-admin-hours-per-year",
+            Kind::Number,
+            "Yearly maintenance hours of one host.",
+        ),
+        value(
+            "vm-admin-hours-per-year",
+            Kind::Number,
+            "Yearly maintenance hours of one VM.",
+        ),
+        value(
+            "server-support-per-year",
+            Kind::Money,
+            "Yearly support of a physical server that states none.",
+        ),
+        value(
+            "server-refresh-price",
+            Kind::Money,
+            "Price of replacing one physical server.",
+        ),
+        value(
+            "refresh-cycle-years",
+            Kind::Number,
+            "Years after which hardware is replaced.",
+        ),
+        value(
+            "failure-rate",
+            Kind::Percent,
+            "Share of physical servers failing each year.",
+        ),
+        value(
+            "repair-hours",
+            Kind::Number,
+            "Downtime of a physical server's hardware failure.",
+        ),
+        value(
+            "restart-hours",
+            Kind::Number,
+            "Downtime of a VM restarted after a host failure.",
+        ),
+        value(
+            "downtime-hour",
+            Kind::Money,
+            "Cost of one hour of downtime of one server.",
+        ),
+        value(
+            "spare-parts-per-year",
+            Kind::Money,
+            "Yearly spare parts of one physical server.",
+        ),
+        value(
+            "shared-storage",
+            Kind::Money,
+            "Purchase of shared storage for the to-be estate.",
+        ),
+        value(
+            "shared-storage-per-year",
+            Kind::Money,
+            "Yearly support of the shared storage.",
+        ),
+        value(
+            "deploy-hours-physical",
+            Kind::Number,
+            "Hours to deploy a new physical server.",
+        ),
+        value(
+            "deploy-hours-virtual",
+            Kind::Number,
+            "Hours to deploy a new VM.",
+        ),
+        value(
+            "new-servers-per-year",
+            Kind::Number,
+            "Servers deployed each year (for deploy time).",
+        ),
         node(
             "adoption",
             "One-off costs of the virtualization project itself.",
             None,
             &[
-                prop("recognition-hours", Kind::Number, "Hours of candidates' recognition."),
-                prop("planning-hours", Kind::Number, "Hours of capacity planning."),
+                prop(
+                    "recognition-hours",
+                    Kind::Number,
+                    "Hours of candidates' recognition.",
+                ),
+                prop(
+                    "planning-hours",
+                    Kind::Number,
+                    "Hours of capacity planning.",
+                ),
                 prop("roi-hours", Kind::Number, "Hours of the ROI analysis."),
-                prop("migration-hours-per-server", Kind::Number, "Hours of migration work per server."),
+                prop(
+                    "migration-hours-per-server",
+                    Kind::Number,
+                    "Hours of migration work per server.",
+                ),
                 prop("training", Kind::Money, "Training."),
                 prop("tools", Kind::Money, "Tool licences."),
             ],
@@ -589,16 +918,56 @@ const MIGRATION: NodeSpec = node(
     None,
     &[],
     &[
-        value("network", Kind::Bandwidth, "Link the conversions copy over (default \"1Gbps\")."),
-        value("efficiency", Kind::Percent, "Share of the link a copy achieves (default \"32%\": 72GB in 30min over 1Gbps)."),
-        value("parallel-streams", Kind::Count, "Conversions running at once; they share the link (default 2)."),
-        repeated(value("window", Kind::Window, "A weekly maintenance window for waves.")),
-        value("method", Kind::Enum(METHODS), "Default method (default \"p2v-cold\")."),
-        value("driver-injection", Kind::Duration, "Fixed time for driver injection (default \"15min\")."),
-        value("first-boot", Kind::Duration, "Fixed time for first boot and guest tools (default \"15min\")."),
-        value("tests", Kind::Duration, "Fixed time for service tests (default \"30min\")."),
-        value("cutover", Kind::Duration, "Downtime of a live conversion's final sync (default \"15min\")."),
-        value("pilot", Kind::Count, "Servers in the pilot wave, lowest criticality first (default 0: none)."),
+        value(
+            "network",
+            Kind::Bandwidth,
+            "Link the conversions copy over (default \"1Gbps\").",
+        ),
+        value(
+            "efficiency",
+            Kind::Percent,
+            "Share of the link a copy achieves (default \"32%\": 72GB in 30min over 1Gbps).",
+        ),
+        value(
+            "parallel-streams",
+            Kind::Count,
+            "Conversions running at once; they share the link (default 2).",
+        ),
+        repeated(value(
+            "window",
+            Kind::Window,
+            "A weekly maintenance window for waves.",
+        )),
+        value(
+            "method",
+            Kind::Enum(METHODS),
+            "Default method (default \"p2v-cold\").",
+        ),
+        value(
+            "driver-injection",
+            Kind::Duration,
+            "Fixed time for driver injection (default \"15min\").",
+        ),
+        value(
+            "first-boot",
+            Kind::Duration,
+            "Fixed time for first boot and guest tools (default \"15min\").",
+        ),
+        value(
+            "tests",
+            Kind::Duration,
+            "Fixed time for service tests (default \"30min\").",
+        ),
+        value(
+            "cutover",
+            Kind::Duration,
+            "Downtime of a live conversion's final sync (default \"15min\").",
+        ),
+        value(
+            "pilot",
+            Kind::Count,
+            "Servers in the pilot wave, lowest criticality first (default 0: none).",
+        ),
         value("max-wave-size", Kind::Count, "Most servers in one wave."),
     ],
 );
@@ -622,7 +991,11 @@ pub const ROOT: NodeSpec = node(
             "metrics",
             "Measurement files carrying a `server` column: a path or a glob.",
             arg(Kind::Path, "path or glob"),
-            &[prop("format", Kind::Enum(METRIC_FORMATS), "File format (default \"virtplan\").")],
+            &[prop(
+                "format",
+                Kind::Enum(METRIC_FORMATS),
+                "File format (default \"virtplan\").",
+            )],
             &[],
         )),
         PLATFORM,

@@ -192,7 +192,9 @@ fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
         None => segs.is_empty(),
         Some((&"**", rest)) => (0..=segs.len()).any(|i| match_segments(rest, &segs[i..])),
         Some((p, rest)) => match segs.split_first() {
-            Some((s, srest)) => match_one(p.as_bytes(), s.as_bytes()) && match_segments(rest, srest),
+            Some((s, srest)) => {
+                match_one(p.as_bytes(), s.as_bytes()) && match_segments(rest, srest)
+            }
             None => false,
         },
     }
@@ -240,8 +242,14 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        assert_eq!(resolve_relative("a/b.kdl", "c/*.kdl").as_deref(), Some("a/c/*.kdl"));
-        assert_eq!(resolve_relative("a/b.kdl", "../x.kdl").as_deref(), Some("x.kdl"));
+        assert_eq!(
+            resolve_relative("a/b.kdl", "c/*.kdl").as_deref(),
+            Some("a/c/*.kdl")
+        );
+        assert_eq!(
+            resolve_relative("a/b.kdl", "../x.kdl").as_deref(),
+            Some("x.kdl")
+        );
         assert_eq!(resolve_relative("b.kdl", "../x.kdl"), None);
         assert_eq!(resolve_relative("b.kdl", "/etc/passwd"), None);
     }

@@ -114,7 +114,9 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Vec<Node> {
                 format!("blocks are nested more than {MAX_DEPTH} levels deep"),
             )
             .at(Span::new(file, offset, offset + 1), "too deep here")
-            .help("virtplan's language needs at most three levels of `{ }`; check for a missing `}`"),
+            .help(
+                "virtplan's language needs at most three levels of `{ }`; check for a missing `}`",
+            ),
         );
         return Vec::new();
     }
@@ -130,9 +132,14 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Vec<Node> {
         }
         Err(_) => {
             diags.push(
-                Diagnostic::error("virtplan::parse::syntax", "the KDL parser failed on this file")
-                    .at(Span::new(file, 0, 0), "somewhere in this file")
-                    .help("the file is probably truncated or corrupt; check it with a KDL v2 validator"),
+                Diagnostic::error(
+                    "virtplan::parse::syntax",
+                    "the KDL parser failed on this file",
+                )
+                .at(Span::new(file, 0, 0), "somewhere in this file")
+                .help(
+                    "the file is probably truncated or corrupt; check it with a KDL v2 validator",
+                ),
             );
             return Vec::new();
         }
@@ -177,7 +184,10 @@ fn syntax_error(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagnostic 
         .unwrap_or_else(|| "invalid KDL".to_string())
         .to_lowercase();
     let message = message.trim_end_matches('.').to_string();
-    let help = if matches!(word.as_str(), "true" | "false" | "null" | "inf" | "-inf" | "nan") {
+    let help = if matches!(
+        word.as_str(),
+        "true" | "false" | "null" | "inf" | "-inf" | "nan"
+    ) {
         format!("KDL v2 writes this keyword with a `#`: `#{word}`")
     } else if word.starts_with(|c: char| c.is_ascii_digit())
         && word.chars().any(|c| c.is_ascii_alphabetic() || c == '%')
@@ -285,7 +295,9 @@ impl Checker<'_> {
                         );
                         continue;
                     }
-                    if let Some(v) = self.value(aspec.kind, entry, espan, &format!("`{}`", spec.name)) {
+                    if let Some(v) =
+                        self.value(aspec.kind, entry, espan, &format!("`{}`", spec.name))
+                    {
                         args.push(v);
                     }
                 }
@@ -347,7 +359,12 @@ impl Checker<'_> {
                         format!("`{}` needs the property `{}`", spec.name, p.name),
                     )
                     .at(name_span, format!("`{}` missing", p.name))
-                    .help(format!("add {}=… ({}): {}", p.name, p.kind.describe(), p.doc)),
+                    .help(format!(
+                        "add {}=… ({}): {}",
+                        p.name,
+                        p.kind.describe(),
+                        p.doc
+                    )),
                 );
             }
         }
@@ -402,23 +419,17 @@ impl Checker<'_> {
             }
             Err(Problem::Unit(reason)) => {
                 self.diags.push(
-                    Diagnostic::error(
-                        "virtplan::check::wrong-type",
-                        format!("{what}: {reason}"),
-                    )
-                    .at(span, "invalid value")
-                    .help(format!("write {}", kind.describe())),
+                    Diagnostic::error("virtplan::check::wrong-type", format!("{what}: {reason}"))
+                        .at(span, "invalid value")
+                        .help(format!("write {}", kind.describe())),
                 );
                 None
             }
             Err(Problem::Range(reason)) => {
                 self.diags.push(
-                    Diagnostic::error(
-                        "virtplan::check::out-of-range",
-                        format!("{what}: {reason}"),
-                    )
-                    .at(span, "impossible value")
-                    .help(format!("write {}", kind.describe())),
+                    Diagnostic::error("virtplan::check::out-of-range", format!("{what}: {reason}"))
+                        .at(span, "impossible value")
+                        .help(format!("write {}", kind.describe())),
                 );
                 None
             }
@@ -432,7 +443,11 @@ fn missing_child(parent: &NodeSpec, req: &NodeSpec, at: Span) -> Diagnostic {
         format!("`{}` needs `{}`", parent.name, req.name),
     )
     .at(at, format!("no `{}` inside", req.name))
-    .help(format!("add {} inside the block: {}", example(req), req.doc))
+    .help(format!(
+        "add {} inside the block: {}",
+        example(req),
+        req.doc
+    ))
 }
 
 /// A minimal example of a node, for help lines.
@@ -478,7 +493,10 @@ fn type_help(kind: Kind, v: &KdlValue) -> String {
             | Kind::Power
             | Kind::Percent,
             KdlValue::Integer(_) | KdlValue::Float(_),
-        ) => format!("a value with a unit is a string with the unit: {}", kind.describe()),
+        ) => format!(
+            "a value with a unit is a string with the unit: {}",
+            kind.describe()
+        ),
         (Kind::Bool, KdlValue::String(s)) if s == "true" || s == "false" => {
             format!("booleans are not strings in KDL v2: write #{s}")
         }
@@ -502,7 +520,9 @@ fn number(v: &KdlValue) -> Result<f64, Problem> {
         return Err(Problem::Range("the number is too large".to_string()));
     }
     if n < 0.0 {
-        return Err(Problem::Range("negative values are not allowed".to_string()));
+        return Err(Problem::Range(
+            "negative values are not allowed".to_string(),
+        ));
     }
     Ok(n)
 }
@@ -569,7 +589,9 @@ fn convert(kind: Kind, v: &KdlValue) -> Result<Val, Problem> {
         },
         Kind::Bytes => Val::Bytes(check_max(unit(v, units::parse_bytes)?, |b| b.0, 1e21)?),
         Kind::Frequency => Val::Hertz(check_max(unit(v, units::parse_hertz)?, |h| h.0, 1e12)?),
-        Kind::Bandwidth => Val::Bandwidth(check_max(unit(v, units::parse_bandwidth)?, |b| b.0, 1e15)?),
+        Kind::Bandwidth => {
+            Val::Bandwidth(check_max(unit(v, units::parse_bandwidth)?, |b| b.0, 1e15)?)
+        }
         Kind::Duration => Val::Duration(check_max(unit(v, units::parse_duration)?, |d| d.0, 1e10)?),
         Kind::Power => Val::Power(check_max(unit(v, units::parse_power)?, |w| w.0, 1e9)?),
         Kind::Percent => {
@@ -604,7 +626,11 @@ mod tests {
     fn check(text: &str) -> (Vec<Node>, Vec<String>) {
         let mut diags = Diagnostics::default();
         let nodes = parse(FileId(0), text, &mut diags);
-        let codes = diags.items.iter().map(|d| format!("{}: {}", d.code, d.message)).collect();
+        let codes = diags
+            .items
+            .iter()
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect();
         (nodes, codes)
     }
 
@@ -615,14 +641,23 @@ mod tests {
         );
         assert!(diags.is_empty(), "{diags:?}");
         let m = &nodes[0];
-        assert_eq!(m.child_arg("clock").map(|v| v.value.clone()), Some(Val::Hertz(Hertz(2.4e9))));
-        assert_eq!(m.child_arg("sockets").map(|v| v.value.clone()), Some(Val::Count(2)));
+        assert_eq!(
+            m.child_arg("clock").map(|v| v.value.clone()),
+            Some(Val::Hertz(Hertz(2.4e9)))
+        );
+        assert_eq!(
+            m.child_arg("sockets").map(|v| v.value.clone()),
+            Some(Val::Count(2))
+        );
     }
 
     #[test]
     fn unknown_node_suggests() {
         let (_, diags) = check("server \"a\" { memroy \"4GiB\" }");
-        assert_eq!(diags, vec!["virtplan::check::unknown-node: unknown node `memroy` in `server`"]);
+        assert_eq!(
+            diags,
+            vec!["virtplan::check::unknown-node: unknown node `memroy` in `server`"]
+        );
     }
 
     #[test]

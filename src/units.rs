@@ -244,7 +244,9 @@ fn parse_week_minute(text: &str) -> Result<WeekMinute, String> {
     if h > 24 || m > 59 || (h == 24 && m != 0) {
         return Err(format!("`{time}` is not a time of day"));
     }
-    Ok(WeekMinute((d as u32 * 1440 + h * 60 + m) % MINUTES_PER_WEEK))
+    Ok(WeekMinute(
+        (d as u32 * 1440 + h * 60 + m) % MINUTES_PER_WEEK,
+    ))
 }
 
 /// Parses "sat 22:00-sun 06:00". A window of zero length is rejected; one
@@ -256,7 +258,8 @@ pub fn parse_window(text: &str) -> Result<Window, String> {
         .ok_or_else(|| "a window is written \"sat 22:00-sun 06:00\"".to_string())?;
     let start = parse_week_minute(a)?;
     let end = parse_week_minute(b)?;
-    let same_day = a.trim().get(..3).map(str::to_ascii_lowercase) == b.trim().get(..3).map(str::to_ascii_lowercase);
+    let same_day = a.trim().get(..3).map(str::to_ascii_lowercase)
+        == b.trim().get(..3).map(str::to_ascii_lowercase);
     if end == start {
         return Err("the window is empty: it ends when it starts".to_string());
     }
@@ -306,11 +309,18 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_bytes("64GiB"), Ok(Bytes(64.0 * 1024.0 * 1024.0 * 1024.0)));
+        assert_eq!(
+            parse_bytes("64GiB"),
+            Ok(Bytes(64.0 * 1024.0 * 1024.0 * 1024.0))
+        );
         assert_eq!(parse_bytes("500GB"), Ok(Bytes(500e9)));
         assert_eq!(parse_bytes("1.5 TiB"), Ok(Bytes(1.5 * TIB)));
         assert!(parse_bytes("64").unwrap_err().contains("needs a unit"));
-        assert!(parse_bytes("64gib").unwrap_err().contains("did you mean `GiB`"));
+        assert!(
+            parse_bytes("64gib")
+                .unwrap_err()
+                .contains("did you mean `GiB`")
+        );
         assert!(parse_bytes("-4GiB").unwrap_err().contains("negative"));
     }
 
@@ -336,7 +346,11 @@ mod tests {
         assert_eq!(w.minutes(), 8 * 60);
         let wrap = parse_window("sun 22:00-mon 02:00").unwrap();
         assert_eq!(wrap.minutes(), 4 * 60);
-        assert!(parse_window("sat 22:00-sat 06:00").unwrap_err().contains("ends before"));
+        assert!(
+            parse_window("sat 22:00-sat 06:00")
+                .unwrap_err()
+                .contains("ends before")
+        );
         assert!(parse_window("sat 25:00-sun 06:00").is_err());
         assert!(parse_window("caturday 22:00-sun 06:00").is_err());
         assert_eq!(w.to_string(), "sat 22:00-sun 06:00");

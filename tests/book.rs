@@ -14,13 +14,16 @@ use virtplan::source::FileId;
 use virtplan::syntax::parse;
 
 fn book_src() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book").join("src")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("book")
+        .join("src")
 }
 
 /// Every `*.md` file under `dir`, sorted, with its text.
 fn markdown_files(dir: &Path) -> Vec<(PathBuf, String)> {
     fn go(dir: &Path, out: &mut Vec<PathBuf>) {
-        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
         for entry in entries {
             let path = entry.expect("directory entry").path();
             if path.is_dir() {
@@ -36,7 +39,8 @@ fn markdown_files(dir: &Path) -> Vec<(PathBuf, String)> {
     paths
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+            let text = std::fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
             (p, text)
         })
         .collect()
@@ -61,7 +65,11 @@ fn fenced_blocks(text: &str) -> Vec<Block> {
         match open.take() {
             None if ticks >= 3 => {
                 let fence = "`".repeat(ticks);
-                let lang = trimmed[ticks..].split_whitespace().next().unwrap_or("").to_string();
+                let lang = trimmed[ticks..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
                 open = Some((
                     fence,
                     Block {
@@ -81,7 +89,10 @@ fn fenced_blocks(text: &str) -> Vec<Block> {
         }
     }
     if let Some((_, block)) = open {
-        panic!("a code block opened on line {} is never closed", block.line - 1);
+        panic!(
+            "a code block opened on line {} is never closed",
+            block.line - 1
+        );
     }
     blocks
 }
@@ -111,7 +122,9 @@ fn every_kdl_example_passes_the_checker() {
                 .iter()
                 .map(|d| {
                     let at = d.span.map_or_else(String::new, |s| {
-                        let line = block.body[..(s.start as usize).min(block.body.len())].matches('\n').count();
+                        let line = block.body[..(s.start as usize).min(block.body.len())]
+                            .matches('\n')
+                            .count();
                         format!(" (line {})", block.line + line)
                     });
                     format!("    {}: {}{at}", d.code, d.message)
@@ -163,7 +176,8 @@ fn reference_names_every_node_and_property() {
 #[test]
 fn diagnostics_chapter_lists_every_code() {
     let path = book_src().join("diagnostics.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let missing: Vec<&str> = CODES
         .iter()
         .map(|(code, _)| *code)
@@ -191,5 +205,8 @@ fn summary_links_existing_chapters() {
         }
     }
     assert!(links > 0, "SUMMARY.md links no chapter");
-    assert!(missing.is_empty(), "SUMMARY.md links missing chapters: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "SUMMARY.md links missing chapters: {missing:?}"
+    );
 }

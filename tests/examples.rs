@@ -9,20 +9,30 @@ use virtplan::emit::{self, Formats};
 use virtplan::source::{FileSource, MemorySource};
 
 fn example_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
 }
 
 fn read_dir(root: &Path) -> MemorySource {
     fn walk(dir: &Path, prefix: &str, src: &mut MemorySource) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("example dir").flatten().collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("example dir")
+            .flatten()
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let name = e.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+            let rel = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
             if e.path().is_dir() {
                 walk(&e.path(), &rel, src);
             } else {
-                src.files.insert(rel, std::fs::read(e.path()).expect("example file"));
+                src.files
+                    .insert(rel, std::fs::read(e.path()).expect("example file"));
             }
         }
     }
@@ -71,19 +81,31 @@ fn outputs(fs: &dyn FileSource) -> Vec<(String, String)> {
 fn check_example(name: &str) {
     let src = read_dir(&example_dir(name));
     let files = outputs(&src);
-    assert_eq!(files, outputs(&Reversed(src.clone())), "output depends on listing order");
+    assert_eq!(
+        files,
+        outputs(&Reversed(src.clone())),
+        "output depends on listing order"
+    );
     assert_eq!(files, outputs(&src), "output differs between runs");
     for (path, text) in &files {
-        assert!(!text.contains("/work/") && !text.contains("/home/"), "{path} holds an absolute path");
+        assert!(
+            !text.contains("/work/") && !text.contains("/home/"),
+            "{path} holds an absolute path"
+        );
         insta::assert_snapshot!(format!("{name}__{}", path.replace('/', "__")), text);
     }
     ansible_syntax_check(name, &files);
 }
 
 fn ansible_syntax_check(name: &str, files: &[(String, String)]) {
-    let have = std::process::Command::new("ansible-playbook").arg("--version").output();
+    let have = std::process::Command::new("ansible-playbook")
+        .arg("--version")
+        .output();
     if have.is_err() {
-        assert!(std::env::var_os("CI").is_none(), "CI must install ansible-core");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install ansible-core"
+        );
         eprintln!("skipped: ansible-playbook is not installed (pip install ansible-core)");
         return;
     }
@@ -95,7 +117,10 @@ fn ansible_syntax_check(name: &str, files: &[(String, String)]) {
         std::fs::write(&p, text).expect("write");
     }
     let ansible = dir.join("ansible");
-    let mut waves: Vec<_> = files.iter().filter(|(p, _)| p.starts_with("ansible/wave-")).collect();
+    let mut waves: Vec<_> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("ansible/wave-"))
+        .collect();
     waves.sort();
     assert!(!waves.is_empty(), "no wave playbooks");
     for (path, _) in waves {

@@ -13,7 +13,9 @@ use virtplan::kdl_schema::generate;
 use virtplan::schema::walk;
 
 fn schema_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema").join("virtplan.kdl")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join("virtplan.kdl")
 }
 
 fn updating() -> bool {
@@ -78,7 +80,11 @@ fn schema_paths(doc: &KdlDocument) -> BTreeSet<String> {
     fn go(prefix: &str, nodes: &[KdlNode], out: &mut BTreeSet<String>) {
         for n in nodes.iter().filter(|n| n.name().value() == "node") {
             let Some(name) = string_arg(n) else { continue };
-            let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let path = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
             out.insert(path.clone());
             let Some(body) = n.children() else { continue };
             for item in body.nodes() {

@@ -1,0 +1,281 @@
+//! Error cases: one small, realistic mistake per data file, each compiled and
+//! its diagnostics snapshotted.
+//!
+//! A case is `tests/cases/errors/<name>.kdl`. Its first line is a comment
+//! naming the diagnostic code the case must produce:
+//!
+//! ```text
+//! // virtplan::check::unknown-property
+//! ```
+//!
+//! The file is added to an in-memory project as `<name>.kdl`. Two optional
+//! additions build larger projects:
+//!
+//! - A second line `// path: <relative path>` adds the case file under that
+//!   path instead (for example `config/project.kdl`, to build a project whose
+//!   root holds no `.kdl` file).
+//! - A sibling directory `tests/cases/errors/<name>/` holds more files of the
+//!   same project (a second `.kdl`, included files, CSV measurements). Each is
+//!   added under its path relative to that directory: the file
+//!   `<name>/metrics/web01.csv` becomes `metrics/web01.csv`.
+//!
+//! Files are added as raw bytes, so a case may hold invalid UTF-8 on purpose.
+//!
+//! For every case, in sorted order, [`cases`] checks that
+//! 1. the expected code is among the diagnostics;
+//! 2. every error has a span into a loaded file (unless no file was loaded
+//!    at all, so there is nothing to point at), and every diagnostic has a
+//!    help line;
+//! 3. the snapshot `tests/snapshots/errors__<name>.snap` holds the project's
+//!    files (each but the main one after a line `----- FILE <path>`), a line
+//!    `----- DIAGNOSTICS`, and the miette rendering without colour at width
+//!    80. Bytes that are not UTF-8 and control characters are shown as
+//!    `\xNN` so that snapshots stay plain text.
+//!
+//! Failures of all cases are gathered and reported together. Snapshots are
+//! created or updated with `INSTA_UPDATE=always cargo test --test errors`;
+//! review the changes before keeping them. [`every_code_has_a_case`] keeps
+//! one case per code of `virtplan::diag::CODES`, except those in [`SKIPPED`].
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use virtplan::diag::{CODES, RenderOptions, Severity, render};
+use virtplan::source::MemorySource;
+
+/// Codes that no case produces, with the reason. Empty: every code can be
+/// produced from KDL text and small CSV files.
+const SKIPPED: &[(&str, &str)] = &[];
+
+/// The separator between a case's files and its rendered diagnostics.
+const SEPARATOR: &str = "----- DIAGNOSTICS";
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/errors")
+}
+
+/// One error case, read from disk.
+struct Case {
+    name: String,
+    /// The code named by the first line.
+    code: String,
+    /// Every file of the project, by project-relative path, main file first.
+    files: Vec<(String, Vec<u8>)>,
+}
+
+fn read_cases() -> Vec<Case> {
+    let dir = cases_dir();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|entry| entry.expect("read a directory entry").path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "kdl"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| read_case(p)).collect()
+}
+
+fn read_case(path: &Path) -> Case {
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("case file names are UTF-8")
+        .to_string();
+    let bytes =
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut lines = bytes
+        .split(|b| *b == b'\n')
+        .map(|l| String::from_utf8_lossy(l).trim().to_string());
+    let first = lines.next().unwrap_or_default();
+    let code = first
+        .strip_prefix("//")
+        .map(str::trim)
+        .filter(|c| c.starts_with("virtplan::"))
+        .unwrap_or_else(|| {
+            panic!("{name}: the first line must be `// virtplan::<stage>::<kind>`, found {first:?}")
+        })
+        .to_string();
+    let main_path = lines
+        .next()
+        .and_then(|l| l.strip_prefix("// path:").map(|p| p.trim().to_string()))
+        .unwrap_or_else(|| format!("{name}.kdl"));
+    let mut files = vec![(main_path, bytes)];
+    let extra = path.with_extension("");
+    if extra.is_dir() {
+        let mut more = Vec::new();
+        collect_files(&extra, &extra, &mut more);
+        more.sort();
+        files.extend(more);
+    }
+    Case { name, code, files }
+}
+
+/// Every file under `dir`, with its `/`-separated path relative to `root`.
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("read a directory entry").path();
+        if path.is_dir() {
+            collect_files(root, &path, out);
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .expect("invariant: the file is under the root")
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            let bytes = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            out.push((rel, bytes));
+        }
+    }
+}
+
+/// Text for the snapshot: bytes that are not UTF-8 and control characters
+/// other than newline and tab are written as `\xNN`, so a snapshot of a
+/// binary or mis-encoded file stays plain, readable text.
+fn printable(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() && c != '\n' && c != '\t' {
+                for b in c.to_string().bytes() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// Compiles one case and returns its problems (empty when it passes) and
+/// the snapshot text.
+fn run(case: &Case) -> (Vec<String>, String) {
+    let mut fs = MemorySource::new();
+    for (path, bytes) in &case.files {
+        fs = fs.with(path, bytes.clone());
+    }
+    let compiled = virtplan::compile(&fs);
+    let diags = &compiled.diags.items;
+    let mut problems = Vec::new();
+
+    if !diags.iter().any(|d| d.code == case.code) {
+        let found: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        problems.push(format!("expected `{}`, found {found:?}", case.code));
+    }
+    let files: Vec<(usize, &str)> = compiled
+        .sources
+        .files()
+        .map(|(_, f)| (f.text.len(), f.name.as_str()))
+        .collect();
+    for d in diags {
+        let span_ok = |s: &virtplan::source::Span| {
+            files
+                .get(s.file.0 as usize)
+                .is_some_and(|(len, _)| s.start <= s.end && s.end as usize <= *len)
+        };
+        match &d.span {
+            Some(s) if !span_ok(s) => {
+                problems.push(format!("`{}` has a span outside its file: {s:?}", d.code))
+            }
+            None if d.severity == Severity::Error && !files.is_empty() => {
+                problems.push(format!("error `{}` ({}) has no span", d.code, d.message));
+            }
+            _ => {}
+        }
+        for (s, label) in &d.related {
+            if !span_ok(s) {
+                problems.push(format!(
+                    "`{}` has a related span ({label}) outside its file",
+                    d.code
+                ));
+            }
+        }
+        if d.help.trim().is_empty() {
+            problems.push(format!("`{}` ({}) has no help", d.code, d.message));
+        }
+    }
+
+    let mut snap = String::new();
+    for (i, (path, bytes)) in case.files.iter().enumerate() {
+        if i > 0 || path != &format!("{}.kdl", case.name) {
+            let _ = writeln!(snap, "----- FILE {path}");
+        }
+        snap.push_str(&printable(bytes));
+        if !snap.ends_with('\n') {
+            snap.push('\n');
+        }
+    }
+    snap.push_str(SEPARATOR);
+    snap.push('\n');
+    let rendered = render(
+        diags,
+        &compiled.sources,
+        RenderOptions {
+            color: false,
+            width: 80,
+        },
+    );
+    snap.push_str(&printable(rendered.as_bytes()));
+    (problems, snap)
+}
+
+#[test]
+fn cases() {
+    let cases = read_cases();
+    assert!(!cases.is_empty(), "no case in {}", cases_dir().display());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let (problems, snap) = run(case);
+        failures.extend(problems.into_iter().map(|p| format!("{}: {p}", case.name)));
+        let name = case.name.as_str();
+        let snapshot = catch_unwind(AssertUnwindSafe(|| insta::assert_snapshot!(name, snap)));
+        if snapshot.is_err() {
+            failures.push(format!(
+                "{name}: the snapshot differs (see above; review with `cargo insta review`)"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_code_has_a_case() {
+    let known: BTreeSet<&str> = CODES.iter().map(|(c, _)| *c).collect();
+    let mut problems = Vec::new();
+    let mut covered = BTreeSet::new();
+    for case in read_cases() {
+        if !known.contains(case.code.as_str()) {
+            problems.push(format!(
+                "{}: `{}` is not in diag::CODES",
+                case.name, case.code
+            ));
+        }
+        covered.insert(case.code);
+    }
+    for (code, meaning) in CODES {
+        let skipped = SKIPPED.iter().any(|(c, _)| c == code);
+        if !skipped && !covered.contains(*code) {
+            problems.push(format!(
+                "no case for `{code}` ({meaning}): add tests/cases/errors/<name>.kdl"
+            ));
+        }
+        if skipped && covered.contains(*code) {
+            problems.push(format!("`{code}` has a case now: remove it from SKIPPED"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
