@@ -38,6 +38,8 @@ pub struct Step {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerMove {
+    #[serde(skip)]
+    pub id: Id,
     pub server: String,
     pub method: Method,
     pub target_host: String,
@@ -212,6 +214,7 @@ pub fn migrate(
     let streams = mig.parallel_streams.max(1);
     let per_stream_mbit = rate_mbit / f64::from(streams);
     let mut waves = Vec::new();
+    let mut next_slot = 0usize;
     for (n, (pilot, groups)) in wave_groups.iter().enumerate() {
         let mut moves: Vec<ServerMove> = Vec::new();
         for g in groups {
@@ -282,6 +285,7 @@ pub fn migrate(
                     .collect();
                 depends_on.sort();
                 moves.push(ServerMove {
+                    id: *id,
                     server: s.name.clone(),
                     method,
                     target_host: target,
@@ -323,15 +327,37 @@ pub fn migrate(
                 .then(a.stream.cmp(&b.stream))
         });
         let duration = lanes.iter().copied().fold(0.0, f64::max);
-        let (window, week, window_minutes) = if mig.windows.is_empty() {
+        // The wave takes the next migration window that every one of its
+        // servers accepts (its own `window`s contain it), searching one week
+        // of windows ahead; failing that, the next window, with a warning.
+        let count = mig.windows.len();
+        let accepts = |w: &crate::units::Window, m: &ServerMove| {
+            let own = &model.servers[m.id].windows;
+            own.is_empty() || own.iter().any(|o| o.contains(w))
+        };
+        let (window, week, window_minutes) = if count == 0 {
             (None, n + 1, None)
         } else {
-            let w = mig.windows[n % mig.windows.len()];
-            (
-                Some(w.to_string()),
-                n / mig.windows.len() + 1,
-                Some(w.minutes()),
-            )
+            let t = (next_slot..next_slot + count)
+                .find(|t| moves.iter().all(|m| accepts(&mig.windows[t % count], m)))
+                .unwrap_or(next_slot);
+            next_slot = t + 1;
+            let w = mig.windows[t % count];
+            for m in moves.iter().filter(|m| !accepts(&w, m)) {
+                diags.push(
+                    Diagnostic::warning(
+                        "virtplan::migrate::window",
+                        format!(
+                            "server `{}` moves in wave {} ({w}), outside its own downtime windows",
+                            m.server,
+                            n + 1
+                        ),
+                    )
+                    .at(model.servers[m.id].span, "may not be down then")
+                    .help("widen the server's `window`, or add a migration window inside it"),
+                );
+            }
+            (Some(w.to_string()), t / count + 1, Some(w.minutes()))
         };
         let fits = window_minutes.is_none_or(|m| duration <= f64::from(m));
         if !fits {

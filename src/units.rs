@@ -215,6 +215,16 @@ impl Window {
     }
 }
 
+impl Window {
+    /// Whether `inner` lies wholly within this window (both may wrap over
+    /// the end of the week).
+    pub fn contains(&self, inner: &Window) -> bool {
+        let offset = |m: WeekMinute| (m.0 + MINUTES_PER_WEEK - self.start.0) % MINUTES_PER_WEEK;
+        let start = offset(inner.start);
+        start + inner.minutes() <= self.minutes()
+    }
+}
+
 impl std::fmt::Display for Window {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}-{}", self.start, self.end)
@@ -354,6 +364,11 @@ mod tests {
         assert!(parse_window("sat 25:00-sun 06:00").is_err());
         assert!(parse_window("caturday 22:00-sun 06:00").is_err());
         assert_eq!(w.to_string(), "sat 22:00-sun 06:00");
+        let inner = parse_window("sat 23:00-sun 02:00").unwrap();
+        assert!(w.contains(&inner));
+        assert!(!inner.contains(&w));
+        assert!(wrap.contains(&parse_window("mon 00:00-mon 01:00").unwrap()));
+        assert!(!wrap.contains(&parse_window("mon 01:00-mon 03:00").unwrap()));
     }
 
     #[test]
