@@ -656,8 +656,10 @@ impl Lowerer<'_> {
                     break;
                 };
                 if seen.iter().any(|s| s == pname) {
-                    if pname == name {
+                    // Report each circle once, at its alphabetically first class.
+                    if pname == name && seen.iter().all(|s| s >= name) {
                         seen.push(pname.to_string());
+                        let span = node.prop("extends").map_or(node.name.span, |e| e.span);
                         self.diags.push(
                             Diagnostic::error(
                                 "virtplan::resolve::class-cycle",
@@ -666,10 +668,7 @@ impl Lowerer<'_> {
                                     seen.join(" → ")
                                 ),
                             )
-                            .at(
-                                node.name.span,
-                                "this class extends itself through the circle",
-                            )
+                            .at(span, "this `extends` closes the circle")
                             .help("remove one `extends` so the chain ends"),
                         );
                     }
@@ -1037,6 +1036,16 @@ impl Lowerer<'_> {
                             Some(Val::Window(w)) => Some(*w),
                             _ => None,
                         })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            window_spans: n
+                .map(|n| {
+                    n.children
+                        .iter()
+                        .filter(|c| c.name.value == "window")
+                        .filter(|w| matches!(w.arg().map(|a| &a.value), Some(Val::Window(_))))
+                        .map(|w| w.name.span)
                         .collect()
                 })
                 .unwrap_or_default(),

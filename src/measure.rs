@@ -255,26 +255,32 @@ impl<'a> FileReader<'a> {
                 return None;
             }
         };
-        match String::from_utf8(bytes) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let valid = e.utf8_error().valid_up_to();
-                let bytes = e.into_bytes();
-                self.text = Some(String::from_utf8_lossy(&bytes).into_owned());
-                self.pending.push(
-                    Diagnostic::error(
-                        "virtplan::metrics::csv",
-                        format!("`{}` is not a text CSV file", self.path),
-                    )
-                    .at(
-                        Span::new(FileId(u32::MAX), valid, valid),
-                        "invalid UTF-8 from here",
-                    )
-                    .help("export the measurements as UTF-8 CSV"),
-                );
-                None
-            }
+        let zip = bytes.starts_with(b"PK\x03\x04");
+        let binary = zip || bytes.contains(&0);
+        let what = match String::from_utf8(bytes) {
+            Ok(text) if !binary => return Some(text),
+            Ok(_) if zip => "a ZIP archive (an .xlsx workbook?)".to_string(),
+            Ok(_) => "binary data".to_string(),
+            Err(e) => format!(
+                "bytes that are not UTF-8 (from byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        };
+        // The file's own text is not shown: it is not text.
+        let mut d = Diagnostic::error(
+            "virtplan::metrics::csv",
+            format!("`{}` is not a text CSV file: it holds {what}", self.path),
+        )
+        .help(if zip {
+            "open it in the spreadsheet program and save it as CSV (UTF-8)"
+        } else {
+            "export the measurements as UTF-8 CSV"
+        });
+        if let Some(span) = self.named_at {
+            d = d.at(span, "this file is not CSV text");
         }
+        self.diags.push(d);
+        None
     }
 
     fn report(&mut self, d: Diagnostic) {

@@ -213,133 +213,87 @@ pub fn migrate(
     let rate_mbit = mig.network.0 * mig.efficiency.0 / 1e6;
     let streams = mig.parallel_streams.max(1);
     let per_stream_mbit = rate_mbit / f64::from(streams);
-    let mut waves = Vec::new();
-    let mut next_slot = 0usize;
-    for (n, (pilot, groups)) in wave_groups.iter().enumerate() {
-        let mut moves: Vec<ServerMove> = Vec::new();
-        for g in groups {
-            for id in &sccs[*g] {
-                let s = &model.servers[*id];
-                let method = s.method.unwrap_or(mig.method);
-                let disk_gb = s.disk_used.gb();
-                let copy_minutes = disk_gb * 8000.0 / per_stream_mbit / 60.0;
-                let fixed = (mig.driver_injection.0 + mig.first_boot.0 + mig.tests.0) / 60.0;
-                let (copy_down, conversion) = match method {
-                    Method::P2vLive => (
-                        mig.cutover.0 / 60.0,
-                        "live conversion (copy while running), then final sync at cut-over",
-                    ),
-                    Method::V2v => (
-                        copy_minutes,
-                        "export from the source hypervisor and import (V2V)",
-                    ),
-                    Method::V2p => (copy_minutes, "restore onto physical hardware (V2P)"),
-                    Method::P2vCold => (
-                        copy_minutes,
-                        "cold conversion: shut down, boot the converter, copy the disks",
-                    ),
-                };
-                let target = placement
-                    .assignments
-                    .get(&s.name)
-                    .cloned()
-                    .unwrap_or_default();
-                let steps = vec![
-                    Step {
-                        name: "pre-checks: verified backup, vendor support, drivers for the target platform".to_string(),
-                        minutes: 0.0,
-                    },
-                    Step {
-                        name: conversion.to_string(),
-                        minutes: copy_down,
-                    },
-                    Step {
-                        name: "driver injection".to_string(),
-                        minutes: mig.driver_injection.0 / 60.0,
-                    },
-                    Step {
-                        name: "first boot and guest tools".to_string(),
-                        minutes: mig.first_boot.0 / 60.0,
-                    },
-                    Step {
-                        name: "re-addressing: NICs, IP addresses, DNS records".to_string(),
-                        minutes: 0.0,
-                    },
-                    Step {
-                        name: "service tests".to_string(),
-                        minutes: mig.tests.0 / 60.0,
-                    },
-                    Step {
-                        name: format!("hand-over: VM runs on {target}"),
-                        minutes: 0.0,
-                    },
-                    Step {
-                        name: "decommission the physical server after the acceptance period".to_string(),
-                        minutes: 0.0,
-                    },
-                ];
-                let mut depends_on: Vec<String> = s
-                    .depends_on
+    // Waves are cut further so that each fits a window its servers accept,
+    // keeping move groups whole: groups go in, longest first, while some
+    // migration window is accepted by every server so far and is long
+    // enough for the schedule; a group that fits no window alone gets a
+    // wave of its own (and a warning below).
+    let count = mig.windows.len();
+    let accepted = |moves: &[ServerMove]| -> Vec<bool> {
+        mig.windows
+            .iter()
+            .map(|w| {
+                moves.iter().all(|m| {
+                    let own = &model.servers[m.id].windows;
+                    own.is_empty() || own.iter().any(|o| o.contains(w))
+                })
+            })
+            .collect()
+    };
+    let mut cut: Vec<(bool, Vec<ServerMove>)> = Vec::new();
+    for (pilot, groups) in &wave_groups {
+        let mut groups: Vec<Vec<ServerMove>> = groups
+            .iter()
+            .map(|g| {
+                sccs[*g]
                     .iter()
-                    .map(|d| model.servers[*d].name.clone())
-                    .collect();
-                depends_on.sort();
-                moves.push(ServerMove {
-                    id: *id,
-                    server: s.name.clone(),
-                    method,
-                    target_host: target,
-                    disk_gb,
-                    copy_minutes,
-                    downtime_minutes: copy_down + fixed,
-                    start_minute: 0.0,
-                    stream: 0,
-                    move_group: *g,
-                    depends_on,
-                    steps,
-                    rollback: "power the physical server back on (its disks are untouched by a P2V copy); for a later rollback, V2P restore".to_string(),
-                });
+                    .map(|id| server_move(model, placement, *id, *g, per_stream_mbit))
+                    .collect()
+            })
+            .collect();
+        let total = |g: &Vec<ServerMove>| g.iter().map(|m| m.downtime_minutes).sum::<f64>();
+        groups.sort_by(|a, b| {
+            total(b)
+                .total_cmp(&total(a))
+                .then(a[0].server.cmp(&b[0].server))
+        });
+        // Open waves of this level; each group goes into the first that takes it.
+        let mut open: Vec<Vec<ServerMove>> = Vec::new();
+        for group in groups {
+            let takes = |wave: &Vec<ServerMove>| {
+                let mut trial = wave.clone();
+                trial.extend(group.iter().cloned());
+                if count == 0 {
+                    return Some(trial);
+                }
+                let ok = accepted(&trial);
+                let duration = schedule(&mut trial, streams);
+                let fits =
+                    (0..count).any(|i| ok[i] && duration <= f64::from(mig.windows[i].minutes()));
+                fits.then_some(trial)
+            };
+            match open
+                .iter()
+                .enumerate()
+                .find_map(|(i, w)| takes(w).map(|t| (i, t)))
+            {
+                Some((i, trial)) => open[i] = trial,
+                None => open.push(group),
             }
         }
-        // Longest first over the streams, ties by name.
-        moves.sort_by(|a, b| {
-            b.downtime_minutes
-                .total_cmp(&a.downtime_minutes)
-                .then(a.server.cmp(&b.server))
-        });
-        let mut lanes = vec![0.0f64; streams as usize];
-        for m in &mut moves {
-            let (lane, start) =
-                lanes
-                    .iter()
-                    .enumerate()
-                    .fold(
-                        (0, f64::INFINITY),
-                        |(bi, bv), (i, v)| if *v < bv { (i, *v) } else { (bi, bv) },
-                    );
-            m.start_minute = start;
-            m.stream = lane as u32 + 1;
-            lanes[lane] = start + m.downtime_minutes;
-        }
-        moves.sort_by(|a, b| {
-            a.start_minute
-                .total_cmp(&b.start_minute)
-                .then(a.stream.cmp(&b.stream))
-        });
-        let duration = lanes.iter().copied().fold(0.0, f64::max);
-        // The wave takes the next migration window that every one of its
-        // servers accepts (its own `window`s contain it), searching one week
-        // of windows ahead; failing that, the next window, with a warning.
+        cut.extend(open.into_iter().map(|w| (*pilot, w)));
+    }
+    let mut waves = Vec::new();
+    let mut next_slot = 0usize;
+    for (n, (pilot, mut moves)) in cut.into_iter().enumerate() {
+        let duration = schedule(&mut moves, streams);
+        // The wave takes the next migration window, searching one week of
+        // windows ahead, that every one of its servers accepts (its own
+        // `window`s contain it) and that is long enough; else the next one
+        // its servers accept; else simply the next, with warnings.
         let count = mig.windows.len();
         let accepts = |w: &crate::units::Window, m: &ServerMove| {
             let own = &model.servers[m.id].windows;
             own.is_empty() || own.iter().any(|o| o.contains(w))
         };
-        let (window, week, window_minutes) = if count == 0 {
-            (None, n + 1, None)
+        let (window, week, window_minutes, window_span) = if count == 0 {
+            (None, n + 1, None, None)
         } else {
+            let suits = |t: &usize| moves.iter().all(|m| accepts(&mig.windows[t % count], m));
+            let long_enough = |t: &usize| duration <= f64::from(mig.windows[t % count].minutes());
             let t = (next_slot..next_slot + count)
-                .find(|t| moves.iter().all(|m| accepts(&mig.windows[t % count], m)))
+                .find(|t| suits(t) && long_enough(t))
+                .or_else(|| (next_slot..next_slot + count).find(suits))
                 .unwrap_or(next_slot);
             next_slot = t + 1;
             let w = mig.windows[t % count];
@@ -357,11 +311,16 @@ pub fn migrate(
                     .help("widen the server's `window`, or add a migration window inside it"),
                 );
             }
-            (Some(w.to_string()), t / count + 1, Some(w.minutes()))
+            (
+                Some(w.to_string()),
+                t / count + 1,
+                Some(w.minutes()),
+                mig.window_spans.get(t % count).copied(),
+            )
         };
         let fits = window_minutes.is_none_or(|m| duration <= f64::from(m));
         if !fits {
-            diags.push(Diagnostic::warning(
+            let mut d = Diagnostic::warning(
                 "virtplan::migrate::window",
                 format!(
                     "wave {} takes {}, longer than its window {}",
@@ -370,11 +329,17 @@ pub fn migrate(
                     window.clone().unwrap_or_default()
                 ),
             )
-            .help("add parallel streams, set max-wave-size, use live conversion, or a longer window"));
+            .help(
+                "add parallel streams, set max-wave-size, use live conversion, or a longer window",
+            );
+            if let Some(span) = window_span {
+                d = d.at(span, format!("wave {} does not fit", n + 1));
+            }
+            diags.push(d);
         }
         waves.push(Wave {
             number: n + 1,
-            pilot: *pilot,
+            pilot,
             window,
             week,
             window_minutes,
@@ -400,4 +365,112 @@ pub fn migrate(
         copy_rate_mbit_s: rate_mbit,
         parallel_streams: streams,
     }
+}
+
+/// One server's move: method, timings, target and steps.
+fn server_move(
+    model: &Model,
+    placement: &Placement,
+    id: Id,
+    group: usize,
+    per_stream_mbit: f64,
+) -> ServerMove {
+    let mig = &model.migration;
+    let s = &model.servers[id];
+    let method = s.method.unwrap_or(mig.method);
+    let disk_gb = s.disk_used.gb();
+    let copy_minutes = disk_gb * 8000.0 / per_stream_mbit / 60.0;
+    let fixed = (mig.driver_injection.0 + mig.first_boot.0 + mig.tests.0) / 60.0;
+    let (copy_down, conversion) = match method {
+        Method::P2vLive => (
+            mig.cutover.0 / 60.0,
+            "live conversion (copy while running), then final sync at cut-over",
+        ),
+        Method::V2v => (
+            copy_minutes,
+            "export from the source hypervisor and import (V2V)",
+        ),
+        Method::V2p => (copy_minutes, "restore onto physical hardware (V2P)"),
+        Method::P2vCold => (
+            copy_minutes,
+            "cold conversion: shut down, boot the converter, copy the disks",
+        ),
+    };
+    let target = placement
+        .assignments
+        .get(&s.name)
+        .cloned()
+        .unwrap_or_default();
+    let step = |name: &str, minutes: f64| Step {
+        name: name.to_string(),
+        minutes,
+    };
+    let steps = vec![
+        step(
+            "pre-checks: verified backup, vendor support, drivers for the target platform",
+            0.0,
+        ),
+        step(conversion, copy_down),
+        step("driver injection", mig.driver_injection.0 / 60.0),
+        step("first boot and guest tools", mig.first_boot.0 / 60.0),
+        step("re-addressing: NICs, IP addresses, DNS records", 0.0),
+        step("service tests", mig.tests.0 / 60.0),
+        step(&format!("hand-over: VM runs on {target}"), 0.0),
+        step(
+            "decommission the physical server after the acceptance period",
+            0.0,
+        ),
+    ];
+    let mut depends_on: Vec<String> = s
+        .depends_on
+        .iter()
+        .map(|d| model.servers[*d].name.clone())
+        .collect();
+    depends_on.sort();
+    ServerMove {
+        id,
+        server: s.name.clone(),
+        method,
+        target_host: target,
+        disk_gb,
+        copy_minutes,
+        downtime_minutes: copy_down + fixed,
+        start_minute: 0.0,
+        stream: 0,
+        move_group: group,
+        depends_on,
+        steps,
+        rollback: "power the physical server back on (its disks are untouched by a P2V copy); for a later rollback, V2P restore".to_string(),
+    }
+}
+
+/// List-schedules moves over the streams, longest first (ties by name),
+/// sets each move's start and stream, sorts them by start, and returns the
+/// wave's length in minutes.
+fn schedule(moves: &mut [ServerMove], streams: u32) -> f64 {
+    moves.sort_by(|a, b| {
+        b.downtime_minutes
+            .total_cmp(&a.downtime_minutes)
+            .then(a.server.cmp(&b.server))
+    });
+    let mut lanes = vec![0.0f64; streams.max(1) as usize];
+    for m in moves.iter_mut() {
+        let (lane, start) =
+            lanes
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f64::INFINITY),
+                    |(bi, bv), (i, v)| if *v < bv { (i, *v) } else { (bi, bv) },
+                );
+        m.start_minute = start;
+        m.stream = lane as u32 + 1;
+        lanes[lane] = start + m.downtime_minutes;
+    }
+    moves.sort_by(|a, b| {
+        a.start_minute
+            .total_cmp(&b.start_minute)
+            .then(a.stream.cmp(&b.stream))
+    });
+    lanes.iter().copied().fold(0.0, f64::max)
 }

@@ -311,6 +311,9 @@ pub struct Migration {
     pub efficiency: Fraction,
     pub parallel_streams: u32,
     pub windows: Vec<Window>,
+    /// Where each window was written, for diagnostics.
+    #[serde(skip)]
+    pub window_spans: Vec<Span>,
     pub method: Method,
     pub driver_injection: Seconds,
     pub first_boot: Seconds,

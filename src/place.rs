@@ -497,12 +497,27 @@ fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> 
                         .iter()
                         .position(|v| *v > c + 1e-9)
                         .unwrap_or(0);
+                    let flat = item.profile[i].iter().all(|v| *v == peak);
+                    let when = if flat {
+                        String::new()
+                    } else {
+                        format!(" at {}", slot_label(slot, &model.project.profile))
+                    };
+                    let who = if item.members.len() > 1 {
+                        let names: Vec<&str> = item
+                            .members
+                            .iter()
+                            .map(|m| model.servers[*m].name.as_str())
+                            .collect();
+                        format!("its affinity group ({}) needs", names.join(", "))
+                    } else {
+                        "it needs".to_string()
+                    };
                     reason.push(format!(
-                        "{} needs {} {} at {}, a host offers {} {} at its target",
+                        "{}: {who} {} {}{when}, a host offers {} {} at its target",
                         r.label(),
                         num(peak, 1),
                         r.unit(),
-                        slot_label(slot, &model.project.profile),
                         num(c, 1),
                         r.unit()
                     ));

@@ -363,7 +363,7 @@ impl Checker<'_> {
                         "add {}=… ({}): {}",
                         p.name,
                         p.kind.describe(),
-                        p.doc
+                        phrase(p.doc)
                     )),
                 );
             }
@@ -377,7 +377,7 @@ impl Checker<'_> {
                             format!("`{}` takes no block", spec.name),
                         )
                         .at(self.span(doc.span()), "unexpected block")
-                        .help(help_for(spec)),
+                        .help(block_help(spec, doc)),
                     );
                 }
                 Vec::new()
@@ -418,10 +418,18 @@ impl Checker<'_> {
                 None
             }
             Err(Problem::Unit(reason)) => {
+                let help = match reason.find("did you mean") {
+                    Some(i) => reason[i..]
+                        .split([')', ';'])
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    None => format!("write {}", kind.describe()),
+                };
                 self.diags.push(
                     Diagnostic::error("virtplan::check::wrong-type", format!("{what}: {reason}"))
                         .at(span, "invalid value")
-                        .help(format!("write {}", kind.describe())),
+                        .help(help),
                 );
                 None
             }
@@ -446,7 +454,7 @@ fn missing_child(parent: &NodeSpec, req: &NodeSpec, at: Span) -> Diagnostic {
     .help(format!(
         "add {} inside the block: {}",
         example(req),
-        req.doc
+        phrase(req.doc)
     ))
 }
 
@@ -464,7 +472,37 @@ fn example(spec: &NodeSpec) -> String {
 }
 
 fn help_for(spec: &NodeSpec) -> String {
-    format!("write {}: {}", example(spec), spec.doc)
+    format!("write {}: {}", example(spec), phrase(spec.doc))
+}
+
+/// Help for a block on a node that takes none: a child named like one of
+/// the node's properties is a property written the wrong way.
+fn block_help(spec: &NodeSpec, doc: &KdlDocument) -> String {
+    let props: Vec<&str> = doc
+        .nodes()
+        .iter()
+        .map(|n| n.name().value())
+        .filter(|n| spec.prop(n).is_some())
+        .collect();
+    match props.first() {
+        Some(p) => format!(
+            "`{p}` is a property of `{}`: write it on the same line, `{p}=…`",
+            spec.name
+        ),
+        None => help_for(spec),
+    }
+}
+
+/// A doc sentence as a help phrase: lowercase start, no final period.
+fn phrase(doc: &str) -> String {
+    let doc = doc.trim_end_matches('.');
+    let mut chars = doc.chars();
+    match chars.next() {
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => doc.to_string(),
+    }
 }
 
 enum Problem {
