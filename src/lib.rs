@@ -21,6 +21,7 @@ pub mod cost;
 pub mod diag;
 pub mod emit;
 pub mod fmt;
+pub mod import;
 pub mod kdl_schema;
 pub mod load;
 pub mod lower;

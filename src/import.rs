@@ -1,0 +1,496 @@
+//! Importing measurement files: one file's text → rows per server.
+//!
+//! In: the text of one file, its format, and who it may belong to. Out: an
+//! [`Imported`]: for each server, its samples in file order, the number of
+//! rows rejected, and diagnostics whose spans point into this file (with a
+//! placeholder file id that `measure` replaces once the file is added to the
+//! source map). Readers never touch the source map, so files can be read in
+//! parallel.
+//!
+//! Formats: virtplan's own CSV (this module), Windows perfmon CSV
+//! ([`perfmon`]) and Linux `sadf -d` ([`sadf`]). Every reader produces the
+//! same five resources in the same units: CPU in reference GHz, memory in
+//! GiB, disk IOPS, disk MB/s and network Mbit/s. A value that a file does not
+//! carry is `NaN` in the row.
+
+pub mod perfmon;
+pub mod sadf;
+
+use std::collections::BTreeMap;
+
+use crate::diag::{Diagnostic, suggest};
+use crate::model::{Id, Model};
+use crate::source::{FileId, Span};
+
+/// File id used in spans until the file gets its real id.
+pub const PENDING: FileId = FileId(u32::MAX);
+
+/// Row diagnostics kept per file before the rest are summarised.
+pub const MAX_ROW_DIAGS: usize = 10;
+
+/// A span in the file being imported.
+pub fn local(start: usize, end: usize) -> Span {
+    Span::new(PENDING, start, end)
+}
+
+/// One server's rows from one file.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    pub times: Vec<i64>,
+    /// `values[r][i]` for row `i`; `NaN` where the row has no value.
+    pub values: [Vec<f64>; 5],
+    pub present: [bool; 5],
+    pub rejected: usize,
+}
+
+impl Series {
+    pub fn push(&mut self, ts: i64, row: [f64; 5]) {
+        self.times.push(ts);
+        for (r, v) in row.iter().enumerate() {
+            if !v.is_nan() {
+                self.present[r] = true;
+            }
+            self.values[r].push(*v);
+        }
+    }
+    /// Appends another series' rows (from another file).
+    pub fn append(&mut self, other: Series) {
+        self.times.extend(other.times);
+        for r in 0..5 {
+            self.values[r].extend(&other.values[r]);
+            self.present[r] |= other.present[r];
+        }
+        self.rejected += other.rejected;
+    }
+}
+
+/// Who a file belongs to and what the readers need to know of servers.
+pub struct Context<'a> {
+    /// The server whose own `metrics` names this file; `None` for files
+    /// from a project-level glob, whose rows name their server.
+    pub owner: Option<Id>,
+    pub names: &'a BTreeMap<&'a str, Id>,
+    pub model: &'a Model,
+}
+
+impl Context<'_> {
+    /// The server a name in the file refers to, if it is in the inventory.
+    pub fn server(&self, name: &str) -> Option<Id> {
+        self.names.get(name).copied()
+    }
+}
+
+/// What one file yields.
+#[derive(Debug, Clone, Default)]
+pub struct Imported {
+    pub series: BTreeMap<Id, Series>,
+    /// Diagnostics with spans in [`PENDING`].
+    pub diags: Vec<Diagnostic>,
+    /// Row problems, of which only the first [`MAX_ROW_DIAGS`] are kept.
+    pub row_problems: usize,
+}
+
+impl Imported {
+    pub fn report(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+    /// A problem with one row: counted for the server, shown if among the first.
+    pub fn row_problem(&mut self, server: Option<Id>, d: Diagnostic) {
+        if let Some(id) = server {
+            self.series.entry(id).or_default().rejected += 1;
+        }
+        self.row_problems += 1;
+        if self.row_problems <= MAX_ROW_DIAGS {
+            self.diags.push(d);
+        }
+    }
+    /// Adds a row, rejecting it when it does not come after the server's
+    /// previous row of this file.
+    pub fn row(&mut self, id: Id, ts: i64, row: [f64; 5], span: Span, model: &Model) {
+        let s = self.series.entry(id).or_default();
+        if let Some(last) = s.times.last().copied() {
+            if ts <= last {
+                let what = if ts == last { "duplicate" } else { "unordered" };
+                self.row_problem(
+                    Some(id),
+                    Diagnostic::error(
+                        "virtplan::metrics::order",
+                        format!("{what} timestamp for `{}`", model.servers[id].name),
+                    )
+                    .at(span, format!("{what} timestamp"))
+                    .help("rows of one server come in increasing time order, each time once"),
+                );
+                return;
+            }
+        }
+        s.push(ts, row);
+    }
+}
+
+/// Lines with their byte offsets, without the line ending.
+pub struct Lines<'t> {
+    text: &'t str,
+    pos: usize,
+}
+
+impl<'t> Lines<'t> {
+    pub fn new(text: &'t str) -> Self {
+        Lines { text, pos: 0 }
+    }
+}
+
+impl<'t> Iterator for Lines<'t> {
+    type Item = (usize, &'t str);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.text.len() {
+            return None;
+        }
+        let rest = &self.text[self.pos..];
+        let (line, advance) = match rest.find('\n') {
+            Some(i) => (&rest[..i], i + 1),
+            None => (rest, rest.len()),
+        };
+        let start = self.pos;
+        self.pos += advance;
+        Some((start, line.strip_suffix('\r').unwrap_or(line)))
+    }
+}
+
+/// Reads one file in the given format.
+pub fn read(format: &str, text: &str, ctx: &Context) -> Imported {
+    match format {
+        "perfmon" => perfmon::read(text, ctx),
+        "sadf" => sadf::read(text, ctx),
+        _ => read_virtplan(text, ctx),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    CpuPct,
+    CpuGhz,
+    /// A resource given directly in profile units, by index.
+    Direct(usize),
+}
+
+const KNOWN: [&str; 8] = [
+    "timestamp",
+    "server",
+    "cpu_pct",
+    "cpu_ghz",
+    "mem_gib",
+    "disk_iops",
+    "disk_mb_s",
+    "net_mbit_s",
+];
+
+/// virtplan's own CSV: a header row naming `timestamp`, optionally
+/// `server`, and any of `cpu_pct`, `cpu_ghz`, `mem_gib`, `disk_iops`,
+/// `disk_mb_s`, `net_mbit_s`. Other columns are ignored with a warning.
+pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
+    let mut out = Imported::default();
+    let mut lines = Lines::new(text);
+    let Some((hstart, header)) = lines.next() else {
+        out.report(
+            Diagnostic::error("virtplan::metrics::csv", "the measurement file is empty")
+                .at(local(0, 0), "empty file")
+                .help("a measurement file starts with a header row: timestamp,cpu_pct,..."),
+        );
+        return out;
+    };
+    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+    let cols: Vec<&str> = header
+        .split(',')
+        .map(|c| c.trim().trim_matches('"'))
+        .collect();
+    let mut col_ts = None;
+    let mut col_server = None;
+    let mut columns: Vec<(usize, Column)> = Vec::new();
+    let mut offset = hstart;
+    for (i, raw) in header.split(',').enumerate() {
+        let c = cols[i];
+        match c {
+            "timestamp" => col_ts = Some(i),
+            "server" => col_server = Some(i),
+            "cpu_pct" => columns.push((i, Column::CpuPct)),
+            "cpu_ghz" => columns.push((i, Column::CpuGhz)),
+            "mem_gib" => columns.push((i, Column::Direct(1))),
+            "disk_iops" => columns.push((i, Column::Direct(2))),
+            "disk_mb_s" => columns.push((i, Column::Direct(3))),
+            "net_mbit_s" => columns.push((i, Column::Direct(4))),
+            other => out.report(
+                Diagnostic::warning(
+                    "virtplan::metrics::unknown-column",
+                    format!("column `{other}` is not used"),
+                )
+                .at(local(offset, offset + raw.len()), "ignored")
+                .help(suggest(other, &KNOWN, "column")),
+            ),
+        }
+        offset += raw.len() + 1;
+    }
+    let header_span = local(hstart, hstart + header.len());
+    let Some(col_ts) = col_ts else {
+        let looks_binary = header.chars().any(|c| c.is_control() && c != '\t');
+        out.report(
+            Diagnostic::error(
+                "virtplan::metrics::csv",
+                if looks_binary {
+                    "the measurement file is not CSV text"
+                } else {
+                    "the measurement file has no `timestamp` column"
+                },
+            )
+            .at(header_span, "header row")
+            .help("the first row names the columns: timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s"),
+        );
+        return out;
+    };
+    if ctx.owner.is_none() && col_server.is_none() {
+        out.report(
+            Diagnostic::error(
+                "virtplan::metrics::csv",
+                "the measurement file has no `server` column",
+            )
+            .at(header_span, "header row")
+            .help("files loaded by a project-level `metrics` need a `server` column"),
+        );
+        return out;
+    }
+    let mut unknown: BTreeMap<String, Span> = BTreeMap::new();
+    let mut fields: Vec<&str> = Vec::with_capacity(cols.len());
+    for (start, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        fields.clear();
+        fields.extend(line.split(','));
+        let span = local(start, start + line.len());
+        if fields.len() != cols.len() {
+            out.row_problem(
+                ctx.owner,
+                Diagnostic::error(
+                    "virtplan::metrics::row",
+                    format!(
+                        "row has {} fields, the header has {}",
+                        fields.len(),
+                        cols.len()
+                    ),
+                )
+                .at(span, "malformed row")
+                .help("every row has one value per header column, separated by commas"),
+            );
+            continue;
+        }
+        let id = match (ctx.owner, col_server) {
+            (Some(id), _) => id,
+            (None, Some(c)) => {
+                let name = fields[c].trim();
+                match ctx.server(name) {
+                    Some(id) => id,
+                    None => {
+                        unknown.entry(name.to_string()).or_insert(span);
+                        continue;
+                    }
+                }
+            }
+            (None, None) => continue,
+        };
+        let Some(ts) = parse_timestamp(fields[col_ts].trim()) else {
+            out.row_problem(
+                Some(id),
+                Diagnostic::error(
+                    "virtplan::metrics::row",
+                    format!("`{}` is not a timestamp", fields[col_ts].trim()),
+                )
+                .at(span, "bad timestamp")
+                .help("write RFC 3339 with an offset (2026-03-02T08:00:00Z) or Unix seconds"),
+            );
+            continue;
+        };
+        let server = &ctx.model.servers[id];
+        let mut row = [f64::NAN; 5];
+        let mut bad = None;
+        for (i, col) in &columns {
+            let raw = fields[*i].trim();
+            if raw.is_empty() {
+                continue;
+            }
+            let Ok(v) = raw.parse::<f64>() else {
+                bad = Some(format!("`{raw}` in column `{}` is not a number", cols[*i]));
+                break;
+            };
+            if !v.is_finite() || v < 0.0 {
+                bad = Some(format!(
+                    "`{raw}` in column `{}` is negative or not finite",
+                    cols[*i]
+                ));
+                break;
+            }
+            match col {
+                Column::CpuPct if v > 100.0 => {
+                    bad = Some(format!("cpu_pct {raw} is over 100"));
+                    break;
+                }
+                Column::CpuPct => row[0] = v / 100.0 * server.cpu_ghz(),
+                Column::CpuGhz => row[0] = v * server.cpu_perf,
+                Column::Direct(r) => row[*r] = v,
+            }
+        }
+        if let Some(reason) = bad {
+            out.row_problem(
+                Some(id),
+                Diagnostic::error("virtplan::metrics::row", reason)
+                    .at(span, "rejected row")
+                    .help("measurements are non-negative numbers; percentages are 0 to 100"),
+            );
+            continue;
+        }
+        out.row(id, ts, row, span, ctx.model);
+    }
+    report_unknown_servers(&mut out, unknown, ctx);
+    out
+}
+
+/// Warns once per server name a file holds that is not in the inventory.
+pub fn report_unknown_servers(out: &mut Imported, unknown: BTreeMap<String, Span>, ctx: &Context) {
+    let candidates: Vec<&str> = ctx.names.keys().copied().collect();
+    for (name, span) in unknown {
+        out.report(
+            Diagnostic::warning(
+                "virtplan::metrics::unknown-server",
+                format!("measurements for `{name}`, which is not in the inventory"),
+            )
+            .at(span, "first row of it")
+            .help(suggest(&name, &candidates, "server")),
+        );
+    }
+}
+
+/// Parses RFC 3339 (`2026-03-02T08:00:00Z`, `…+01:00`, optional fraction,
+/// `T` or space) or Unix seconds into Unix seconds.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    if let Ok(n) = s.parse::<i64>() {
+        return (n.unsigned_abs() < 1 << 40).then_some(n);
+    }
+    if let Ok(f) = s.parse::<f64>() {
+        return (f.is_finite() && f.abs() < (1u64 << 40) as f64).then_some(f as i64);
+    }
+    let b = s.as_bytes();
+    if b.len() < 19 {
+        return None;
+    }
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (y, mo, d) = (digits(s, 0..4)?, digits(s, 5..7)?, digits(s, 8..10)?);
+    let (h, mi, se) = (digits(s, 11..13)?, digits(s, 14..16)?, digits(s, 17..19)?);
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                return None;
+            }
+            sign * (digits(rest, 1..3)? * 3600 + digits(rest, 4..6)? * 60)
+        }
+    };
+    civil_to_unix(y, mo, d, h, mi, se).map(|t| t - offset)
+}
+
+/// Seconds since the epoch of a date and time of day, if they are valid.
+pub fn civil_to_unix(y: i64, mo: i64, d: i64, h: i64, mi: i64, se: i64) -> Option<i64> {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se)
+}
+
+/// The number in `s[range]`, if it is all ASCII digits.
+pub fn digits(s: &str, range: std::ops::Range<usize>) -> Option<i64> {
+    let part = s.get(range)?;
+    if !part.is_empty() && part.bytes().all(|c| c.is_ascii_digit()) {
+        part.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Splits one CSV line into fields, honouring double quotes (`""` inside a
+/// quoted field is a quote). Used by the perfmon reader, whose fields are
+/// all quoted.
+pub fn split_quoted(line: &str, sep: char, out: &mut Vec<String>) {
+    out.clear();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        // 2026-03-02 is 20514 days after the epoch: 20514 × 86400 + 8 × 3600.
+        assert_eq!(parse_timestamp("2026-03-02T08:00:00Z"), Some(1_772_438_400));
+        assert_eq!(
+            parse_timestamp("2026-03-02T09:00:00+01:00"),
+            Some(1_772_438_400)
+        );
+        assert_eq!(
+            parse_timestamp("2026-03-02 08:00:00.250Z"),
+            Some(1_772_438_400)
+        );
+        assert_eq!(parse_timestamp("1772438400"), Some(1_772_438_400));
+        assert_eq!(parse_timestamp("2026-13-02T08:00:00Z"), None);
+        assert_eq!(parse_timestamp("2026-03-02T08:00:00"), None);
+        assert_eq!(parse_timestamp("yesterday"), None);
+        assert_eq!(parse_timestamp("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn quoted_fields() {
+        let mut out = Vec::new();
+        split_quoted(r#""a,b","c""d",e"#, ',', &mut out);
+        assert_eq!(out, vec!["a,b", "c\"d", "e"]);
+    }
+}
