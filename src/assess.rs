@@ -13,8 +13,9 @@
 //!   p95 ≥ its threshold of the server's `disk-iops`, network p95 ≥ its
 //!   threshold of the NICs' speed.
 //! - `virtualize-with-care`: I/O-heavy: the p95 disk IOPS, disk throughput or
-//!   network, raised by the platform's I/O overhead, takes at least 10% of the
-//!   smallest candidate host's capacity for it.
+//!   network, raised by the platform's I/O overhead, takes at least the
+//!   project's `io-heavy` share (default 10%) of the smallest candidate
+//!   host's capacity for it.
 //! - `virtualize` otherwise. A `verdict` node overrides, with its reason shown.
 //!
 //! Right-sizing: vCPUs = ⌈p95 GHz × headroom ÷ host core GHz⌉; memory = peak
@@ -26,9 +27,6 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::measure::{self, Measured, Measurements};
 use crate::model::{Criticality, HostModel, Id, Model, Verdict};
 use crate::units::{GIB, num};
-
-/// Share of a host's I/O capacity above which a VM counts as I/O-heavy.
-pub const IO_HEAVY_SHARE: f64 = 0.10;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Shape {
@@ -291,7 +289,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                 ];
                 for (what, value, cap, unit) in checks {
                     let with_ovh = value * (1.0 + io_ovh);
-                    if cap.is_finite() && cap > 0.0 && with_ovh >= IO_HEAVY_SHARE * cap {
+                    if cap.is_finite() && cap > 0.0 && with_ovh >= model.project.io_heavy.0 * cap {
                         care.push(format!(
                             "I/O-heavy: {what} p{} of {} {unit} becomes {} {unit} with the platform's {}% I/O overhead, {}% of a `{}` host",
                             num(settings.percentile, 1),

@@ -431,6 +431,7 @@ impl Lowerer<'_> {
             horizon_years: horizon.clamp(1, 50) as u32,
             discount_rate: percent(n.child_arg("discount-rate")).unwrap_or_default(),
             growth_per_year: percent(n.child_arg("growth-per-year")).unwrap_or_default(),
+            io_heavy: percent(n.child_arg("io-heavy")).unwrap_or(Fraction(0.10)),
             profile: settings,
             sizing: Sizing {
                 headroom: if headroom > 0.0 { headroom } else { 1.3 },

@@ -18,6 +18,8 @@ pub struct Project {
     pub horizon_years: u32,
     pub discount_rate: Fraction,
     pub growth_per_year: Fraction,
+    /// Share of a host's I/O capacity at which a VM counts as I/O-heavy.
+    pub io_heavy: Fraction,
     pub profile: ProfileSettings,
     pub sizing: Sizing,
     pub bottleneck: Bottleneck,

@@ -289,6 +289,11 @@ const PROJECT: NodeSpec = node(
             Kind::Percent,
             "Default yearly demand growth of every server (default \"0%\").",
         ),
+        value(
+            "io-heavy",
+            Kind::Percent,
+            "Share of the smallest candidate host's disk IOPS, disk throughput or network at which a VM's I/O, overhead included, makes it virtualize-with-care (default \"10%\").",
+        ),
         node(
             "profile",
             "How measurements fold into workload profiles.",
