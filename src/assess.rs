@@ -24,7 +24,7 @@
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::measure::{self, Measured, Measurements};
+use crate::measure::{self, Measured, Measurements, RESOURCES, Resource};
 use crate::model::{Criticality, HostModel, Id, Model, Verdict};
 use crate::units::{GIB, num};
 
@@ -66,6 +66,14 @@ pub struct ServerAssessment {
     pub criticality: Criticality,
 }
 
+/// One resource's values over the slots of the period.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceSeries {
+    pub resource: Resource,
+    pub unit: &'static str,
+    pub values: Vec<f64>,
+}
+
 /// What the placement packs for one VM: per resource, per slot.
 #[derive(Debug, Clone)]
 pub struct VmDemand {
@@ -91,6 +99,9 @@ pub struct Totals {
 pub struct Assessment {
     pub servers: Vec<ServerAssessment>,
     pub totals: Totals,
+    /// Total measured demand of the estate per resource and slot, for the
+    /// heat map (servers without measurements are left out).
+    pub estate_profile: Vec<ResourceSeries>,
     #[serde(skip)]
     pub vms: Vec<VmDemand>,
 }
@@ -392,9 +403,27 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         .map(|v| (v, servers.iter().filter(|s| s.verdict == v).count()))
         .collect(),
     };
+    let slots = settings.slots();
+    let estate_profile = RESOURCES
+        .iter()
+        .map(|r| {
+            let mut values = vec![0.0; slots];
+            for m in measurements.by_server.values() {
+                for (acc, v) in values.iter_mut().zip(&m.profile[r.index()]) {
+                    *acc += v;
+                }
+            }
+            ResourceSeries {
+                resource: *r,
+                unit: r.unit(),
+                values,
+            }
+        })
+        .collect();
     Assessment {
         servers,
         totals,
+        estate_profile,
         vms,
     }
 }

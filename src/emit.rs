@@ -11,6 +11,7 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
 use crate::plan::Plan;
+use crate::svg::{self, HeatRow};
 use crate::units::{fmt_minutes, num};
 
 /// The embedded templates, by name.
@@ -89,6 +90,22 @@ pub fn emit(
             out.push((file.to_string(), render(tpl, ctx.clone())?));
         }
     }
+    if formats.markdown {
+        let rows: Vec<HeatRow> = plan
+            .assessment
+            .estate_profile
+            .iter()
+            .map(|r| HeatRow {
+                label: r.resource.label(),
+                unit: r.unit,
+                values: &r.values,
+            })
+            .collect();
+        out.push((
+            "assessment-heatmap.svg".to_string(),
+            svg::heatmap("Estate demand over the period", &rows, &day_ticks(plan)),
+        ));
+    }
     if formats.json {
         let mut json = serde_json::to_string_pretty(plan).map_err(|e| e.to_string())?;
         json.push('\n');
@@ -108,6 +125,24 @@ pub fn emit(
         }
     }
     Ok(out)
+}
+
+/// Tick marks at each day boundary of the period: day names for a week,
+/// "day N" otherwise.
+pub fn day_ticks(plan: &Plan) -> Vec<(usize, String)> {
+    let per_day = (1440.0 / plan.project.slot_minutes).round().max(1.0) as usize;
+    let days = (plan.project.period_minutes / 1440.0).floor() as usize;
+    let weekly = days == 7;
+    (0..days.max(1))
+        .map(|d| {
+            let label = if weekly {
+                ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][d].to_string()
+            } else {
+                format!("day {}", d + 1)
+            };
+            (d * per_day, label)
+        })
+        .collect()
 }
 
 /// 1234567.8 → "1,234,568".

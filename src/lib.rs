@@ -32,6 +32,7 @@ pub mod place;
 pub mod plan;
 pub mod schema;
 pub mod source;
+pub mod svg;
 pub mod syntax;
 pub mod units;
 
@@ -114,6 +115,7 @@ fn build_plan(
             profile_slots: p.profile.slots(),
             profile_percentile: p.profile.percentile,
             slot_minutes: p.profile.slot.0 / 60.0,
+            period_minutes: p.profile.period.0 / 60.0,
         },
         assessment,
         capacity,

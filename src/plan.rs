@@ -23,6 +23,7 @@ pub struct ProjectInfo {
     pub profile_slots: usize,
     pub profile_percentile: f64,
     pub slot_minutes: f64,
+    pub period_minutes: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
