@@ -74,9 +74,22 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The server a name in the file refers to, if it is in the inventory.
+    /// The server a name in the file refers to, if it is in the inventory:
+    /// the exact name, else the name in any case (Windows host names are
+    /// often upper case), else the part before the first dot of a fully
+    /// qualified name.
     pub fn server(&self, name: &str) -> Option<Id> {
-        self.names.get(name).copied()
+        let any_case = |n: &str| {
+            self.names
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, id)| *id)
+        };
+        self.names
+            .get(name)
+            .copied()
+            .or_else(|| any_case(name))
+            .or_else(|| any_case(name.split_once('.')?.0))
     }
 }
 
@@ -95,7 +108,10 @@ impl Imported {
         self.diags.push(d);
     }
     /// A problem with one row: counted for the server, shown if among the first.
-    pub fn row_problem(&mut self, server: Option<Id>, d: Diagnostic) {
+    /// Row problems are warnings: the row is left out and counted, and the
+    /// server's data confidence shows what was used.
+    pub fn row_problem(&mut self, server: Option<Id>, mut d: Diagnostic) {
+        d.severity = crate::diag::Severity::Warning;
         if let Some(id) = server {
             self.series.entry(id).or_default().rejected += 1;
         }
@@ -108,20 +124,20 @@ impl Imported {
     /// previous row of this file.
     pub fn row(&mut self, id: Id, ts: i64, row: [f64; 5], span: Span, model: &Model) {
         let s = self.series.entry(id).or_default();
-        if let Some(last) = s.times.last().copied() {
-            if ts <= last {
-                let what = if ts == last { "duplicate" } else { "unordered" };
-                self.row_problem(
-                    Some(id),
-                    Diagnostic::error(
-                        "virtplan::metrics::order",
-                        format!("{what} timestamp for `{}`", model.servers[id].name),
-                    )
-                    .at(span, format!("{what} timestamp"))
-                    .help("rows of one server come in increasing time order, each time once"),
-                );
-                return;
-            }
+        if let Some(last) = s.times.last().copied()
+            && ts <= last
+        {
+            let what = if ts == last { "duplicate" } else { "unordered" };
+            self.row_problem(
+                Some(id),
+                Diagnostic::error(
+                    "virtplan::metrics::order",
+                    format!("{what} timestamp for `{}`", model.servers[id].name),
+                )
+                .at(span, format!("{what} timestamp"))
+                .help("rows of one server come in increasing time order, each time once"),
+            );
+            return;
         }
         s.push(ts, row);
     }
@@ -260,11 +276,11 @@ pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
     let mut unknown: BTreeMap<String, Span> = BTreeMap::new();
     let mut fields: Vec<&str> = Vec::with_capacity(cols.len());
     for (start, line) in lines {
-        if line.trim().is_empty() {
+        if line.bytes().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
         fields.clear();
-        fields.extend(line.split(','));
+        fields.extend(line.split(',').map(str::trim_ascii));
         let span = local(start, start + line.len());
         if fields.len() != cols.len() {
             out.row_problem(
@@ -312,11 +328,11 @@ pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
         let mut row = [f64::NAN; 5];
         let mut bad = None;
         for (i, col) in &columns {
-            let raw = fields[*i].trim();
+            let raw = fields[*i];
             if raw.is_empty() {
                 continue;
             }
-            let Ok(v) = raw.parse::<f64>() else {
+            let Some(v) = parse_number(raw) else {
                 bad = Some(format!("`{raw}` in column `{}` is not a number", cols[*i]));
                 break;
             };
@@ -350,6 +366,38 @@ pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
     }
     report_unknown_servers(&mut out, unknown, ctx);
     out
+}
+
+/// Parses a decimal number. The common case, digits with an optional
+/// fraction of at most 15 significant digits in all, is computed exactly as
+/// `str::parse` would (an integer below 2^53 divided by an exact power of
+/// ten is correctly rounded); anything else goes to `str::parse`.
+pub fn parse_number(s: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let b = s.as_bytes();
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut frac = None;
+    for (i, c) in b.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                digits += 1;
+                if digits > 15 {
+                    return s.parse().ok();
+                }
+            }
+            b'.' if frac.is_none() => frac = Some(i),
+            _ => return s.parse().ok(),
+        }
+    }
+    if digits == 0 {
+        return s.parse().ok();
+    }
+    let scale = frac.map_or(0, |i| b.len() - i - 1);
+    Some(mantissa as f64 / POW10[scale])
 }
 
 /// Warns once per server name a file holds that is not in the inventory.
@@ -485,6 +533,27 @@ mod tests {
         assert_eq!(parse_timestamp("2026-03-02T08:00:00"), None);
         assert_eq!(parse_timestamp("yesterday"), None);
         assert_eq!(parse_timestamp("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn fast_numbers_match_the_standard_parser() {
+        for s in [
+            "0",
+            "12",
+            "12.5",
+            "0.001",
+            "123456.789012345",
+            "3.",
+            ".5",
+            "1e3",
+            "-2",
+            "007.50",
+            "99999999999999999",
+        ] {
+            assert_eq!(parse_number(s), s.parse::<f64>().ok(), "{s}");
+        }
+        assert_eq!(parse_number("1.2.3"), None);
+        assert_eq!(parse_number("abc"), None);
     }
 
     #[test]

@@ -286,27 +286,26 @@ fn read_job(
     };
     let mut imported = import::read(&job.format, &text, &ctx);
     let mut folded = None;
-    if let Some(id) = job.owner {
-        if !pooled.contains_key(&id) {
-            if let Some(series) = imported.series.remove(&id) {
-                let rejected = series.rejected;
-                if !series.times.is_empty() {
-                    folded = Some(fold(
-                        id,
-                        series,
-                        &model.project.profile,
-                        model.project.utc_offset_minutes,
-                    ));
-                } else {
-                    imported.series.insert(
-                        id,
-                        Series {
-                            rejected,
-                            ..Series::default()
-                        },
-                    );
-                }
-            }
+    if let Some(id) = job.owner
+        && !pooled.contains_key(&id)
+        && let Some(series) = imported.series.remove(&id)
+    {
+        let rejected = series.rejected;
+        if !series.times.is_empty() {
+            folded = Some(fold(
+                id,
+                series,
+                &model.project.profile,
+                model.project.utc_offset_minutes,
+            ));
+        } else {
+            imported.series.insert(
+                id,
+                Series {
+                    rejected,
+                    ..Series::default()
+                },
+            );
         }
     }
     let text = (!imported.diags.is_empty()).then_some(text);
@@ -318,6 +317,7 @@ fn read_job(
 }
 
 /// Text of a measurement file, or why it is not text.
+#[allow(clippy::result_large_err)]
 fn decode_text(path: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
     let zip = bytes.starts_with(b"PK\x03\x04");
     let binary = zip || bytes.contains(&0);
@@ -365,10 +365,10 @@ fn settle(
             if let Some(text) = text {
                 let file = sources.add(job.path.clone(), text);
                 for mut d in imported.diags.drain(..) {
-                    if let Some(span) = &mut d.span {
-                        if span.file == PENDING {
-                            span.file = file;
-                        }
+                    if let Some(span) = &mut d.span
+                        && span.file == PENDING
+                    {
+                        span.file = file;
                     }
                     diags.push(d);
                 }
