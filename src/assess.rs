@@ -134,7 +134,10 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         let m: &Measured = match measured_opt {
             Some(m) => m,
             None => {
-                fallback = measure::from_configuration(id, server, settings);
+                fallback = measure::Measured {
+                    rejected: measurements.rejected_only.get(&id).copied().unwrap_or(0),
+                    ..measure::from_configuration(id, server, settings)
+                };
                 &fallback
             }
         };
@@ -175,9 +178,23 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             net_mbit_s_p: m.percentile[4],
         };
         let sizing = &model.project.sizing;
-        let vcpus = ((cpu_p * headroom / host_core_ghz).ceil() as u32).max(sizing.min_vcpus);
+        // Headroom goes on measured demand only: a resource sized from the
+        // configuration keeps what the server has.
+        let cpu_headroom = if measured_opt.is_some() && m.present[0] {
+            headroom
+        } else {
+            1.0
+        };
+        let mem_headroom = if measured_opt.is_some() && m.present[1] {
+            headroom
+        } else {
+            1.0
+        };
+        let vcpus =
+            ((cpu_p * cpu_headroom / host_core_ghz - 1e-9).ceil() as u32).max(sizing.min_vcpus);
         let gran = sizing.memory_granularity.0 / GIB;
-        let memory_gib = ((mem_peak * headroom / gran).ceil() * gran).max(sizing.min_memory.gib());
+        let memory_gib =
+            ((mem_peak * mem_headroom / gran - 1e-9).ceil() * gran).max(sizing.min_memory.gib());
         let vm = Shape {
             vcpus,
             memory_gib,
@@ -208,7 +225,8 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         let cpu_ovh = platform.map_or(0.0, |p| p.cpu_overhead.0);
         let io_ovh = platform.map_or(0.0, |p| p.io_overhead.0);
         let mem_ovh = platform.map_or(0.0, |p| p.memory_overhead_per_vm.gib());
-        let need_ghz = cpu_p * headroom * (1.0 + cpu_ovh) * growth;
+        // As the placement will see it: the busiest slot, overhead and growth included.
+        let need_ghz = m.profile[0].iter().copied().fold(0.0, f64::max) * (1.0 + cpu_ovh) * growth;
         let need_mem = memory_gib + mem_ovh;
         if let Some(c) = cluster {
             let fits = models.iter().any(|h| {
@@ -274,43 +292,45 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                     num(b.network.0 * 100.0, 1)
                 ));
             }
-            if let Some(smallest) = models
-                .iter()
-                .min_by(|a, b| a.storage_iops.total_cmp(&b.storage_iops))
-            {
-                let checks = [
-                    (
-                        "disk IOPS",
-                        demand.disk_iops_p,
-                        smallest.storage_iops,
-                        "IOPS",
-                    ),
-                    (
-                        "disk throughput",
-                        demand.disk_mb_s_p,
-                        smallest.storage_throughput.0 / 8e6,
-                        "MB/s",
-                    ),
-                    (
-                        "network",
-                        demand.net_mbit_s_p,
-                        smallest.network.0 / 1e6,
-                        "Mbit/s",
-                    ),
-                ];
-                for (what, value, cap, unit) in checks {
-                    let with_ovh = value * (1.0 + io_ovh);
-                    if cap.is_finite() && cap > 0.0 && with_ovh >= model.project.io_heavy.0 * cap {
-                        care.push(format!(
-                            "I/O-heavy: {what} p{} of {} {unit} becomes {} {unit} with the platform's {}% I/O overhead, {}% of a `{}` host",
-                            num(settings.percentile, 1),
-                            num(value, 1),
-                            num(with_ovh, 1),
-                            num(io_ovh * 100.0, 1),
-                            num(with_ovh / cap * 100.0, 1),
-                            smallest.name
-                        ));
-                    }
+            // Each resource against the candidate model with the least of it.
+            let smallest = |cap: fn(&HostModel) -> f64| {
+                models
+                    .iter()
+                    .map(|h| (cap(h), h.name.as_str()))
+                    .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)))
+            };
+            let checks = [
+                (
+                    "disk IOPS",
+                    demand.disk_iops_p,
+                    smallest(|h| h.storage_iops),
+                    "IOPS",
+                ),
+                (
+                    "disk throughput",
+                    demand.disk_mb_s_p,
+                    smallest(|h| h.storage_throughput.0 / 8e6),
+                    "MB/s",
+                ),
+                (
+                    "network",
+                    demand.net_mbit_s_p,
+                    smallest(|h| h.network.0 / 1e6),
+                    "Mbit/s",
+                ),
+            ];
+            for (what, value, host, unit) in checks {
+                let Some((cap, host)) = host else { continue };
+                let with_ovh = value * (1.0 + io_ovh);
+                if cap.is_finite() && cap > 0.0 && with_ovh >= model.project.io_heavy.0 * cap {
+                    care.push(format!(
+                        "I/O-heavy: {what} p{} of {} {unit} becomes {} {unit} with the platform's {}% I/O overhead, {}% of a `{host}` host",
+                        num(settings.percentile, 1),
+                        num(value, 1),
+                        num(with_ovh, 1),
+                        num(io_ovh * 100.0, 1),
+                        num(with_ovh / cap * 100.0, 1),
+                    ));
                 }
             }
         }

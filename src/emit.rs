@@ -103,8 +103,59 @@ pub fn emit(
             .collect();
         out.push((
             "assessment-heatmap.svg".to_string(),
-            svg::heatmap("Estate demand over the period", &rows, &day_ticks(plan)),
+            svg::heatmap(
+                "Estate demand over the period",
+                &rows,
+                &day_ticks(plan),
+                None,
+            ),
         ));
+        let ticks = day_ticks(plan);
+        for cluster in &plan.capacity.clusters {
+            let charts: Vec<_> = plan
+                .capacity
+                .charts
+                .iter()
+                .filter(|c| c.cluster == cluster.name)
+                .collect();
+            let rows: Vec<HeatRow> = charts
+                .iter()
+                .map(|c| HeatRow {
+                    label: &c.host,
+                    unit: "% CPU",
+                    values: &c.cpu_percent,
+                })
+                .collect();
+            out.push((
+                format!("capacity-{}-heatmap.svg", cluster.name),
+                svg::heatmap(
+                    &format!(
+                        "Cluster {}: CPU utilization of each host (% of capacity)",
+                        cluster.name
+                    ),
+                    &rows,
+                    &ticks,
+                    Some(100.0),
+                ),
+            ));
+            for c in charts {
+                let layers: Vec<(&str, Vec<f64>)> = c
+                    .cpu_by_vm
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.clone()))
+                    .collect();
+                out.push((
+                    format!("capacity-{}.svg", c.host),
+                    svg::stacked(
+                        &format!("{}: CPU demand by VM (dashed: usable capacity)", c.host),
+                        "GHz",
+                        &layers,
+                        c.cpu_limit,
+                        &ticks,
+                    ),
+                ));
+            }
+        }
     }
     if formats.json {
         let mut json = serde_json::to_string_pretty(plan).map_err(|e| e.to_string())?;

@@ -55,13 +55,18 @@ pub struct Compiled {
 /// computed whenever a model could be built, even with errors elsewhere, so
 /// later stages still report their own problems in the same run.
 pub fn compile(fs: &dyn FileSource) -> Compiled {
+    compile_with(fs, &place::Options::default())
+}
+
+/// [`compile`] with placement options (a previous plan, a search budget).
+pub fn compile_with(fs: &dyn FileSource, options: &place::Options) -> Compiled {
     let loaded = load::load(fs);
     let mut sources = loaded.sources;
     let mut diags = loaded.diags;
     let model = lower::lower(&loaded.nodes, &sources, &mut diags);
     let plan = model
         .as_ref()
-        .map(|m| build_plan(m, fs, &mut sources, &mut diags));
+        .map(|m| build_plan(m, fs, options, &mut sources, &mut diags));
     diags.sort(&sources);
     Compiled {
         sources,
@@ -95,12 +100,13 @@ pub fn check(fs: &dyn FileSource) -> Compiled {
 fn build_plan(
     model: &Model,
     fs: &dyn FileSource,
+    options: &place::Options,
     sources: &mut SourceMap,
     diags: &mut Diagnostics,
 ) -> Plan {
     let measurements = measure::measure(model, fs, sources, diags);
     let assessment = assess::assess(model, &measurements, diags);
-    let capacity = place::place(model, &assessment, diags);
+    let capacity = place::place(model, &assessment, options, diags);
     let costs = cost::cost(model, &assessment, &capacity);
     let runbook = migrate::migrate(model, &assessment, &capacity, diags);
     let p = &model.project;

@@ -909,38 +909,38 @@ impl Lowerer<'_> {
     fn rules(&mut self, nodes: &[Node]) -> Vec<Rule> {
         let mut rules = Vec::new();
         for n in nodes {
-            let Some(name) = n.label().map(|l| l.value) else {
+            let Some(label) = n.label() else {
                 continue;
             };
-            match n.name.value.as_str() {
-                "affinity" => rules.push(Rule::Affinity {
+            let (name, span) = (label.value, n.name.span);
+            let kind = match n.name.value.as_str() {
+                "affinity" => RuleKind::Affinity {
                     servers: self.members(n),
-                    name,
-                }),
-                "anti-affinity" => rules.push(Rule::AntiAffinity {
+                },
+                "anti-affinity" => RuleKind::AntiAffinity {
                     servers: self.members(n),
-                    name,
-                }),
-                "separate-by" => rules.push(Rule::SeparateBy {
+                },
+                "separate-by" => RuleKind::SeparateBy {
                     tags: strings(n.child("tags")),
-                    name,
-                }),
+                },
                 "pin" => {
                     let server = n
                         .prop("server")
                         .and_then(|v| self.resolve(RefKind::Server, v));
                     let host_v = n.prop("host");
                     self.positive(host_v, "the host number");
-                    if let (Some(server), Some(host)) = (server, count(host_v).filter(|h| *h > 0)) {
-                        rules.push(Rule::Pin {
-                            name,
-                            server,
-                            host: host.min(100_000) as u32,
-                        });
+                    let (Some(server), Some(host)) = (server, count(host_v).filter(|h| *h > 0))
+                    else {
+                        continue;
+                    };
+                    RuleKind::Pin {
+                        server,
+                        host: host.min(100_000) as u32,
                     }
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            rules.push(Rule { name, span, kind });
         }
         rules
     }

@@ -38,6 +38,9 @@ enum Command {
         /// A directory of templates overriding the embedded ones by name.
         #[arg(long)]
         templates: Option<PathBuf>,
+        /// A previous plan.json: VMs stay on the host they had unless moving saves hosts.
+        #[arg(long)]
+        previous: Option<PathBuf>,
     },
     /// Format every .kdl file of a project canonically, keeping comments.
     Fmt {
@@ -108,7 +111,14 @@ fn main() -> ExitCode {
             out,
             format,
             templates,
-        } => plan(&dir, &out, &format, templates.as_deref()),
+            previous,
+        } => plan(
+            &dir,
+            &out,
+            &format,
+            templates.as_deref(),
+            previous.as_deref(),
+        ),
         Command::Fmt { dir, check } => fmt(&dir, check),
     }
 }
@@ -164,7 +174,13 @@ fn check(dir: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn plan(dir: &Path, out: &Path, format: &[String], templates: Option<&Path>) -> ExitCode {
+fn plan(
+    dir: &Path,
+    out: &Path,
+    format: &[String],
+    templates: Option<&Path>,
+    previous: Option<&Path>,
+) -> ExitCode {
     let fs = match project(dir) {
         Ok(fs) => fs,
         Err(code) => return code,
@@ -206,7 +222,18 @@ fn plan(dir: &Path, out: &Path, format: &[String], templates: Option<&Path>) -> 
             }
         }
     }
-    let compiled = virtplan::compile(&fs);
+    let mut options = virtplan::place::Options::default();
+    if let Some(path) = previous {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return usage(&format!("cannot read `{}`: {e}", path.display())),
+        };
+        match virtplan::place::Previous::from_json(&text) {
+            Ok(p) => options.previous = Some(p),
+            Err(e) => return usage(&format!("`{}`: {e}", path.display())),
+        }
+    }
+    let compiled = virtplan::compile_with(&fs, &options);
     report(&compiled.diags, &compiled.sources);
     let (false, Some(plan)) = (compiled.diags.has_errors(), &compiled.plan) else {
         eprintln!("no outputs written: fix the errors above first");

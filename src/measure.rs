@@ -104,6 +104,8 @@ pub struct Measured {
 pub struct Measurements {
     /// By server id; servers without data are absent.
     pub by_server: BTreeMap<Id, Measured>,
+    /// Rows rejected for servers left without any usable row.
+    pub rejected_only: BTreeMap<Id, usize>,
 }
 
 /// One file to read.
@@ -217,7 +219,13 @@ pub fn measure(
         }
     }
     for (id, mut series) in pooled {
-        if out.by_server.contains_key(&id) || series.times.is_empty() {
+        if out.by_server.contains_key(&id) {
+            continue;
+        }
+        if series.times.is_empty() {
+            if series.rejected > 0 {
+                out.rejected_only.insert(id, series.rejected);
+            }
             continue;
         }
         sort_merged(&mut series);
@@ -498,7 +506,9 @@ fn fold(id: Id, s: Series, settings: &ProfileSettings, offset: i32) -> Measured 
 pub fn coverage(m: &Measured, settings: &ProfileSettings) -> (f64, f64) {
     let slots = settings.slots().max(1);
     let cover = m.covered_slots as f64 / slots as f64;
-    let history_days = (m.last - m.first) as f64 / 86400.0;
+    // The last sample stands for its slot too: one week of hourly samples,
+    // Monday 00:00 to Sunday 23:00, is a week of history.
+    let history_days = ((m.last - m.first) as f64 + settings.slot.0) / 86400.0;
     (cover, history_days)
 }
 

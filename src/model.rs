@@ -251,22 +251,33 @@ pub struct License {
     pub vms_per_license: Option<u64>,
 }
 
+/// A placement rule, with its name (unique per kind) and where it was written.
 #[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Rule {
-    Affinity { name: String, servers: Vec<Id> },
-    AntiAffinity { name: String, servers: Vec<Id> },
-    SeparateBy { name: String, tags: Vec<String> },
-    Pin { name: String, server: Id, host: u32 },
+pub struct Rule {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    #[serde(flatten)]
+    pub kind: RuleKind,
 }
 
-impl Rule {
-    pub fn name(&self) -> &str {
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RuleKind {
+    Affinity { servers: Vec<Id> },
+    AntiAffinity { servers: Vec<Id> },
+    SeparateBy { tags: Vec<String> },
+    Pin { server: Id, host: u32 },
+}
+
+impl RuleKind {
+    /// The rule's node name in the language.
+    pub fn keyword(&self) -> &'static str {
         match self {
-            Rule::Affinity { name, .. }
-            | Rule::AntiAffinity { name, .. }
-            | Rule::SeparateBy { name, .. }
-            | Rule::Pin { name, .. } => name,
+            RuleKind::Affinity { .. } => "affinity",
+            RuleKind::AntiAffinity { .. } => "anti-affinity",
+            RuleKind::SeparateBy { .. } => "separate-by",
+            RuleKind::Pin { .. } => "pin",
         }
     }
 }

@@ -1,23 +1,31 @@
-//! Placement: right-sized VM profiles → hosts per cluster.
+//! Placement: right-sized VM profiles → hosts per cluster, with proof of
+//! quality.
 //!
-//! In: the [`Model`] and the [`Assessment`]'s VM demands. Out: a
-//! [`Placement`]: per cluster the chosen host model and count, each host's
-//! VMs and peak utilization, a lower bound, and diagnostics for VMs that fit
-//! nowhere or clusters over their `max-hosts`.
+//! In: the [`Model`], the [`Assessment`]'s VM demands, and optionally the
+//! previous plan's assignments. Out: a [`Placement`]: per cluster the chosen
+//! host model and count, each host's VMs and peak utilization, the lower
+//! bound and gap, the naive baselines, the price of every rule, the N+k
+//! worst case, the moves against the previous plan; and diagnostics for VMs
+//! that fit nowhere, anti-affinity wider than `max-hosts`, clusters over
+//! their `max-hosts`.
 //!
-//! Feasibility: for every host, resource and slot, the sum of its VMs'
-//! profiles fits within capacity × target (the CPU target of a host is the
-//! strictest `max-host-cpu` of its VMs); VMs per core and vCPUs per core
-//! stay within the platform's ratios; affinity groups are packed as one
-//! item; anti-affinity members never share a host; hosts never mix VMs of
-//! different `separate-by` groups; pinned VMs go to their host number.
+//! Feasibility (the contract, also in the book): for every host, resource
+//! and slot, the sum of its VMs' profiles (overheads and growth included)
+//! fits within capacity × the cluster's target; the CPU target of a host is
+//! the strictest `max-host-cpu` of its VMs; VMs and vCPUs per core stay
+//! within the platform's ratios; affinity groups share a host (they are
+//! packed as one item); anti-affinity members never share one; VMs share a
+//! host only with VMs that carry the same ones of each `separate-by` rule's
+//! tags; pinned VMs are on their host number; and with
+//! `failures-to-tolerate k` the VMs of any k failed hosts restart on the
+//! others within 100% capacity ([`failover`]).
 //!
-//! Method: first-fit decreasing. Items (VMs or affinity groups) are sorted by
-//! their largest share of a host's capacity, ties by name; pinned items go
-//! first. Fitting checks every slot, so VMs whose peaks fall at different
-//! times share a host. Each candidate host model is tried and the cheapest
-//! over the horizon (or the fewest hosts when no price is given) is kept.
-//! For N+k, `failures-to-tolerate` spare hosts are added.
+//! Method: the portfolio and local search of [`pack`], for every candidate
+//! host model; the cheapest over the horizon wins (the fewest hosts when no
+//! costs are given). Every rule is then priced by planning again without it.
+
+pub mod failover;
+pub mod pack;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,14 +34,19 @@ use serde::Serialize;
 use crate::assess::{Assessment, VmDemand};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::measure::{RESOURCES, Resource};
-use crate::model::{Cluster, HostModel, Id, Model, Rule};
+use crate::model::{Cluster, HostModel, Id, Model, ProfileSettings, RuleKind};
 use crate::units::num;
+use pack::{Item, Problem, R, Solution};
+
+/// Local-search attempts per cluster and candidate model.
+pub const BUDGET: usize = 400;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PeakUse {
     pub resource: Resource,
     pub used: f64,
     pub capacity: f64,
+    /// Percent of the raw capacity.
     pub percent: f64,
     /// When the peak happens, e.g. "tue 14:00".
     pub when: String,
@@ -45,7 +58,7 @@ pub struct HostPlan {
     pub vms: Vec<String>,
     pub vcpus: u32,
     pub peaks: Vec<PeakUse>,
-    /// A spare host kept empty for N+k.
+    /// Kept empty: a spare for N+k.
     pub spare: bool,
 }
 
@@ -57,17 +70,78 @@ pub struct CandidateResult {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct RulePrice {
+    pub rule: String,
+    pub kind: String,
+    /// Hosts the rule costs: hosts with it − hosts without it.
+    pub extra_hosts: i64,
+    pub extra_cost: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Baselines {
+    /// Every VM sized at its overall peak, packed first-fit decreasing.
+    pub sum_of_peaks: usize,
+    /// One group of hosts per first tag of the servers (e.g. environment).
+    pub logical_order: usize,
+    pub logical_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failover {
+    pub failures_to_tolerate: u32,
+    /// "simulated" (every scenario checked) or "empty-spares".
+    pub method: String,
+    pub scenarios: usize,
+    pub hosts_added: usize,
+    pub worst_failed_hosts: Vec<String>,
+    pub worst_host: Option<String>,
+    pub worst_resource: Option<Resource>,
+    pub worst_when: Option<String>,
+    /// Percent of raw capacity on the busiest survivor in the worst scenario.
+    pub worst_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Move {
+    pub server: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct ClusterPlan {
     pub name: String,
     pub platform: String,
     pub host_model: String,
     pub hosts: Vec<HostPlan>,
     pub lower_bound: usize,
+    /// (hosts − lower bound) ÷ lower bound, in percent.
+    pub gap_pct: f64,
     pub failures_to_tolerate: u32,
     pub candidates: Vec<CandidateResult>,
     pub unplaced: Vec<String>,
-    /// Cost of the chosen hosts over the horizon.
+    /// Cost of the hosts over the horizon.
     pub cost: f64,
+    pub cost_per_host: f64,
+    pub baselines: Baselines,
+    pub rule_prices: Vec<RulePrice>,
+    pub failover: Failover,
+    /// Against the previous plan, when one was given.
+    pub moves: Vec<Move>,
+}
+
+/// Per-host data for the pictures; not serialized.
+#[derive(Debug, Clone, Default)]
+pub struct HostChart {
+    pub host: String,
+    pub cluster: String,
+    /// CPU demand of each VM per slot, by VM name.
+    pub cpu_by_vm: Vec<(String, Vec<f64>)>,
+    /// Usable CPU (capacity × target) of the host.
+    pub cpu_limit: f64,
+    /// CPU utilization per slot, percent of raw capacity.
+    pub cpu_percent: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -75,18 +149,82 @@ pub struct Placement {
     pub clusters: Vec<ClusterPlan>,
     /// Where each placed server runs: server name → host name.
     pub assignments: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub charts: Vec<HostChart>,
 }
 
-pub fn place(model: &Model, assessment: &Assessment, diags: &mut Diagnostics) -> Placement {
+/// Where servers ran in a previous plan.
+#[derive(Debug, Clone, Default)]
+pub struct Previous {
+    pub assignments: BTreeMap<String, String>,
+}
+
+impl Previous {
+    /// Reads the `capacity.assignments` of a previous `plan.json`.
+    pub fn from_json(text: &str) -> Result<Previous, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not a plan.json: {e}"))?;
+        let map = value
+            .get("capacity")
+            .and_then(|c| c.get("assignments"))
+            .and_then(|a| a.as_object())
+            .ok_or("not a plan.json: it has no capacity.assignments")?;
+        let assignments = map
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect();
+        Ok(Previous { assignments })
+    }
+}
+
+/// Options of the placement stage.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub previous: Option<Previous>,
+    /// Local-search budget; 0 means [`BUDGET`].
+    pub budget: usize,
+    /// Skip pricing the rules (re-planning once per rule).
+    pub skip_rule_prices: bool,
+}
+
+/// Which rules are on, to price each by switching it off.
+#[derive(Debug, Clone)]
+struct Switches {
+    rules: Vec<bool>,
+    failures: usize,
+}
+
+pub fn place(
+    model: &Model,
+    assessment: &Assessment,
+    options: &Options,
+    diags: &mut Diagnostics,
+) -> Placement {
+    let budget = if options.budget == 0 {
+        BUDGET
+    } else {
+        options.budget
+    };
     let mut placement = Placement::default();
     for (cid, cluster) in model.clusters.iter().enumerate() {
         let vms: Vec<&VmDemand> = assessment.vms.iter().filter(|v| v.cluster == cid).collect();
-        let mut best: Option<(Packing, &HostModel)> = None;
+        if vms.is_empty() {
+            continue;
+        }
+        let all_on = Switches {
+            rules: vec![true; model.rules.len()],
+            failures: cluster.failures_to_tolerate as usize,
+        };
+        anti_affinity_too_wide(model, cluster, &vms, diags);
+        // Dimensioning: every candidate model, the cheapest wins.
         let mut candidates = Vec::new();
+        let mut best: Option<(usize, Problem, Solution, failover::Verdict)> = None;
         for &hm_id in &cluster.host_models {
             let hm = &model.host_models[hm_id];
-            let packing = pack(model, cluster, hm, &vms);
-            let hosts = packing.hosts.len() + cluster.failures_to_tolerate as usize;
+            let problem = build_problem(model, cluster, hm, &vms, &all_on);
+            let mut sol = pack::solve(&problem, budget);
+            let verdict = failover::ensure(&problem, &mut sol, all_on.failures);
+            let hosts = sol.hosts.len();
             let cost = hosts as f64 * host_cost(model, hm);
             candidates.push(CandidateResult {
                 host_model: hm.name.clone(),
@@ -95,114 +233,120 @@ pub fn place(model: &Model, assessment: &Assessment, diags: &mut Diagnostics) ->
             });
             let better = match &best {
                 None => true,
-                Some((b, bhm)) => {
-                    let bhosts = b.hosts.len() + cluster.failures_to_tolerate as usize;
-                    let bcost = bhosts as f64 * host_cost(model, bhm);
-                    (packing.unplaced.len(), cost, hosts) < (b.unplaced.len(), bcost, bhosts)
+                Some((b_hm, _, b, _)) => {
+                    let bcost = b.hosts.len() as f64 * host_cost(model, &model.host_models[*b_hm]);
+                    (sol.unplaced.len(), cost, hosts) < (b.unplaced.len(), bcost, b.hosts.len())
                 }
             };
             if better {
-                best = Some((packing, hm));
+                best = Some((hm_id, problem, sol, verdict));
             }
         }
-        let Some((packing, hm)) = best else { continue };
-        for &vm in &packing.unplaced {
-            let server = &model.servers[vm];
-            diags.push(
-                Diagnostic::error(
-                    "virtplan::place::does-not-fit",
-                    format!("VM `{}` fits on no `{}` host of cluster `{}`", server.name, hm.name, cluster.name),
-                )
-                .at(server.span, "does not fit")
-                .related(cluster.span, "cluster defined here")
-                .help(packing.why.get(&vm).cloned().unwrap_or_else(|| {
-                    "raise the cluster's targets, choose a larger host model, or relax the rules on this VM".to_string()
-                })),
-            );
-        }
-        let spare = cluster.failures_to_tolerate as usize;
-        let total = packing.hosts.len() + spare;
-        if let Some(max) = cluster.max_hosts
-            && total > max as usize
-        {
-            diags.push(
+        let Some((hm_id, problem, fresh, fresh_verdict)) = best else {
+            continue;
+        };
+        let hm = &model.host_models[hm_id];
+        let per_host = host_cost(model, hm);
+
+        // A previous plan: start from it, and keep it unless the fresh plan saves hosts.
+        let previous = options
+            .previous
+            .as_ref()
+            .map(|p| previous_solution(model, cluster, &problem, p, budget));
+        let (mut sol, verdict) = match previous {
+            Some((mut stable, _)) => {
+                let v = failover::ensure(&problem, &mut stable, all_on.failures);
+                if fresh.hosts.len() < stable.hosts.len() {
+                    (fresh.clone(), fresh_verdict.clone())
+                } else {
+                    (stable, v)
+                }
+            }
+            None => (fresh.clone(), fresh_verdict.clone()),
+        };
+        report_unplaced(model, cluster, hm, &problem, &sol, diags);
+        if let Some(max) = cluster.max_hosts {
+            if sol.hosts.len() > max as usize {
+                diags.push(
                     Diagnostic::error(
                         "virtplan::place::max-hosts",
-                        format!("cluster `{}` needs {total} hosts, more than its max-hosts {max}", cluster.name),
+                        format!(
+                            "cluster `{}` needs {} hosts, more than its max-hosts {max}",
+                            cluster.name,
+                            sol.hosts.len()
+                        ),
                     )
                     .at(cluster.span, "too small")
                     .help(format!(
-                        "raise max-hosts to {total}, choose a larger host model, or move VMs to another cluster"
+                        "raise max-hosts to {}, choose a larger host model, or move VMs to another cluster",
+                        sol.hosts.len()
                     )),
                 );
-        }
-        let cap = capacities(cluster, hm);
-        let slots = model.project.profile.slots();
-        let mut hosts = Vec::new();
-        for (i, h) in packing.hosts.iter().enumerate() {
-            let name = format!("{}-{:02}", cluster.name, i + 1);
-            let mut names: Vec<String> = h
-                .vms
-                .iter()
-                .map(|v| model.servers[*v].name.clone())
-                .collect();
-            names.sort();
-            for n in &names {
-                placement.assignments.insert(n.clone(), name.clone());
             }
-            let peaks = RESOURCES
-                .iter()
-                .map(|r| {
-                    let load = &h.load[r.index()];
-                    let (slot, used) =
-                        load.iter().enumerate().fold((0, 0.0), |(bi, bv), (i, v)| {
-                            if *v > bv { (i, *v) } else { (bi, bv) }
-                        });
-                    let capacity = cap[r.index()] / target_of(cluster, *r);
-                    PeakUse {
-                        resource: *r,
-                        used,
-                        capacity,
-                        percent: if capacity.is_finite() && capacity > 0.0 {
-                            used / capacity * 100.0
-                        } else {
-                            0.0
-                        },
-                        when: slot_label(slot, &model.project.profile),
-                    }
-                })
-                .collect();
-            hosts.push(HostPlan {
-                name,
-                vms: names,
-                vcpus: h.vcpus,
-                peaks,
-                spare: false,
-            });
         }
-        for i in 0..spare {
-            hosts.push(HostPlan {
-                name: format!("{}-{:02}", cluster.name, packing.hosts.len() + i + 1),
-                vms: Vec::new(),
-                vcpus: 0,
-                peaks: Vec::new(),
-                spare: true,
-            });
-        }
-        let lower_bound = lower_bound(&vms, &cap, slots) + spare;
+        let names = name_hosts(
+            model,
+            cluster,
+            &problem,
+            &mut sol,
+            options.previous.as_ref(),
+        );
+        let lower_bound = lower_bound(&problem, all_on.failures);
+        let baselines = baselines(model, cluster, hm, &vms, &all_on, &problem);
+        let rule_prices = if options.skip_rule_prices {
+            Vec::new()
+        } else {
+            rule_prices(
+                model,
+                cluster,
+                hm,
+                &vms,
+                fresh.hosts.len(),
+                per_host,
+                budget,
+            )
+        };
+        let failover = failover_report(&verdict, &names, &model.project.profile, cluster);
+        let moves = moves(model, &problem, &sol, &names, options.previous.as_ref());
+        let by_server: BTreeMap<Id, &VmDemand> = vms.iter().map(|v| (v.server, *v)).collect();
+        let hosts = host_plans(
+            model,
+            cluster,
+            &by_server,
+            &problem,
+            &sol,
+            &names,
+            &mut placement,
+        );
+        let used = hosts.len();
         placement.clusters.push(ClusterPlan {
             name: cluster.name.clone(),
             platform: model.platforms[cluster.platform].name.clone(),
             host_model: hm.name.clone(),
             lower_bound,
+            gap_pct: if lower_bound > 0 {
+                (used as f64 - lower_bound as f64) / lower_bound as f64 * 100.0
+            } else {
+                0.0
+            },
             failures_to_tolerate: cluster.failures_to_tolerate,
             candidates,
-            unplaced: packing
+            unplaced: sol
                 .unplaced
                 .iter()
-                .map(|v| model.servers[*v].name.clone())
+                .flat_map(|i| {
+                    problem.items[*i]
+                        .members
+                        .iter()
+                        .map(|m| model.servers[*m].name.clone())
+                })
                 .collect(),
-            cost: total as f64 * host_cost(model, hm),
+            cost: used as f64 * per_host,
+            cost_per_host: per_host,
+            baselines,
+            rule_prices,
+            failover,
+            moves,
             hosts,
         });
     }
@@ -210,7 +354,7 @@ pub fn place(model: &Model, assessment: &Assessment, diags: &mut Diagnostics) ->
 }
 
 /// Cost of one host over the project horizon: price, support, energy at
-/// idle-to-peak midpoint, and rack space.
+/// the midpoint of idle and peak power, and rack space.
 pub fn host_cost(model: &Model, hm: &HostModel) -> f64 {
     let years = f64::from(model.project.horizon_years);
     let c = &model.costs;
@@ -230,26 +374,20 @@ fn target_of(cluster: &Cluster, r: Resource) -> f64 {
     }
 }
 
-/// Usable capacity per resource (capacity × target), in profile units.
-pub fn capacities(cluster: &Cluster, hm: &HostModel) -> [f64; 5] {
-    let raw = [
+/// Raw capacity per resource in profile units.
+pub fn raw_capacity(hm: &HostModel) -> [f64; R] {
+    [
         hm.cpu_ghz(),
         hm.memory.gib(),
         hm.storage_iops,
         hm.storage_throughput.0 / 8e6,
         hm.network.0 / 1e6,
-    ];
-    let mut cap = [0.0; 5];
-    for r in RESOURCES {
-        cap[r.index()] = raw[r.index()] * target_of(cluster, r);
-    }
-    cap
+    ]
 }
 
-/// "tue 14:00" for weekly periods; "slot N (+HH:MM)" otherwise.
-pub fn slot_label(slot: usize, settings: &crate::model::ProfileSettings) -> String {
-    let secs = slot as f64 * settings.slot.0;
-    let minute = (secs / 60.0) as u32;
+/// "tue 14:00" for weekly periods; "14:00 (day 2)" otherwise.
+pub fn slot_label(slot: usize, settings: &ProfileSettings) -> String {
+    let minute = (slot as f64 * settings.slot.0 / 60.0) as u32;
     if (settings.period.0 - 7.0 * 86400.0).abs() < 1.0 {
         crate::units::WeekMinute(minute).to_string()
     } else {
@@ -262,320 +400,823 @@ pub fn slot_label(slot: usize, settings: &crate::model::ProfileSettings) -> Stri
     }
 }
 
-/// ⌈Σ demand ÷ usable capacity⌉, the largest over resources and slots.
-fn lower_bound(vms: &[&VmDemand], cap: &[f64; 5], slots: usize) -> usize {
-    let mut bound = 0usize;
-    for (r, c) in cap.iter().enumerate() {
-        if !c.is_finite() || *c <= 0.0 {
-            continue;
-        }
-        for s in 0..slots {
-            let sum: f64 = vms
-                .iter()
-                .map(|v| v.profile[r].get(s).copied().unwrap_or(0.0))
-                .sum();
-            bound = bound.max((sum / c - 1e-9).ceil().max(0.0) as usize);
-        }
-    }
-    bound.max(usize::from(!vms.is_empty()))
-}
-
-struct Host {
-    vms: Vec<Id>,
-    load: [Vec<f64>; 5],
-    vcpus: u32,
-    cpu_cap: f64,
-    group: Option<BTreeSet<String>>,
-}
-
-struct Item {
-    members: Vec<Id>,
-    profile: [Vec<f64>; 5],
-    vcpus: u32,
-    name: String,
-    max_host_cpu: Option<f64>,
-    pin: Option<u32>,
-    group: BTreeSet<String>,
-}
-
-struct Packing {
-    hosts: Vec<Host>,
-    unplaced: Vec<Id>,
-    why: BTreeMap<Id, String>,
-}
-
-fn pack(model: &Model, cluster: &Cluster, hm: &HostModel, vms: &[&VmDemand]) -> Packing {
+fn build_problem(
+    model: &Model,
+    cluster: &Cluster,
+    hm: &HostModel,
+    vms: &[&VmDemand],
+    on: &Switches,
+) -> Problem {
     let slots = model.project.profile.slots();
-    let cap = capacities(cluster, hm);
+    let raw = raw_capacity(hm);
+    let mut cap = [0.0; R];
+    for r in RESOURCES {
+        cap[r.index()] = raw[r.index()] * target_of(cluster, r);
+    }
     let platform = &model.platforms[cluster.platform];
     let cores = f64::from(hm.cores());
-    let max_vms = (platform.vms_per_core * cores).floor() as usize;
-    let max_vcpus = (platform.vcpu_per_core * cores).floor() as u32;
-    let in_cluster: BTreeMap<Id, &VmDemand> = vms.iter().map(|v| (v.server, *v)).collect();
+    let by_server: BTreeMap<Id, &VmDemand> = vms.iter().map(|v| (v.server, *v)).collect();
 
-    // Affinity groups by union-find over the VMs of this cluster.
-    let mut parent: BTreeMap<Id, Id> = in_cluster.keys().map(|k| (*k, *k)).collect();
-    fn find(parent: &mut BTreeMap<Id, Id>, x: Id) -> Id {
-        let mut root = x;
-        while let Some(&p) = parent.get(&root) {
-            if p == root {
+    // Affinity groups: union of overlapping affinity rules.
+    let mut group_of: BTreeMap<Id, Id> = by_server.keys().map(|k| (*k, *k)).collect();
+    fn root(map: &mut BTreeMap<Id, Id>, x: Id) -> Id {
+        let mut r = x;
+        while let Some(&p) = map.get(&r) {
+            if p == r {
                 break;
             }
-            root = p;
+            r = p;
         }
-        parent.insert(x, root);
-        root
+        map.insert(x, r);
+        r
     }
-    let mut anti: Vec<BTreeSet<Id>> = Vec::new();
-    let mut separate: Vec<&Vec<String>> = Vec::new();
+    let mut anti: BTreeMap<Id, Vec<u32>> = BTreeMap::new();
     let mut pins: BTreeMap<Id, u32> = BTreeMap::new();
-    for rule in &model.rules {
-        match rule {
-            Rule::Affinity { servers, .. } => {
+    let mut separations: Vec<&Vec<String>> = Vec::new();
+    for (ri, rule) in model.rules.iter().enumerate() {
+        if !on.rules[ri] {
+            continue;
+        }
+        match &rule.kind {
+            RuleKind::Affinity { servers } => {
                 let members: Vec<Id> = servers
                     .iter()
                     .copied()
-                    .filter(|s| in_cluster.contains_key(s))
+                    .filter(|s| by_server.contains_key(s))
                     .collect();
                 for w in members.windows(2) {
-                    let (a, b) = (find(&mut parent, w[0]), find(&mut parent, w[1]));
+                    let (a, b) = (root(&mut group_of, w[0]), root(&mut group_of, w[1]));
                     if a != b {
-                        parent.insert(a.max(b), a.min(b));
+                        group_of.insert(a.max(b), a.min(b));
                     }
                 }
             }
-            Rule::AntiAffinity { servers, .. } => {
-                anti.push(
-                    servers
-                        .iter()
-                        .copied()
-                        .filter(|s| in_cluster.contains_key(s))
-                        .collect(),
-                );
+            RuleKind::AntiAffinity { servers } => {
+                for s in servers.iter().filter(|s| by_server.contains_key(s)) {
+                    anti.entry(*s).or_default().push(ri as u32);
+                }
             }
-            Rule::SeparateBy { tags, .. } => separate.push(tags),
-            Rule::Pin { server, host, .. } => {
-                if in_cluster.contains_key(server) {
+            RuleKind::SeparateBy { tags } => separations.push(tags),
+            RuleKind::Pin { server, host } => {
+                if by_server.contains_key(server) {
                     pins.insert(*server, *host);
                 }
             }
         }
     }
     let mut groups: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
-    for id in in_cluster.keys() {
-        let root = find(&mut parent, *id);
-        groups.entry(root).or_default().push(*id);
+    for id in by_server.keys().copied().collect::<Vec<_>>() {
+        let r = root(&mut group_of, id);
+        groups.entry(r).or_default().push(id);
     }
-    let mut items: Vec<Item> = groups
+    let mut signatures: BTreeMap<String, u32> = BTreeMap::new();
+    let items = groups
         .into_values()
         .map(|members| {
-            let mut profile: [Vec<f64>; 5] = Default::default();
-            for p in profile.iter_mut() {
-                *p = vec![0.0; slots];
-            }
+            let mut demand = vec![0.0; R * slots];
             let mut vcpus = 0;
-            let mut max_host_cpu: Option<f64> = None;
+            let mut cpu_limit: Option<f64> = None;
             let mut pin = None;
-            let mut group = BTreeSet::new();
+            let mut item_anti = Vec::new();
+            let mut signature = String::new();
             for m in &members {
-                let vm = in_cluster[m];
-                for (acc_r, vm_r) in profile.iter_mut().zip(&vm.profile) {
-                    for (acc, v) in acc_r.iter_mut().zip(vm_r) {
+                let vm = by_server[m];
+                for r in 0..R {
+                    for (acc, v) in demand[r * slots..(r + 1) * slots]
+                        .iter_mut()
+                        .zip(&vm.profile[r])
+                    {
                         *acc += v;
                     }
                 }
                 vcpus += vm.vcpus;
                 let server = &model.servers[*m];
                 if let Some(limit) = server.max_host_cpu {
-                    max_host_cpu = Some(max_host_cpu.map_or(limit.0, |c: f64| c.min(limit.0)));
+                    cpu_limit = Some(cpu_limit.map_or(limit.0, |c| c.min(limit.0)));
                 }
                 if let Some(h) = pins.get(m) {
-                    pin = Some(*h);
+                    pin = Some(pin.map_or(*h, |p: u32| p.min(*h)));
                 }
-                for tags in &separate {
-                    for t in tags.iter() {
-                        if server.tags.contains(t) {
-                            group.insert(t.clone());
-                        }
-                    }
+                item_anti.extend(anti.get(m).into_iter().flatten().copied());
+            }
+            // The separate-by signature of the group: the listed tags its members carry.
+            for (k, tags) in separations.iter().enumerate() {
+                let carried: BTreeSet<&String> = members
+                    .iter()
+                    .flat_map(|m| model.servers[*m].tags.iter().filter(|t| tags.contains(t)))
+                    .collect();
+                signature.push_str(&format!("{k}:"));
+                for t in carried {
+                    signature.push_str(t);
+                    signature.push(',');
+                }
+                signature.push(';');
+            }
+            let next = signatures.len() as u32;
+            let group = *signatures.entry(signature).or_insert(next);
+            item_anti.sort_unstable();
+            item_anti.dedup();
+            let mut peak = [0.0f64; R];
+            let mut low = [f64::INFINITY; R];
+            let mut sum = [0.0; R];
+            for r in 0..R {
+                for v in &demand[r * slots..(r + 1) * slots] {
+                    peak[r] = peak[r].max(*v);
+                    low[r] = low[r].min(*v);
+                    sum[r] += v;
+                }
+                if slots == 0 {
+                    low[r] = 0.0;
                 }
             }
-            let name = members
-                .iter()
-                .map(|m| model.servers[*m].name.as_str())
-                .min()
-                .unwrap_or("")
-                .to_string();
+            let mut sorted = members.clone();
+            sorted.sort_by(|a, b| model.servers[*a].name.cmp(&model.servers[*b].name));
             Item {
-                members,
-                profile,
+                name: model.servers[sorted[0]].name.clone(),
+                members: sorted,
+                demand,
+                peak,
+                low,
+                sum,
                 vcpus,
-                name,
-                max_host_cpu,
+                cpu_limit,
                 pin,
                 group,
+                anti: item_anti,
             }
         })
         .collect();
-    let size = |item: &Item| -> f64 {
-        (0..5)
-            .filter(|r| cap[*r].is_finite() && cap[*r] > 0.0)
-            .map(|r| item.profile[r].iter().copied().fold(0.0, f64::max) / cap[r])
-            .fold(0.0, f64::max)
-    };
-    items.sort_by(|a, b| {
-        b.pin
-            .is_some()
-            .cmp(&a.pin.is_some())
-            .then(a.pin.cmp(&b.pin))
-            .then(size(b).total_cmp(&size(a)))
-            .then(a.name.cmp(&b.name))
-    });
+    Problem {
+        slots,
+        cap,
+        raw,
+        max_vms: (platform.vms_per_core * cores)
+            .floor()
+            .min(f64::from(u32::MAX)) as u32,
+        max_vcpus: (platform.vcpu_per_core * cores)
+            .floor()
+            .min(f64::from(u32::MAX)) as u32,
+        items,
+    }
+}
 
-    let raw_cpu = hm.cpu_ghz();
-    let mut packing = Packing {
-        hosts: Vec::new(),
-        unplaced: Vec::new(),
-        why: BTreeMap::new(),
+/// The lower bound on hosts: the largest of ⌈Σ demand ÷ usable capacity⌉
+/// over resources and slots, ⌈VMs ÷ VMs per host⌉, ⌈vCPUs ÷ vCPUs per host⌉,
+/// the largest anti-affinity set and the highest pinned host number; plus k.
+pub fn lower_bound(problem: &Problem, k: usize) -> usize {
+    let s = problem.slots;
+    let mut bound = 0usize;
+    let placeable: Vec<&Item> = {
+        let bad: BTreeSet<usize> = pack::too_big(problem).into_iter().collect();
+        problem
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !bad.contains(i))
+            .map(|(_, it)| it)
+            .collect()
     };
-    let new_host = |item: &Item| Host {
-        vms: Vec::new(),
-        load: std::array::from_fn(|_| vec![0.0; slots]),
-        vcpus: 0,
-        cpu_cap: cap[0],
-        group: if item.group.is_empty() {
-            None
-        } else {
-            Some(item.group.clone())
-        },
-    };
-    for item in items {
-        let fits = |h: &Host| -> bool {
-            if h.vms.len() + item.members.len() > max_vms || h.vcpus + item.vcpus > max_vcpus {
-                return false;
-            }
-            let same_group = match &h.group {
-                Some(g) => *g == item.group,
-                None => item.group.is_empty() || h.vms.is_empty(),
-            };
-            if !same_group {
-                return false;
-            }
-            if anti.iter().any(|set| {
-                item.members.iter().any(|m| set.contains(m))
-                    && h.vms.iter().any(|v| set.contains(v))
-            }) {
-                return false;
-            }
-            let cpu_cap = match item.max_host_cpu {
-                Some(limit) => h.cpu_cap.min(raw_cpu * limit),
-                None => h.cpu_cap,
-            };
-            (0..5).all(|r| {
-                let c = if r == 0 { cpu_cap } else { cap[r] };
-                h.load[r]
-                    .iter()
-                    .zip(&item.profile[r])
-                    .all(|(l, d)| l + d <= c + 1e-9)
-            })
-        };
-        // An item that fits no empty host is unplaceable.
-        let empty = new_host(&item);
-        if !fits(&empty) {
-            let mut reason = Vec::new();
-            for r in RESOURCES {
-                let i = r.index();
-                let peak = item.profile[i].iter().copied().fold(0.0, f64::max);
-                let c = if i == 0 {
-                    item.max_host_cpu
-                        .map_or(cap[0], |l| cap[0].min(raw_cpu * l))
-                } else {
-                    cap[i]
-                };
-                if peak > c + 1e-9 {
-                    let slot = item.profile[i]
-                        .iter()
-                        .position(|v| *v > c + 1e-9)
-                        .unwrap_or(0);
-                    let flat = item.profile[i].iter().all(|v| *v == peak);
-                    let when = if flat {
-                        String::new()
-                    } else {
-                        format!(" at {}", slot_label(slot, &model.project.profile))
-                    };
-                    let who = if item.members.len() > 1 {
-                        let names: Vec<&str> = item
-                            .members
-                            .iter()
-                            .map(|m| model.servers[*m].name.as_str())
-                            .collect();
-                        format!("its affinity group ({}) needs", names.join(", "))
-                    } else {
-                        "it needs".to_string()
-                    };
-                    reason.push(format!(
-                        "{}: {who} {} {}{when}, a host offers {} {} at its target",
-                        r.label(),
-                        num(peak, 1),
-                        r.unit(),
-                        num(c, 1),
-                        r.unit()
-                    ));
-                }
-            }
-            if item.members.len() > max_vms || item.vcpus > max_vcpus {
-                reason.push(format!(
-                    "{} VMs with {} vCPUs exceed the platform's {max_vms} VMs and {max_vcpus} vCPUs per host",
-                    item.members.len(),
-                    item.vcpus
-                ));
-            }
-            for m in &item.members {
-                packing.unplaced.push(*m);
-                packing.why.insert(*m, reason.join("; "));
-            }
+    if placeable.is_empty() {
+        return 0;
+    }
+    for r in 0..R {
+        let cap = problem.cap[r];
+        if !(cap.is_finite() && cap > 0.0) {
             continue;
         }
-        let target = match item.pin {
-            Some(h) => {
-                let idx = h as usize - 1;
-                while packing.hosts.len() <= idx {
-                    packing.hosts.push(new_host(&item));
+        for slot in 0..s {
+            let total: f64 = placeable.iter().map(|it| it.demand[r * s + slot]).sum();
+            bound = bound.max((total / cap - 1e-9).ceil().max(0.0) as usize);
+        }
+    }
+    let vms: u64 = placeable.iter().map(|i| u64::from(i.count())).sum();
+    let vcpus: u64 = placeable.iter().map(|i| u64::from(i.vcpus)).sum();
+    bound = bound.max(vms.div_ceil(u64::from(problem.max_vms.max(1))) as usize);
+    bound = bound.max(vcpus.div_ceil(u64::from(problem.max_vcpus.max(1))) as usize);
+    let mut anti_sizes: BTreeMap<u32, usize> = BTreeMap::new();
+    for it in &placeable {
+        for a in &it.anti {
+            *anti_sizes.entry(*a).or_default() += 1;
+        }
+    }
+    bound = bound.max(anti_sizes.values().copied().max().unwrap_or(0));
+    bound = bound.max(placeable.iter().filter_map(|i| i.pin).max().unwrap_or(0) as usize);
+    bound.max(1) + k
+}
+
+fn anti_affinity_too_wide(
+    model: &Model,
+    cluster: &Cluster,
+    vms: &[&VmDemand],
+    diags: &mut Diagnostics,
+) {
+    let Some(max) = cluster.max_hosts else { return };
+    let in_cluster: BTreeSet<Id> = vms.iter().map(|v| v.server).collect();
+    for rule in &model.rules {
+        if let RuleKind::AntiAffinity { servers } = &rule.kind {
+            let n = servers.iter().filter(|s| in_cluster.contains(s)).count();
+            if n > max as usize {
+                diags.push(
+                    Diagnostic::error(
+                        "virtplan::place::max-hosts",
+                        format!(
+                            "anti-affinity `{}` spreads {n} VMs of cluster `{}` over {n} hosts, more than its max-hosts {max}",
+                            rule.name, cluster.name
+                        ),
+                    )
+                    .at(rule.span, "needs a host per member")
+                    .related(cluster.span, "cluster defined here")
+                    .help(format!("raise max-hosts to at least {n}, or take servers out of the rule")),
+                );
+            }
+        }
+    }
+}
+
+fn report_unplaced(
+    model: &Model,
+    cluster: &Cluster,
+    hm: &HostModel,
+    problem: &Problem,
+    sol: &Solution,
+    diags: &mut Diagnostics,
+) {
+    let s = problem.slots;
+    for &i in &sol.unplaced {
+        let item = &problem.items[i];
+        let mut reasons = Vec::new();
+        for r in RESOURCES {
+            let ri = r.index();
+            let mut cap = problem.cap[ri];
+            if ri == 0 {
+                if let Some(l) = item.cpu_limit {
+                    cap = cap.min(problem.raw[0] * l);
                 }
-                if fits(&packing.hosts[idx]) {
-                    Some(idx)
+            }
+            if item.peak[ri] <= cap + 1e-9 {
+                continue;
+            }
+            let slot = (0..s)
+                .find(|t| item.demand[ri * s + t] > cap + 1e-9)
+                .unwrap_or(0);
+            let flat = item.low[ri] == item.peak[ri];
+            let when = if flat {
+                String::new()
+            } else {
+                format!(" at {}", slot_label(slot, &model.project.profile))
+            };
+            let needed_target = item.peak[ri] / problem.raw[ri] * 100.0;
+            let fix = if needed_target <= 100.0 {
+                format!(
+                    "a {} target of at least {}%",
+                    r.label(),
+                    num(needed_target.ceil(), 0)
+                )
+            } else {
+                format!(
+                    "a host model with at least {} {} at the current target",
+                    num(item.peak[ri] / target_of(cluster, r), 1),
+                    r.unit()
+                )
+            };
+            reasons.push(format!(
+                "{}: it needs {} {}{when}, a `{}` host offers {} {} at its target; it would fit with {fix}",
+                r.label(),
+                num(item.peak[ri], 1),
+                r.unit(),
+                hm.name,
+                num(cap, 1),
+                r.unit()
+            ));
+        }
+        if item.count() > problem.max_vms || item.vcpus > problem.max_vcpus {
+            reasons.push(format!(
+                "{} VMs with {} vCPUs exceed the platform's {} VMs and {} vCPUs per host",
+                item.count(),
+                item.vcpus,
+                problem.max_vms,
+                problem.max_vcpus
+            ));
+        }
+        let group = if item.members.len() > 1 {
+            let names: Vec<&str> = item
+                .members
+                .iter()
+                .map(|m| model.servers[*m].name.as_str())
+                .collect();
+            format!(" (with its affinity group {})", names.join(", "))
+        } else {
+            String::new()
+        };
+        for m in &item.members {
+            let server = &model.servers[*m];
+            diags.push(
+                Diagnostic::error(
+                    "virtplan::place::does-not-fit",
+                    format!(
+                        "VM `{}`{group} fits on no `{}` host of cluster `{}`",
+                        server.name, hm.name, cluster.name
+                    ),
+                )
+                .at(server.span, "does not fit")
+                .related(cluster.span, "cluster defined here")
+                .help(reasons.join("; ")),
+            );
+        }
+    }
+}
+
+/// Builds a solution from the previous plan's assignments: VMs stay on the
+/// host of the same name when they still fit there; the rest are inserted
+/// best-fit; then ruin and recreate may empty hosts. Returns the solution
+/// and the previous host name of each of its hosts.
+fn previous_solution(
+    model: &Model,
+    cluster: &Cluster,
+    problem: &Problem,
+    previous: &Previous,
+    budget: usize,
+) -> (Solution, Vec<Option<String>>) {
+    let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut loose = Vec::new();
+    let bad: BTreeSet<usize> = pack::too_big(problem).into_iter().collect();
+    for (i, item) in problem.items.iter().enumerate() {
+        if bad.contains(&i) {
+            continue;
+        }
+        let before: BTreeSet<&String> = item
+            .members
+            .iter()
+            .filter_map(|m| previous.assignments.get(&model.servers[*m].name))
+            .filter(|h| h.rsplit_once('-').is_some_and(|(c, _)| c == cluster.name))
+            .collect();
+        match (before.first(), before.len(), item.pin) {
+            (Some(host), 1, None) => by_host.entry((*host).clone()).or_default().push(i),
+            _ => loose.push(i),
+        }
+    }
+    let mut sol = Solution {
+        hosts: Vec::new(),
+        unplaced: bad.into_iter().collect(),
+    };
+    let mut names = Vec::new();
+    // Pinned items first, on their numbers.
+    let mut pinned: Vec<usize> = loose
+        .iter()
+        .copied()
+        .filter(|i| problem.items[*i].pin.is_some())
+        .collect();
+    pinned.sort_by_key(|i| problem.items[*i].pin);
+    loose.retain(|i| problem.items[*i].pin.is_none());
+    for i in pinned {
+        let number = problem.items[i].pin.unwrap_or(1) as usize;
+        while sol.hosts.len() < number {
+            let mut h = pack::Host::new(problem);
+            h.pinned = true;
+            sol.hosts.push(h);
+            names.push(None);
+        }
+        if pack::fits(problem, &sol.hosts[number - 1], &problem.items[i], false) {
+            pack::add(problem, &mut sol.hosts[number - 1], i);
+        } else {
+            loose.push(i);
+        }
+    }
+    for (name, items) in by_host {
+        // A previous host whose number is pinned is that pinned host.
+        let pinned_index = name
+            .rsplit_once('-')
+            .and_then(|(_, k)| k.parse::<usize>().ok())
+            .filter(|k| *k >= 1 && *k <= sol.hosts.len() && sol.hosts[*k - 1].pinned)
+            .map(|k| k - 1);
+        if let Some(h) = pinned_index {
+            for i in items {
+                if pack::fits(problem, &sol.hosts[h], &problem.items[i], false) {
+                    pack::add(problem, &mut sol.hosts[h], i);
                 } else {
-                    None
+                    loose.push(i);
                 }
             }
-            None => packing.hosts.iter().position(fits),
-        };
-        let idx = match target {
-            Some(i) => i,
-            None => {
-                packing.hosts.push(new_host(&item));
-                packing.hosts.len() - 1
+            names[h] = Some(name);
+            continue;
+        }
+        let mut host = pack::Host::new(problem);
+        // Largest first, so a host that no longer holds everything keeps the big ones.
+        let mut items = items;
+        items.sort_by(|a, b| {
+            problem.items[*b]
+                .sum
+                .iter()
+                .sum::<f64>()
+                .total_cmp(&problem.items[*a].sum.iter().sum::<f64>())
+        });
+        for i in items {
+            if pack::fits(problem, &host, &problem.items[i], false) {
+                pack::add(problem, &mut host, i);
+            } else {
+                loose.push(i);
             }
-        };
-        let h = &mut packing.hosts[idx];
-        for r in 0..5 {
-            for (l, d) in h.load[r].iter_mut().zip(&item.profile[r]) {
-                *l += d;
+        }
+        sol.hosts.push(host);
+        names.push(Some(name));
+    }
+    let w = pack::weights(problem);
+    loose.sort_by(|a, b| {
+        problem.items[*b]
+            .sum
+            .iter()
+            .sum::<f64>()
+            .total_cmp(&problem.items[*a].sum.iter().sum::<f64>())
+            .then(a.cmp(b))
+    });
+    for i in loose {
+        let before = sol.hosts.len();
+        pack::insert_best_fit(problem, &mut sol, i, &w, None);
+        if sol.hosts.len() > before {
+            names.push(None);
+        }
+    }
+    // Moving VMs must pay: the improved solution is kept only if it needs
+    // fewer hosts once N+k is ensured.
+    let k = cluster.failures_to_tolerate as usize;
+    let mut improved = sol.clone();
+    pack::improve(problem, &mut improved, budget, 0x5EED);
+    failover::ensure(problem, &mut improved, k);
+    let mut kept = sol.clone();
+    failover::ensure(problem, &mut kept, k);
+    if improved.hosts.len() < kept.hosts.len() {
+        (improved, names)
+    } else {
+        (sol, names)
+    }
+}
+
+/// Orders and names the hosts: pinned hosts keep their numbers, hosts of a
+/// previous plan keep its names where most of their VMs were, and the others
+/// follow in order of their first VM's name, with empty spares last.
+fn name_hosts(
+    model: &Model,
+    cluster: &Cluster,
+    problem: &Problem,
+    sol: &mut Solution,
+    previous: Option<&Previous>,
+) -> Vec<String> {
+    let first_name = |h: &pack::Host| {
+        h.items
+            .iter()
+            .flat_map(|i| {
+                problem.items[*i]
+                    .members
+                    .iter()
+                    .map(|m| model.servers[*m].name.clone())
+            })
+            .min()
+    };
+    let n = sol.hosts.len();
+    let width = n.to_string().len().max(2);
+    let name_of = |k: usize| format!("{}-{:0width$}", cluster.name, k);
+    let mut fixed: BTreeMap<usize, usize> = BTreeMap::new(); // host index → number
+    let mut taken: BTreeSet<usize> = BTreeSet::new();
+    for (h, host) in sol.hosts.iter().enumerate() {
+        if host.pinned {
+            let number = h + 1;
+            fixed.insert(h, number);
+            taken.insert(number);
+        }
+    }
+    if let Some(prev) = previous {
+        // Each host takes the previous name held by most of its VMs, if free.
+        let mut claims: Vec<(usize, usize, usize)> = Vec::new(); // (votes, host, number)
+        for (h, host) in sol.hosts.iter().enumerate() {
+            if fixed.contains_key(&h) {
+                continue;
+            }
+            let mut votes: BTreeMap<usize, usize> = BTreeMap::new();
+            for i in &host.items {
+                for m in &problem.items[*i].members {
+                    let number = prev
+                        .assignments
+                        .get(&model.servers[*m].name)
+                        .and_then(|name| name.rsplit_once('-'))
+                        .filter(|(c, _)| *c == cluster.name)
+                        .and_then(|(_, k)| k.parse::<usize>().ok());
+                    if let Some(k) = number {
+                        *votes.entry(k).or_default() += 1;
+                    }
+                }
+            }
+            for (k, v) in votes {
+                claims.push((v, h, k));
             }
         }
-        if let Some(limit) = item.max_host_cpu {
-            h.cpu_cap = h.cpu_cap.min(raw_cpu * limit);
+        claims.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        for (_, h, k) in claims {
+            if k >= 1 && !fixed.contains_key(&h) && !taken.contains(&k) {
+                fixed.insert(h, k);
+                taken.insert(k);
+            }
         }
-        if h.vms.is_empty() && !item.group.is_empty() {
-            h.group = Some(item.group.clone());
+    }
+    let mut rest: Vec<usize> = (0..n).filter(|h| !fixed.contains_key(h)).collect();
+    rest.sort_by(|a, b| {
+        let (ha, hb) = (&sol.hosts[*a], &sol.hosts[*b]);
+        ha.items
+            .is_empty()
+            .cmp(&hb.items.is_empty())
+            .then(first_name(ha).cmp(&first_name(hb)))
+            .then(a.cmp(b))
+    });
+    let mut next = 1;
+    for h in rest {
+        while taken.contains(&next) {
+            next += 1;
         }
-        h.vcpus += item.vcpus;
-        h.vms.extend(&item.members);
+        fixed.insert(h, next);
+        taken.insert(next);
     }
-    // Pins may have opened hosts that stayed empty: drop trailing ones only,
-    // so host numbers stay as pinned.
-    while packing.hosts.last().is_some_and(|h| h.vms.is_empty()) {
-        packing.hosts.pop();
+    // Reorder the hosts by number, so index order is name order.
+    let mut order: Vec<(usize, usize)> = fixed.into_iter().map(|(h, k)| (k, h)).collect();
+    order.sort();
+    let old = std::mem::take(&mut sol.hosts);
+    let mut slots: Vec<Option<pack::Host>> = old.into_iter().map(Some).collect();
+    let mut names = Vec::new();
+    for (k, h) in order {
+        if let Some(host) = slots[h].take() {
+            sol.hosts.push(host);
+            names.push(name_of(k));
+        }
     }
-    packing
+    names
+}
+
+fn host_plans(
+    model: &Model,
+    cluster: &Cluster,
+    vms: &BTreeMap<Id, &VmDemand>,
+    problem: &Problem,
+    sol: &Solution,
+    names: &[String],
+    placement: &mut Placement,
+) -> Vec<HostPlan> {
+    let s = problem.slots;
+    let settings = &model.project.profile;
+    let mut out = Vec::new();
+    for (host, name) in sol.hosts.iter().zip(names) {
+        let mut vm_names: Vec<String> = host
+            .items
+            .iter()
+            .flat_map(|i| {
+                problem.items[*i]
+                    .members
+                    .iter()
+                    .map(|m| model.servers[*m].name.clone())
+            })
+            .collect();
+        vm_names.sort();
+        for v in &vm_names {
+            placement.assignments.insert(v.clone(), name.clone());
+        }
+        let peaks = if host.items.is_empty() {
+            Vec::new()
+        } else {
+            RESOURCES
+                .iter()
+                .map(|r| {
+                    let ri = r.index();
+                    let load = &host.load[ri * s..(ri + 1) * s];
+                    let slot = (0..s)
+                        .max_by(|a, b| load[*a].total_cmp(&load[*b]).then(b.cmp(a)))
+                        .unwrap_or(0);
+                    let capacity = problem.raw[ri];
+                    PeakUse {
+                        resource: *r,
+                        used: load.get(slot).copied().unwrap_or(0.0),
+                        capacity,
+                        percent: if capacity.is_finite() && capacity > 0.0 {
+                            load.get(slot).copied().unwrap_or(0.0) / capacity * 100.0
+                        } else {
+                            0.0
+                        },
+                        when: slot_label(slot, settings),
+                    }
+                })
+                .collect()
+        };
+        let mut cpu_by_vm: Vec<(String, Vec<f64>)> = host
+            .items
+            .iter()
+            .flat_map(|i| problem.items[*i].members.iter())
+            .filter_map(|m| {
+                Some((
+                    model.servers[*m].name.clone(),
+                    vms.get(m)?.profile[0].clone(),
+                ))
+            })
+            .collect();
+        cpu_by_vm.sort_by(|a, b| a.0.cmp(&b.0));
+        placement.charts.push(HostChart {
+            host: name.clone(),
+            cluster: cluster.name.clone(),
+            cpu_by_vm,
+            cpu_limit: host.cpu_cap,
+            cpu_percent: host.load[0..s]
+                .iter()
+                .map(|l| {
+                    if problem.raw[0] > 0.0 {
+                        l / problem.raw[0] * 100.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+        });
+        out.push(HostPlan {
+            name: name.clone(),
+            vcpus: host.vcpus,
+            spare: host.items.is_empty(),
+            vms: vm_names,
+            peaks,
+        });
+    }
+    out
+}
+
+fn failover_report(
+    verdict: &failover::Verdict,
+    names: &[String],
+    settings: &ProfileSettings,
+    cluster: &Cluster,
+) -> Failover {
+    let worst = verdict.worst.as_ref();
+    Failover {
+        failures_to_tolerate: cluster.failures_to_tolerate,
+        method: match verdict.method {
+            failover::Method::Simulated => "simulated".to_string(),
+            failover::Method::EmptySpares => "empty-spares".to_string(),
+        },
+        scenarios: verdict.scenarios,
+        hosts_added: verdict.hosts_added,
+        worst_failed_hosts: worst
+            .map(|w| {
+                w.failed
+                    .iter()
+                    .filter_map(|h| names.get(*h).cloned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        worst_host: worst.and_then(|w| names.get(w.host).cloned()),
+        worst_resource: worst.map(|w| RESOURCES[w.resource]),
+        worst_when: worst.map(|w| slot_label(w.slot, settings)),
+        worst_percent: worst.map(|w| w.utilization * 100.0),
+    }
+}
+
+fn moves(
+    model: &Model,
+    problem: &Problem,
+    sol: &Solution,
+    names: &[String],
+    previous: Option<&Previous>,
+) -> Vec<Move> {
+    let Some(prev) = previous else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (host, name) in sol.hosts.iter().zip(names) {
+        for i in &host.items {
+            for m in &problem.items[*i].members {
+                let server = &model.servers[*m].name;
+                match prev.assignments.get(server) {
+                    Some(before) if before != name => out.push(Move {
+                        server: server.clone(),
+                        from: before.clone(),
+                        to: name.clone(),
+                    }),
+                    None => out.push(Move {
+                        server: server.clone(),
+                        from: String::new(),
+                        to: name.clone(),
+                    }),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.server.cmp(&b.server));
+    out
+}
+
+fn baselines(
+    model: &Model,
+    cluster: &Cluster,
+    hm: &HostModel,
+    vms: &[&VmDemand],
+    on: &Switches,
+    problem: &Problem,
+) -> Baselines {
+    // Sum of peaks: every VM's profile flattened at its peak, packed first-fit.
+    let mut flat = problem.clone();
+    for item in &mut flat.items {
+        let s = flat.slots;
+        for r in 0..R {
+            let p = item.peak[r];
+            item.demand[r * s..(r + 1) * s]
+                .iter_mut()
+                .for_each(|d| *d = p);
+            item.low[r] = p;
+            item.sum[r] = p * s as f64;
+        }
+    }
+    let mut sol = pack::construct(&flat, pack::Construction::FirstFitDecreasing);
+    failover::ensure(&flat, &mut sol, on.failures);
+    let sum_of_peaks = sol.hosts.len();
+    // Logical order: one group of hosts per first tag, each packed on its own.
+    let mut by_tag: BTreeMap<String, Vec<&VmDemand>> = BTreeMap::new();
+    for vm in vms {
+        let tag = model.servers[vm.server]
+            .tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "(untagged)".to_string());
+        by_tag.entry(tag).or_default().push(vm);
+    }
+    let mut logical_order = 0;
+    for group in by_tag.values() {
+        let p = build_problem(model, cluster, hm, group, on);
+        let mut s = pack::construct(&p, pack::Construction::FirstFitDecreasing);
+        failover::ensure(&p, &mut s, on.failures);
+        logical_order += s.hosts.len();
+    }
+    Baselines {
+        sum_of_peaks,
+        logical_order,
+        logical_groups: by_tag.into_keys().collect(),
+    }
+}
+
+fn rule_prices(
+    model: &Model,
+    cluster: &Cluster,
+    hm: &HostModel,
+    vms: &[&VmDemand],
+    with_all: usize,
+    per_host: f64,
+    budget: usize,
+) -> Vec<RulePrice> {
+    let in_cluster: BTreeSet<Id> = vms.iter().map(|v| v.server).collect();
+    let all_on = Switches {
+        rules: vec![true; model.rules.len()],
+        failures: cluster.failures_to_tolerate as usize,
+    };
+    let hosts_with = |on: &Switches| {
+        let p = build_problem(model, cluster, hm, vms, on);
+        let mut s = pack::solve(&p, budget);
+        failover::ensure(&p, &mut s, on.failures);
+        s.hosts.len()
+    };
+    let mut out = Vec::new();
+    for (ri, rule) in model.rules.iter().enumerate() {
+        let applies = match &rule.kind {
+            RuleKind::Affinity { servers } | RuleKind::AntiAffinity { servers } => {
+                servers.iter().any(|s| in_cluster.contains(s))
+            }
+            RuleKind::SeparateBy { tags } => vms.iter().any(|v| {
+                model.servers[v.server]
+                    .tags
+                    .iter()
+                    .any(|t| tags.contains(t))
+            }),
+            RuleKind::Pin { server, .. } => in_cluster.contains(server),
+        };
+        if !applies {
+            continue;
+        }
+        let mut off = all_on.clone();
+        off.rules[ri] = false;
+        // The plan with every rule is also a plan without this one: a
+        // heuristic that does worse without the rule is not a negative price.
+        let without = hosts_with(&off).min(with_all);
+        let extra = with_all as i64 - without as i64;
+        out.push(RulePrice {
+            rule: rule.name.clone(),
+            kind: rule.kind.keyword().to_string(),
+            extra_hosts: extra,
+            extra_cost: extra as f64 * per_host,
+        });
+    }
+    if cluster.failures_to_tolerate > 0 {
+        let off = Switches {
+            failures: 0,
+            ..all_on.clone()
+        };
+        let without = hosts_with(&off).min(with_all);
+        let extra = with_all as i64 - without as i64;
+        out.push(RulePrice {
+            rule: format!("N+{}", cluster.failures_to_tolerate),
+            kind: "failures-to-tolerate".to_string(),
+            extra_hosts: extra,
+            extra_cost: extra as f64 * per_host,
+        });
+    }
+    out
 }

@@ -363,12 +363,12 @@ const PROJECT: NodeSpec = node(
                 prop(
                     "disk",
                     Kind::Percent,
-                    "Disk IOPS or throughput at or above this share of the server's capacity (default \"90%\").",
+                    "Disk IOPS p95 at or above this share of the server's `disk-iops` (default \"90%\").",
                 ),
                 prop(
                     "network",
                     Kind::Percent,
-                    "Network at or above this share of the NIC speed (default \"90%\").",
+                    "Network p95 at or above this share of the NICs' speed (`nics` × `nic-speed`) (default \"90%\").",
                 ),
             ],
             &[],

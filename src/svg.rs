@@ -18,10 +18,16 @@ const CELL_H: f64 = 22.0;
 const LEFT: f64 = 250.0;
 const TOP: f64 = 34.0;
 
-/// A heat map: one row per series, one column per slot, each row scaled to
-/// its own maximum (white = 0, dark red = the row's peak). `ticks` are
-/// (column, label) pairs written under the grid.
-pub fn heatmap(title: &str, rows: &[HeatRow], ticks: &[(usize, String)]) -> String {
+/// A heat map: one row per series, one column per slot (white = 0, dark
+/// red = the top of the scale). Each row is scaled to its own maximum, or
+/// all rows to `fixed_max` when given (e.g. 100 for percentages). `ticks`
+/// are (column, label) pairs written under the grid.
+pub fn heatmap(
+    title: &str,
+    rows: &[HeatRow],
+    ticks: &[(usize, String)],
+    fixed_max: Option<f64>,
+) -> String {
     let cols = rows.iter().map(|r| r.values.len()).max().unwrap_or(0);
     let width = LEFT + cols as f64 * CELL_W + 20.0;
     let height = TOP + rows.len() as f64 * CELL_H + 40.0;
@@ -29,14 +35,15 @@ pub fn heatmap(title: &str, rows: &[HeatRow], ticks: &[(usize, String)]) -> Stri
     header(&mut s, width, height, title);
     for (i, row) in rows.iter().enumerate() {
         let y = TOP + i as f64 * CELL_H;
-        let max = row.values.iter().copied().fold(0.0, f64::max);
+        let peak = row.values.iter().copied().fold(0.0, f64::max);
+        let max = fixed_max.unwrap_or(peak);
         let _ = writeln!(
             s,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11">{} (peak {} {})</text>"#,
             LEFT - 6.0,
             y + CELL_H * 0.65,
             escape(row.label),
-            crate::units::num(max, 1),
+            crate::units::num(peak, 1),
             escape(row.unit)
         );
         for (j, v) in row.values.iter().enumerate() {
@@ -241,6 +248,7 @@ mod tests {
                 values: &values,
             }],
             &[(0, "mon".into())],
+            None,
         );
         assert_eq!(svg.matches("<rect x=").count(), 3);
         assert!(svg.contains("a &lt;b&gt;"));

@@ -1,0 +1,641 @@
+//! Packing: items (VMs or affinity groups) with slot profiles onto hosts.
+//!
+//! A [`Problem`] holds everything one cluster with one host model needs:
+//! each item's demand as one flat vector (resource-major: `r * slots + s`),
+//! the usable capacity per resource (capacity × target), the platform's
+//! per-host VM and vCPU limits, anti-affinity sets, separate-by groups and
+//! pins. A [`Solution`] is a list of hosts with their running loads.
+//!
+//! The construction portfolio is first-fit decreasing by weighted L2 size,
+//! best-fit decreasing, and bin-centric dot-product packing (open a host,
+//! keep adding the item whose demand vector best matches what the host has
+//! left, slot by slot, so peaks that fall at different times are put
+//! together). The best result is improved by local search: ruin and
+//! recreate (empty the least-loaded hosts, re-insert best-fit elsewhere,
+//! keep the result only if hosts were saved), with relocate moves tried
+//! before giving up on a host. Randomness comes from a seeded generator and
+//! the search stops after a fixed number of iterations, so the result is the
+//! same on every machine.
+
+use std::collections::BTreeSet;
+
+/// Resources per slot vector.
+pub const R: usize = 5;
+/// Tolerance for floating-point capacity comparisons.
+const EPS: f64 = 1e-9;
+
+/// One thing to place: a VM, or an affinity group that moves as one.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Server ids of the members, sorted.
+    pub members: Vec<usize>,
+    /// Name for tie-breaking and messages: the smallest member name.
+    pub name: String,
+    /// Demand, `r * slots + s`.
+    pub demand: Vec<f64>,
+    pub peak: [f64; R],
+    pub low: [f64; R],
+    /// Sum over slots per resource, for quick fullness scores.
+    pub sum: [f64; R],
+    pub vcpus: u32,
+    /// Strictest `max-host-cpu` of the members, as a fraction of raw CPU.
+    pub cpu_limit: Option<f64>,
+    /// 1-based host number the item is pinned to.
+    pub pin: Option<u32>,
+    /// Separate-by group: items share a host only with the same group.
+    pub group: u32,
+    /// Anti-affinity sets the item belongs to.
+    pub anti: Vec<u32>,
+}
+
+impl Item {
+    pub fn count(&self) -> u32 {
+        self.members.len() as u32
+    }
+}
+
+/// What the rules of the cluster enforce; switched off one by one to price them.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub slots: usize,
+    /// Usable capacity per resource: capacity × target.
+    pub cap: [f64; R],
+    /// Raw capacity per resource (100%), for failover.
+    pub raw: [f64; R],
+    pub max_vms: u32,
+    pub max_vcpus: u32,
+    pub items: Vec<Item>,
+}
+
+/// One host of a solution.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub items: Vec<usize>,
+    pub load: Vec<f64>,
+    pub peak: [f64; R],
+    pub sum: [f64; R],
+    pub vms: u32,
+    pub vcpus: u32,
+    /// CPU capacity after the strictest `max-host-cpu` of its items.
+    pub cpu_cap: f64,
+    pub group: Option<u32>,
+    pub anti: BTreeSet<u32>,
+    /// A host number some item is pinned to: never emptied by the search.
+    pub pinned: bool,
+}
+
+impl Host {
+    pub fn new(problem: &Problem) -> Host {
+        Host {
+            items: Vec::new(),
+            load: vec![0.0; R * problem.slots],
+            peak: [0.0; R],
+            sum: [0.0; R],
+            vms: 0,
+            vcpus: 0,
+            cpu_cap: problem.cap[0],
+            group: None,
+            anti: BTreeSet::new(),
+            pinned: false,
+        }
+    }
+
+    /// Weighted fullness: the share of the host's usable capacity in use,
+    /// averaged over resources and slots.
+    pub fn fullness(&self, problem: &Problem, w: &[f64; R]) -> f64 {
+        (0..R)
+            .filter(|r| problem.cap[*r].is_finite() && problem.cap[*r] > 0.0)
+            .map(|r| w[r] * self.sum[r] / (problem.cap[r] * problem.slots as f64))
+            .sum()
+    }
+}
+
+/// Whether the item fits on the host within the usable capacity (or the
+/// raw capacity, when `raw` is set, for failover restarts).
+pub fn fits(problem: &Problem, host: &Host, item: &Item, raw: bool) -> bool {
+    if host.vms + item.count() > problem.max_vms || host.vcpus + item.vcpus > problem.max_vcpus {
+        return false;
+    }
+    if !host.items.is_empty() && host.group != Some(item.group) {
+        return false;
+    }
+    if item.anti.iter().any(|a| host.anti.contains(a)) {
+        return false;
+    }
+    let mut cap = if raw { problem.raw } else { problem.cap };
+    if !raw {
+        cap[0] = host.cpu_cap;
+        if let Some(limit) = item.cpu_limit {
+            cap[0] = cap[0].min(problem.raw[0] * limit);
+        }
+    }
+    let mut unsure = [false; R];
+    for r in 0..R {
+        if host.peak[r] + item.peak[r] <= cap[r] + EPS {
+            continue;
+        }
+        if host.peak[r] + item.low[r] > cap[r] + EPS || item.peak[r] > cap[r] + EPS {
+            return false;
+        }
+        unsure[r] = true;
+    }
+    let s = problem.slots;
+    (0..R).filter(|r| unsure[*r]).all(|r| {
+        let c = cap[r] + EPS;
+        host.load[r * s..(r + 1) * s]
+            .iter()
+            .zip(&item.demand[r * s..(r + 1) * s])
+            .all(|(l, d)| l + d <= c)
+    })
+}
+
+/// Adds an item to a host.
+pub fn add(problem: &Problem, host: &mut Host, idx: usize) {
+    let item = &problem.items[idx];
+    let s = problem.slots;
+    for r in 0..R {
+        let mut peak = 0.0f64;
+        for (l, d) in host.load[r * s..(r + 1) * s]
+            .iter_mut()
+            .zip(&item.demand[r * s..(r + 1) * s])
+        {
+            *l += d;
+            peak = peak.max(*l);
+        }
+        host.peak[r] = peak;
+        host.sum[r] += item.sum[r];
+    }
+    host.vms += item.count();
+    host.vcpus += item.vcpus;
+    if let Some(limit) = item.cpu_limit {
+        host.cpu_cap = host.cpu_cap.min(problem.raw[0] * limit);
+    }
+    host.group = Some(item.group);
+    host.anti.extend(item.anti.iter().copied());
+    host.items.push(idx);
+}
+
+/// Rebuilds a host from a list of items (after removals).
+pub fn rebuild(problem: &Problem, items: &[usize], pinned: bool) -> Host {
+    let mut h = Host::new(problem);
+    h.pinned = pinned;
+    for &i in items {
+        add(problem, &mut h, i);
+    }
+    h
+}
+
+/// A solution: hosts, and for each item its host (or `None` if it fits nowhere).
+#[derive(Debug, Clone)]
+pub struct Solution {
+    pub hosts: Vec<Host>,
+    pub unplaced: Vec<usize>,
+}
+
+impl Solution {
+    pub fn used(&self) -> usize {
+        self.hosts
+            .iter()
+            .filter(|h| !h.items.is_empty() || h.pinned)
+            .count()
+    }
+}
+
+/// Per-resource weights: how scarce each resource is overall, so that the
+/// scarce ones dominate sizes and scores (the "dynamic weights" of FFD).
+pub fn weights(problem: &Problem) -> [f64; R] {
+    let mut w = [0.0; R];
+    let total: f64 = (0..R)
+        .map(|r| {
+            if problem.cap[r].is_finite() && problem.cap[r] > 0.0 {
+                w[r] = problem.items.iter().map(|i| i.sum[r]).sum::<f64>() / problem.cap[r];
+            }
+            w[r]
+        })
+        .sum();
+    if total > 0.0 {
+        for x in &mut w {
+            *x /= total;
+        }
+    } else {
+        w = [0.2; R];
+    }
+    w
+}
+
+/// Weighted L2 size of an item relative to a host's usable capacity.
+fn l2_size(problem: &Problem, w: &[f64; R], item: &Item) -> f64 {
+    let s = problem.slots;
+    let mut total = 0.0;
+    for r in 0..R {
+        if !(problem.cap[r].is_finite() && problem.cap[r] > 0.0) {
+            continue;
+        }
+        let sq: f64 = item.demand[r * s..(r + 1) * s]
+            .iter()
+            .map(|d| (d / problem.cap[r]).powi(2))
+            .sum();
+        total += w[r] * sq / s as f64;
+    }
+    total.sqrt()
+}
+
+/// Items that cannot go on an empty host at all.
+pub fn too_big(problem: &Problem) -> Vec<usize> {
+    let empty = Host::new(problem);
+    (0..problem.items.len())
+        .filter(|i| !fits(problem, &empty, &problem.items[*i], false))
+        .collect()
+}
+
+/// Starts a solution with the pinned items on their host numbers.
+fn with_pins(problem: &Problem, skip: &BTreeSet<usize>) -> (Solution, Vec<usize>) {
+    let mut sol = Solution {
+        hosts: Vec::new(),
+        unplaced: skip.iter().copied().collect(),
+    };
+    let mut rest = Vec::new();
+    let mut pinned: Vec<usize> = (0..problem.items.len())
+        .filter(|i| !skip.contains(i) && problem.items[*i].pin.is_some())
+        .collect();
+    pinned.sort_by_key(|i| (problem.items[*i].pin, problem.items[*i].name.clone()));
+    for i in pinned {
+        let number = problem.items[i].pin.unwrap_or(1).max(1) as usize;
+        while sol.hosts.len() < number {
+            let mut h = Host::new(problem);
+            h.pinned = true;
+            sol.hosts.push(h);
+        }
+        if fits(problem, &sol.hosts[number - 1], &problem.items[i], false) {
+            add(problem, &mut sol.hosts[number - 1], i);
+        } else {
+            // Two pins that cannot share their host: the later one is placed freely.
+            rest.push(i);
+        }
+    }
+    for i in 0..problem.items.len() {
+        if !skip.contains(&i) && problem.items[i].pin.is_none() {
+            rest.push(i);
+        }
+    }
+    (sol, rest)
+}
+
+/// Which construction heuristic to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Construction {
+    FirstFitDecreasing,
+    BestFitDecreasing,
+    DotProduct,
+}
+
+/// Builds a solution with one construction heuristic.
+pub fn construct(problem: &Problem, how: Construction) -> Solution {
+    let bad: BTreeSet<usize> = too_big(problem).into_iter().collect();
+    let (mut sol, mut rest) = with_pins(problem, &bad);
+    let w = weights(problem);
+    let sizes: Vec<f64> = problem
+        .items
+        .iter()
+        .map(|i| l2_size(problem, &w, i))
+        .collect();
+    rest.sort_by(|a, b| {
+        sizes[*b]
+            .total_cmp(&sizes[*a])
+            .then_with(|| problem.items[*a].name.cmp(&problem.items[*b].name))
+    });
+    match how {
+        Construction::FirstFitDecreasing => {
+            for i in rest {
+                insert_first_fit(problem, &mut sol, i);
+            }
+        }
+        Construction::BestFitDecreasing => {
+            for i in rest {
+                insert_best_fit(problem, &mut sol, i, &w, None);
+            }
+        }
+        Construction::DotProduct => dot_product(problem, &mut sol, rest, &w),
+    }
+    sol
+}
+
+fn insert_first_fit(problem: &Problem, sol: &mut Solution, i: usize) {
+    match sol
+        .hosts
+        .iter()
+        .position(|h| fits(problem, h, &problem.items[i], false))
+    {
+        Some(h) => add(problem, &mut sol.hosts[h], i),
+        None => {
+            let mut h = Host::new(problem);
+            add(problem, &mut h, i);
+            sol.hosts.push(h);
+        }
+    }
+}
+
+/// Puts the item on the feasible host that is fullest after it (ties: lowest
+/// index), skipping `except`; opens a host if none fits. Returns the host.
+pub fn insert_best_fit(
+    problem: &Problem,
+    sol: &mut Solution,
+    i: usize,
+    w: &[f64; R],
+    except: Option<usize>,
+) -> usize {
+    let item = &problem.items[i];
+    let mut best: Option<(f64, usize)> = None;
+    for (h, host) in sol.hosts.iter().enumerate() {
+        if Some(h) == except || !fits(problem, host, item, false) {
+            continue;
+        }
+        let after: f64 = (0..R)
+            .filter(|r| problem.cap[*r].is_finite() && problem.cap[*r] > 0.0)
+            .map(|r| w[r] * (host.sum[r] + item.sum[r]) / (problem.cap[r] * problem.slots as f64))
+            .sum();
+        if best.is_none_or(|(b, _)| after > b + EPS) {
+            best = Some((after, h));
+        }
+    }
+    match best {
+        Some((_, h)) => {
+            add(problem, &mut sol.hosts[h], i);
+            h
+        }
+        None => {
+            let mut h = Host::new(problem);
+            add(problem, &mut h, i);
+            sol.hosts.push(h);
+            sol.hosts.len() - 1
+        }
+    }
+}
+
+/// Bin-centric packing: fill one host at a time with the item whose demand
+/// best matches the host's remaining capacity, slot by slot (normalised dot
+/// product), largest items breaking ties. Quadratic in the item count, so
+/// large problems use a window of the largest remaining items.
+fn dot_product(problem: &Problem, sol: &mut Solution, mut rest: Vec<usize>, w: &[f64; R]) {
+    const WINDOW: usize = 400;
+    let s = problem.slots;
+    // Pinned hosts first take what fits them best.
+    let mut current: Option<usize> = if sol.hosts.is_empty() { None } else { Some(0) };
+    while !rest.is_empty() {
+        let h = match current {
+            Some(h) => h,
+            None => {
+                sol.hosts.push(Host::new(problem));
+                sol.hosts.len() - 1
+            }
+        };
+        let host = &sol.hosts[h];
+        let mut best: Option<(f64, usize)> = None;
+        for (pos, &i) in rest.iter().enumerate().take(WINDOW) {
+            let item = &problem.items[i];
+            if !fits(problem, host, item, false) {
+                continue;
+            }
+            let mut score = 0.0;
+            for r in 0..R {
+                let cap = problem.cap[r];
+                if !(cap.is_finite() && cap > 0.0) || w[r] == 0.0 {
+                    continue;
+                }
+                let dot: f64 = host.load[r * s..(r + 1) * s]
+                    .iter()
+                    .zip(&item.demand[r * s..(r + 1) * s])
+                    .map(|(l, d)| (cap - l) * d)
+                    .sum();
+                score += w[r] * dot / (cap * cap * s as f64);
+            }
+            if best.is_none_or(|(b, _)| score > b + EPS) {
+                best = Some((score, pos));
+            }
+        }
+        match best {
+            Some((_, pos)) => {
+                let i = rest.remove(pos);
+                add(problem, &mut sol.hosts[h], i);
+            }
+            None => {
+                // Nothing fits this host any more: move on to the next one.
+                current = if h + 1 < sol.hosts.len() {
+                    Some(h + 1)
+                } else {
+                    None
+                };
+                if current.is_none() && sol.hosts[h].items.is_empty() {
+                    // An empty host that takes nothing: the window holds only
+                    // items that fit no host; place the first one freely.
+                    let i = rest.remove(0);
+                    insert_first_fit(problem, sol, i);
+                }
+            }
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+/// Improves a solution by ruin and recreate: repeatedly try to empty one
+/// host (the least full first, then random ones) by re-inserting its items
+/// best-fit on the other hosts; a host whose items cannot all move stays as
+/// it was. `budget` bounds the attempts.
+pub fn improve(problem: &Problem, sol: &mut Solution, budget: usize, seed: u64) {
+    let w = weights(problem);
+    let mut rng = Rng::new(seed);
+    let mut attempts = 0;
+    let mut failed_in_a_row = 0;
+    while attempts < budget {
+        let candidates: Vec<usize> = (0..sol.hosts.len())
+            .filter(|h| !sol.hosts[*h].pinned && !sol.hosts[*h].items.is_empty())
+            .collect();
+        if candidates.len() < 2 {
+            break;
+        }
+        // Least full first; after failures, random hosts for diversity.
+        let target = if failed_in_a_row == 0 {
+            *candidates
+                .iter()
+                .min_by(|a, b| {
+                    sol.hosts[**a]
+                        .fullness(problem, &w)
+                        .total_cmp(&sol.hosts[**b].fullness(problem, &w))
+                        .then(a.cmp(b))
+                })
+                .unwrap_or(&candidates[0])
+        } else {
+            candidates[rng.below(candidates.len())]
+        };
+        attempts += 1;
+        if empty_host(problem, sol, target, &w) {
+            failed_in_a_row = 0;
+        } else {
+            failed_in_a_row += 1;
+            if failed_in_a_row > candidates.len().min(64) {
+                break;
+            }
+        }
+    }
+    sol.hosts.retain(|h| !h.items.is_empty() || h.pinned);
+}
+
+/// Tries to move every item of host `target` elsewhere (best fit, largest
+/// first, and relocating one blocking item when an item fits nowhere).
+/// Commits and returns true on success; leaves the solution as it was on
+/// failure.
+fn empty_host(problem: &Problem, sol: &mut Solution, target: usize, w: &[f64; R]) -> bool {
+    let mut items = sol.hosts[target].items.clone();
+    items.sort_by(|a, b| {
+        problem.items[*b]
+            .sum
+            .iter()
+            .sum::<f64>()
+            .total_cmp(&problem.items[*a].sum.iter().sum::<f64>())
+            .then(a.cmp(b))
+    });
+    let backup: Vec<(usize, Host)> = Vec::new();
+    let mut touched: Vec<(usize, Host)> = backup;
+    let hosts_before = sol.hosts.len();
+    for &i in &items {
+        let item = &problem.items[i];
+        let mut best: Option<(f64, usize)> = None;
+        for (h, host) in sol.hosts.iter().enumerate() {
+            if h == target
+                || host.items.is_empty() && !host.pinned
+                || !fits(problem, host, item, false)
+            {
+                continue;
+            }
+            let after: f64 = (0..R)
+                .filter(|r| problem.cap[*r].is_finite() && problem.cap[*r] > 0.0)
+                .map(|r| {
+                    w[r] * (host.sum[r] + item.sum[r]) / (problem.cap[r] * problem.slots as f64)
+                })
+                .sum();
+            if best.is_none_or(|(b, _)| after > b + EPS) {
+                best = Some((after, h));
+            }
+        }
+        let dest = match best {
+            Some((_, h)) => Some(h),
+            None => relocate_for(problem, sol, target, i, &mut touched),
+        };
+        match dest {
+            Some(h) => {
+                if !touched.iter().any(|(t, _)| *t == h) {
+                    touched.push((h, sol.hosts[h].clone()));
+                }
+                add(problem, &mut sol.hosts[h], i);
+            }
+            None => {
+                for (h, host) in touched.into_iter().rev() {
+                    sol.hosts[h] = host;
+                }
+                sol.hosts.truncate(hosts_before);
+                return false;
+            }
+        }
+    }
+    sol.hosts[target] = Host::new(problem);
+    true
+}
+
+/// Makes room for item `i` by moving one item from some host `h` to another
+/// host `g` (neither the target), so that `i` then fits on `h`. Records the
+/// hosts changed in `touched` (their state before) and returns `h`.
+fn relocate_for(
+    problem: &Problem,
+    sol: &mut Solution,
+    target: usize,
+    i: usize,
+    touched: &mut Vec<(usize, Host)>,
+) -> Option<usize> {
+    let item = &problem.items[i];
+    let n = sol.hosts.len();
+    for h in 0..n {
+        if h == target || sol.hosts[h].items.is_empty() {
+            continue;
+        }
+        for pos in 0..sol.hosts[h].items.len() {
+            let j = sol.hosts[h].items[pos];
+            if problem.items[j].pin.is_some() {
+                continue;
+            }
+            let mut rest = sol.hosts[h].items.clone();
+            rest.remove(pos);
+            let without = rebuild(problem, &rest, sol.hosts[h].pinned);
+            if !fits(problem, &without, item, false) {
+                continue;
+            }
+            let dest = (0..n).find(|g| {
+                *g != h
+                    && *g != target
+                    && !sol.hosts[*g].items.is_empty()
+                    && fits(problem, &sol.hosts[*g], &problem.items[j], false)
+            });
+            if let Some(g) = dest {
+                for k in [h, g] {
+                    if !touched.iter().any(|(t, _)| *t == k) {
+                        touched.push((k, sol.hosts[k].clone()));
+                    }
+                }
+                add(problem, &mut sol.hosts[g], j);
+                sol.hosts[h] = without;
+                return Some(h);
+            }
+        }
+    }
+    None
+}
+
+/// The best of the construction portfolio, improved by local search.
+pub fn solve(problem: &Problem, budget: usize) -> Solution {
+    let mut best: Option<Solution> = None;
+    let large = problem.items.len() > 3000;
+    for how in [
+        Construction::DotProduct,
+        Construction::FirstFitDecreasing,
+        Construction::BestFitDecreasing,
+    ] {
+        if large && how == Construction::DotProduct {
+            continue;
+        }
+        let mut sol = construct(problem, how);
+        improve(problem, &mut sol, budget, 0x5EED);
+        let better = match &best {
+            None => true,
+            Some(b) => (sol.unplaced.len(), sol.used()) < (b.unplaced.len(), b.used()),
+        };
+        if better {
+            best = Some(sol);
+        }
+    }
+    best.unwrap_or(Solution {
+        hosts: Vec::new(),
+        unplaced: Vec::new(),
+    })
+}

@@ -1,0 +1,1085 @@
+//! The assessment end to end: measurement files → workload profiles →
+//! verdicts, right-sized VMs and data-confidence grades.
+//!
+//! Every test builds a tiny project in memory with [`Estate`]: one platform,
+//! one host model, one cluster and a few servers, with CSV files written by
+//! hand. Expected values are worked out by hand in the comments, from the
+//! rules in the `//!` headers of `measure`, `import` and `assess`; they are
+//! never copied from the program's output.
+//!
+//! The base estate, which most tests use as it is:
+//! - host model `h`: 2 × 16 cores at 2.5 GHz with cpu-perf 1.2, so one core
+//!   is 3.0 reference GHz and the host 96 GHz; 512 GiB; storage 16000 IOPS
+//!   and 4000 MB/s; network 25 Gbit/s. Cluster targets are the defaults
+//!   (CPU 80%, memory 90%): 76.8 GHz and 460.8 GiB usable.
+//! - platform `hv`: CPU overhead 10%, I/O overhead 25%, 512 MiB per VM.
+//! - every server (`defaults`): 2 × 8 cores at 2.5 GHz, cpu-perf 1.0, so
+//!   40 GHz; 64 GiB; disk 500 GB of which 100 GB used; its disks sustain
+//!   2000 IOPS; 2 NICs of 1 Gbit/s, 2000 Mbit/s.
+//! - project: UTC, weekly profile of hourly slots at p95, headroom 1.3,
+//!   memory granularity 1 GiB, min 1 vCPU and 1 GiB, growth 0%, I/O-heavy
+//!   share 10%, bottlenecks CPU 90%, memory 95%, disk 90%, network 90%.
+
+use virtplan::Compiled;
+use virtplan::assess::ServerAssessment;
+use virtplan::diag::{Diagnostic, Severity};
+use virtplan::measure::{self, Measured, Resource};
+use virtplan::model::Verdict;
+use virtplan::source::{MemorySource, SourceMap};
+
+// ------------------------------------------------------------------ helpers
+
+const PLATFORM: &str = r#"
+platform "hv" {
+    kind "bare-metal"
+    cpu-overhead "10%"
+    io-overhead "25%"
+    memory-overhead-per-vm "512MiB"
+}
+"#;
+
+const HOST: &str = r#"
+host-model "h" {
+    sockets 2
+    cores-per-socket 16
+    clock "2.5GHz"
+    cpu-perf 1.2
+    memory "512GiB"
+    storage-iops 16000
+    storage-throughput "4000MB/s"
+    network "25Gbps"
+}
+"#;
+
+const DEFAULTS: &str = r#"
+defaults {
+    sockets 2
+    cores-per-socket 8
+    clock "2.5GHz"
+    memory "64GiB"
+    disk-size "500GB"
+    disk-used "100GB"
+    disk-iops 2000
+    nics 2
+    nic-speed "1Gbps"
+}
+"#;
+
+/// A tiny project under construction.
+struct Estate {
+    /// Lines inside the `project` node.
+    project: String,
+    /// Top-level nodes besides the platform, hosts, cluster and servers.
+    top: String,
+    /// The host-model nodes.
+    hosts: String,
+    /// The arguments of the cluster's `host-model`.
+    cluster_models: String,
+    servers: String,
+    files: Vec<(String, String)>,
+}
+
+impl Estate {
+    fn new() -> Estate {
+        Estate {
+            project: String::new(),
+            top: String::new(),
+            hosts: HOST.to_string(),
+            cluster_models: "\"h\"".to_string(),
+            servers: String::new(),
+            files: Vec::new(),
+        }
+    }
+    /// Adds lines to the `project` node.
+    fn project(mut self, lines: &str) -> Estate {
+        self.project.push_str(lines);
+        self.project.push('\n');
+        self
+    }
+    /// Adds a top-level node.
+    fn top(mut self, kdl: &str) -> Estate {
+        self.top.push_str(kdl);
+        self.top.push('\n');
+        self
+    }
+    /// Replaces the host models; `models` are the cluster's, first first.
+    fn hosts(mut self, kdl: &str, models: &str) -> Estate {
+        self.hosts = kdl.to_string();
+        self.cluster_models = models.to_string();
+        self
+    }
+    /// A server without measurements.
+    fn server(mut self, name: &str, body: &str) -> Estate {
+        self.servers
+            .push_str(&format!("server \"{name}\" {{\n{body}\n}}\n"));
+        self
+    }
+    /// A server measured by `m/<name>.csv` in virtplan's own format.
+    fn measured(self, name: &str, body: &str, csv: &str) -> Estate {
+        let path = format!("m/{name}.csv");
+        self.server(name, &format!("metrics \"{path}\"\n{body}"))
+            .file(&path, csv)
+    }
+    fn file(mut self, path: &str, text: &str) -> Estate {
+        self.files.push((path.to_string(), text.to_string()));
+        self
+    }
+    fn source(&self) -> MemorySource {
+        let kdl = format!(
+            "project \"t\" {{\n{}}}\n{PLATFORM}{}\ncluster \"c\" {{\n    platform \"hv\"\n    host-model {}\n}}\n{DEFAULTS}{}{}",
+            self.project, self.hosts, self.cluster_models, self.top, self.servers
+        );
+        let mut src = MemorySource::new().with("p.kdl", kdl);
+        for (path, text) in &self.files {
+            src = src.with(path, text.as_str());
+        }
+        src
+    }
+    /// Compiles the project; the KDL itself must be free of errors.
+    fn compile(&self) -> Compiled {
+        let c = virtplan::compile(&self.source());
+        let kdl_errors: Vec<&Diagnostic> = c
+            .diags
+            .items
+            .iter()
+            .filter(|d| d.severity == Severity::Error && d.code.starts_with("virtplan::check"))
+            .collect();
+        assert!(
+            kdl_errors.is_empty(),
+            "the test project is wrong: {kdl_errors:?}"
+        );
+        assert!(c.plan.is_some(), "no plan: {:?}", c.diags.items);
+        c
+    }
+    /// Runs the measurement stage alone and returns one server's profile.
+    fn measure(&self, server: &str) -> Measured {
+        let src = self.source();
+        let c = virtplan::compile(&src);
+        let model = c.model.expect("the test project compiles");
+        let id = model
+            .servers
+            .iter()
+            .position(|s| s.name == server)
+            .expect("the server exists");
+        let mut sources = SourceMap::default();
+        let mut diags = virtplan::diag::Diagnostics::default();
+        let mut m = measure::measure(&model, &src, &mut sources, &mut diags);
+        m.by_server
+            .remove(&id)
+            .expect("the server has measurements")
+    }
+}
+
+/// One server's assessment.
+fn server<'a>(c: &'a Compiled, name: &str) -> &'a ServerAssessment {
+    let plan = c.plan.as_ref().expect("a plan");
+    plan.assessment
+        .servers
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no assessment of `{name}`"))
+}
+
+/// The diagnostics of one code, with their `file:line:col`.
+fn diags_of(c: &Compiled, code: &str) -> Vec<(Severity, String, String)> {
+    c.diags
+        .items
+        .iter()
+        .filter(|d| d.code == code)
+        .map(|d| {
+            let at = d.span.map_or(String::new(), |s| c.sources.position(s));
+            (d.severity, at, d.message.clone())
+        })
+        .collect()
+}
+
+#[track_caller]
+fn close(got: f64, want: f64) {
+    assert!(
+        (got - want).abs() < 1e-9,
+        "got {got}, expected {want} (hand-computed)"
+    );
+}
+
+#[track_caller]
+fn has_reason(s: &ServerAssessment, parts: &[&str]) {
+    assert!(
+        s.reasons
+            .iter()
+            .any(|r| parts.iter().all(|p| r.contains(p))),
+        "no reason of {} mentions all of {parts:?}: {:?}",
+        s.name,
+        s.reasons
+    );
+}
+
+const CPU: usize = Resource::Cpu as usize;
+
+// ------------------------------------------------------------------ profiles
+
+/// Two Mondays, at 08:00 and 09:00 UTC each (40 GHz server):
+/// Mon 2 Mar 08:00 10% = 4 GHz, 09:00 50% = 20 GHz;
+/// Mon 9 Mar 08:00 60% = 24 GHz, 09:00 20% = 8 GHz.
+fn two_mondays() -> Estate {
+    Estate::new().measured(
+        "web01",
+        "",
+        "timestamp,cpu_pct\n\
+         2026-03-02T08:00:00Z,10\n\
+         2026-03-02T09:00:00Z,50\n\
+         2026-03-09T08:00:00Z,60\n\
+         2026-03-09T09:00:00Z,20\n",
+    )
+}
+
+#[test]
+fn weekly_slot_is_the_p95_of_the_samples_of_that_hour() {
+    let m = two_mondays().measure("web01");
+    assert_eq!(m.profile[CPU].len(), 168);
+    // Slot 8 (Monday 08:00) holds 4 and 24: rank ⌈0.95 × 2⌉ = 2 → 24.
+    close(m.profile[CPU][8], 24.0);
+    // Slot 9 holds 20 and 8: rank 2 of (8, 20) → 20.
+    close(m.profile[CPU][9], 20.0);
+    assert_eq!(m.covered_slots, 2);
+    assert_eq!(m.samples, 4);
+    close(m.peak[CPU], 24.0);
+}
+
+#[test]
+fn weekly_empty_slot_takes_the_overall_p95() {
+    let m = two_mondays().measure("web01");
+    // All four samples sorted: 4, 8, 20, 24; rank ⌈0.95 × 4⌉ = 4 → 24.
+    close(m.percentile[CPU], 24.0);
+    // Monday 00:00, Tuesday 08:00 and Sunday 23:00 have no sample.
+    close(m.profile[CPU][0], 24.0);
+    close(m.profile[CPU][24 + 8], 24.0);
+    close(m.profile[CPU][167], 24.0);
+}
+
+/// A day of four 6-hour slots at p50 (40 GHz server):
+/// slot 0 (00–06): 10% = 4 GHz, 30% = 12 (at 05:59:59), 40% = 16 (next day);
+/// slot 1 (06–12): 50% = 20 (at 06:00 sharp);
+/// slot 2 (12–18): 5% = 2, 15% = 6 (next day);
+/// slot 3 (18–24): nothing.
+fn daily_p50() -> Estate {
+    Estate::new()
+        .project(r#"profile period="1d" slot="6h" percentile=50"#)
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct\n\
+             2026-03-02T01:00:00Z,10\n\
+             2026-03-02T05:59:59Z,30\n\
+             2026-03-02T06:00:00Z,50\n\
+             2026-03-02T12:00:00Z,5\n\
+             2026-03-03T00:30:00Z,40\n\
+             2026-03-03T17:00:00Z,15\n",
+        )
+}
+
+#[test]
+fn custom_period_and_slot_fold_at_p50_by_nearest_rank() {
+    let m = daily_p50().measure("web01");
+    assert_eq!(m.profile[CPU].len(), 4);
+    // Slot 0: 4, 12, 16; rank ⌈0.5 × 3⌉ = 2 → 12.
+    close(m.profile[CPU][0], 12.0);
+    // Slot 1: 20 alone.
+    close(m.profile[CPU][1], 20.0);
+    // Slot 2: 2, 6; rank ⌈0.5 × 2⌉ = 1 → 2.
+    close(m.profile[CPU][2], 2.0);
+    assert_eq!(m.covered_slots, 3);
+}
+
+#[test]
+fn custom_period_empty_slot_takes_the_overall_p50() {
+    let m = daily_p50().measure("web01");
+    // All six: 2, 4, 6, 12, 16, 20; rank ⌈0.5 × 6⌉ = 3 → 6, a value no
+    // slot has: the empty slot 3 really takes the overall percentile.
+    close(m.percentile[CPU], 6.0);
+    close(m.profile[CPU][3], 6.0);
+    close(m.peak[CPU], 20.0);
+}
+
+#[test]
+fn project_time_zone_shifts_the_slots() {
+    // At +02:00, Mon 2 Mar 08:00 UTC is 10:00 local: slot 10, not 8. Sun 8
+    // Mar 23:00 UTC is Mon 01:00 local: slot 1, not 167.
+    let m = Estate::new()
+        .project(r#"timezone "+02:00""#)
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct\n\
+             2026-03-02T08:00:00Z,10\n\
+             2026-03-08T23:00:00Z,20\n",
+        )
+        .measure("web01");
+    // 10% and 20% of 40 GHz.
+    close(m.profile[CPU][10], 4.0);
+    close(m.profile[CPU][1], 8.0);
+    assert_eq!(m.covered_slots, 2);
+    // The UTC hours are empty: the overall p95 of (4, 8) = 8.
+    close(m.profile[CPU][8], 8.0);
+    close(m.profile[CPU][167], 8.0);
+}
+
+#[test]
+fn cpu_perf_scales_cpu_pct_to_reference_ghz() {
+    // 50% of 2 × 8 × 2.5 GHz × 0.5 = 10 reference GHz (20 with cpu-perf 1).
+    let c = Estate::new()
+        .measured(
+            "old01",
+            "cpu-perf 0.5",
+            "timestamp,cpu_pct\n2026-03-02T08:00:00Z,50\n2026-03-02T09:00:00Z,50\n",
+        )
+        .compile();
+    let s = server(&c, "old01");
+    close(s.demand.cpu_ghz_p, 10.0);
+    close(s.demand.cpu_pct_p, 50.0);
+    // ⌈10 × 1.3 ÷ 3.0⌉ = ⌈4.33⌉ = 5 vCPUs.
+    assert_eq!(s.vm.vcpus, 5);
+}
+
+#[test]
+fn cpu_ghz_column_is_scaled_by_cpu_perf() {
+    // 6 GHz of this server's cores × 0.5 = 3 reference GHz; of its 20
+    // reference GHz (40 × 0.5) that is 15%.
+    let c = Estate::new()
+        .measured(
+            "old01",
+            "cpu-perf 0.5",
+            "timestamp,cpu_ghz\n2026-03-02T08:00:00Z,6\n2026-03-02T09:00:00Z,2\n",
+        )
+        .compile();
+    let s = server(&c, "old01");
+    close(s.demand.cpu_ghz_p, 3.0);
+    close(s.demand.cpu_pct_p, 15.0);
+}
+
+#[test]
+fn demand_is_p95_for_cpu_and_io_and_the_peak_for_memory() {
+    // Twenty hourly rows whose value k runs through 1..=20 in a shuffled
+    // order (k = 7i mod 20 + 1). Sorted, p95 is rank ⌈0.95 × 20⌉ = 19 →
+    // k = 19; the memory peak is k = 20.
+    let mut csv = "timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s\n".to_string();
+    for i in 0..20 {
+        let k = (7 * i) % 20 + 1;
+        csv.push_str(&format!(
+            "2026-03-02T{i:02}:00:00Z,{k},{k},{},{},{}\n",
+            10 * k,
+            f64::from(k) / 2.0,
+            5 * k
+        ));
+    }
+    let c = Estate::new().measured("web01", "", &csv).compile();
+    let s = server(&c, "web01");
+    assert_eq!(s.samples, 20);
+    // CPU: 19% of 40 GHz = 7.6 GHz.
+    close(s.demand.cpu_ghz_p, 7.6);
+    close(s.demand.cpu_pct_p, 19.0);
+    close(s.demand.memory_gib_peak, 20.0);
+    close(s.demand.disk_iops_p, 190.0);
+    close(s.demand.disk_mb_s_p, 9.5);
+    close(s.demand.net_mbit_s_p, 95.0);
+}
+
+// ------------------------------------------------------------------ verdicts
+
+/// A quiet day: 10% CPU (4 GHz), 8 GiB, 100 IOPS, 5 MB/s, 20 Mbit/s.
+const QUIET: &str = "timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s\n\
+                     2026-03-02T08:00:00Z,10,8,100,5,20\n\
+                     2026-03-02T09:00:00Z,10,8,100,5,20\n";
+
+/// Two identical rows with the given values of
+/// `cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s`.
+fn steady(values: &str) -> String {
+    format!(
+        "timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s\n\
+         2026-03-02T08:00:00Z,{values}\n\
+         2026-03-02T09:00:00Z,{values}\n"
+    )
+}
+
+#[test]
+fn quiet_server_is_virtualized_without_reasons() {
+    let c = Estate::new().measured("web01", "", QUIET).compile();
+    let s = server(&c, "web01");
+    assert_eq!(s.verdict, Verdict::Virtualize);
+    assert_eq!(s.computed, Verdict::Virtualize);
+    assert!(s.reasons.is_empty(), "{:?}", s.reasons);
+    assert_eq!(s.override_reason, None);
+}
+
+#[test]
+fn special_hardware_keeps_a_server_physical() {
+    let c = Estate::new()
+        .measured(
+            "cad01",
+            r#"special-hardware "usb-dongle" note="licence key of the CAD suite""#,
+            QUIET,
+        )
+        .compile();
+    let s = server(&c, "cad01");
+    assert_eq!(s.verdict, Verdict::KeepPhysical);
+    has_reason(
+        s,
+        &[
+            "special hardware",
+            "usb-dongle",
+            "licence key of the CAD suite",
+        ],
+    );
+    assert_eq!(s.reasons.len(), 1);
+}
+
+#[test]
+fn vendor_without_virtualization_support_keeps_a_server_physical() {
+    let c = Estate::new()
+        .measured(
+            "lab01",
+            r#"vendor-support virtualized=#false note="certified on bare metal only""#,
+            QUIET,
+        )
+        .compile();
+    let s = server(&c, "lab01");
+    assert_eq!(s.verdict, Verdict::KeepPhysical);
+    has_reason(s, &["vendor", "certified on bare metal only"]);
+}
+
+#[test]
+fn server_too_large_for_every_host_model_stays_physical() {
+    // 4 × 16 cores at 2.5 GHz = 160 GHz, 50% busy = 80 GHz in every slot.
+    // As the placement sees it (busiest slot with the platform's CPU
+    // overhead, no growth) it needs 80 × 1.1 = 88 GHz; a host offers
+    // 96 × 80% = 76.8 GHz. Memory: 20 GiB × 1.3 = 26 GiB,
+    // plus 0.5 GiB per VM = 26.5 GiB of 512 × 90% = 460.8 GiB.
+    let c = Estate::new()
+        .measured(
+            "big01",
+            "sockets 4\ncores-per-socket 16\nmemory \"256GiB\"",
+            &steady("50,20,100,5,20"),
+        )
+        .compile();
+    let s = server(&c, "big01");
+    assert_eq!(s.verdict, Verdict::KeepPhysical);
+    has_reason(
+        s,
+        &["too large", "88 GHz", "26.5 GiB", "76.8 GHz", "460.8 GiB"],
+    );
+}
+
+#[test]
+fn cpu_p95_at_or_above_90_percent_is_fix_first() {
+    // 92% of 40 GHz; the reason names the percentage and the threshold.
+    let c = Estate::new()
+        .measured("busy01", "", &steady("92,8,100,5,20"))
+        .compile();
+    let s = server(&c, "busy01");
+    assert_eq!(s.verdict, Verdict::FixFirst);
+    has_reason(s, &["CPU p95", "92%", "threshold 90%"]);
+}
+
+#[test]
+fn cpu_p95_just_below_90_percent_is_not_a_bottleneck() {
+    // 89.9% < 90%. Needs 35.96 × 1.3 × 1.1 = 51.4 GHz of 76.8: it fits.
+    let c = Estate::new()
+        .measured("busy01", "", &steady("89.9,8,100,5,20"))
+        .compile();
+    assert_eq!(server(&c, "busy01").verdict, Verdict::Virtualize);
+}
+
+#[test]
+fn memory_peak_at_or_above_95_percent_of_installed_is_fix_first() {
+    // 61 of 64 GiB = 95.3125% → "95.3%".
+    let c = Estate::new()
+        .measured("mem01", "", &steady("10,61,100,5,20"))
+        .compile();
+    let s = server(&c, "mem01");
+    assert_eq!(s.verdict, Verdict::FixFirst);
+    has_reason(s, &["memory", "95.3%", "threshold 95%"]);
+}
+
+#[test]
+fn disk_iops_at_or_above_90_percent_of_the_disks_is_fix_first() {
+    // 1900 of the disks' 2000 IOPS = 95%. It is also I/O-heavy (1900 ×
+    // 1.25 = 2375 ≥ 10% of 16000 = 1600), but fix-first is stronger; both
+    // reasons are listed, the stronger first.
+    let c = Estate::new()
+        .measured("db01", "", &steady("10,8,1900,5,20"))
+        .compile();
+    let s = server(&c, "db01");
+    assert_eq!(s.verdict, Verdict::FixFirst);
+    has_reason(s, &["disk IOPS p95", "95%", "2000 IOPS", "threshold 90%"]);
+    has_reason(s, &["I/O-heavy", "disk IOPS"]);
+    assert!(s.reasons[0].contains("threshold 90%"), "{:?}", s.reasons);
+}
+
+#[test]
+fn network_at_or_above_90_percent_of_the_nics_is_fix_first() {
+    // 1850 of 2 × 1000 Mbit/s = 92.5%. Not I/O-heavy: 1850 × 1.25 =
+    // 2312.5 < 10% of 25000 = 2500.
+    let c = Estate::new()
+        .measured("net01", "", &steady("10,8,100,5,1850"))
+        .compile();
+    let s = server(&c, "net01");
+    assert_eq!(s.verdict, Verdict::FixFirst);
+    has_reason(s, &["network p95", "92.5%", "2000 Mbit/s", "threshold 90%"]);
+    assert_eq!(s.reasons.len(), 1, "{:?}", s.reasons);
+}
+
+#[test]
+fn io_heavy_after_platform_overhead_is_virtualize_with_care() {
+    // 1400 IOPS alone is under 10% of the host's 16000 (1600), but with the
+    // 25% I/O overhead it is 1750 = 10.9375% → "10.9%". 1400 of the
+    // server's own 2000 IOPS is 70%: no bottleneck.
+    let c = Estate::new()
+        .measured("mail01", "", &steady("10,8,1400,5,20"))
+        .compile();
+    let s = server(&c, "mail01");
+    assert_eq!(s.verdict, Verdict::VirtualizeWithCare);
+    has_reason(
+        s,
+        &[
+            "I/O-heavy",
+            "disk IOPS",
+            "1400",
+            "1750",
+            "25%",
+            "10.9%",
+            "`h`",
+        ],
+    );
+    assert_eq!(s.reasons.len(), 1, "{:?}", s.reasons);
+}
+
+#[test]
+fn io_under_the_share_after_overhead_is_virtualized() {
+    // 1200 × 1.25 = 1500 < 1600.
+    let c = Estate::new()
+        .measured("mail01", "", &steady("10,8,1200,5,20"))
+        .compile();
+    let s = server(&c, "mail01");
+    assert_eq!(s.verdict, Verdict::Virtualize);
+    assert!(s.reasons.is_empty(), "{:?}", s.reasons);
+}
+
+#[test]
+fn disk_throughput_io_heavy_is_virtualize_with_care() {
+    // 340 MB/s × 1.25 = 425 ≥ 10% of the host's 4000 MB/s = 400. The
+    // server has no throughput limit of its own, so no bottleneck.
+    let c = Estate::new()
+        .measured("backup01", "", &steady("10,8,100,340,20"))
+        .compile();
+    let s = server(&c, "backup01");
+    assert_eq!(s.verdict, Verdict::VirtualizeWithCare);
+    has_reason(s, &["I/O-heavy", "disk throughput", "340", "425", "MB/s"]);
+}
+
+#[test]
+fn cpu_bottleneck_threshold_is_configurable() {
+    // 85% is under the default 90% but at or above 80%.
+    let csv = steady("85,8,100,5,20");
+    let default = Estate::new().measured("app01", "", &csv).compile();
+    assert_eq!(server(&default, "app01").verdict, Verdict::Virtualize);
+    let strict = Estate::new()
+        .project(r#"bottleneck cpu="80%""#)
+        .measured("app01", "", &csv)
+        .compile();
+    let s = server(&strict, "app01");
+    assert_eq!(s.verdict, Verdict::FixFirst);
+    has_reason(s, &["CPU p95", "85%", "threshold 80%"]);
+}
+
+#[test]
+fn io_heavy_share_is_configurable() {
+    // 700 × 1.25 = 875 IOPS: under 10% of 16000 (1600), over 5% (800);
+    // 875 / 16000 = 5.47% → "5.5%".
+    let csv = steady("10,8,700,5,20");
+    let default = Estate::new().measured("app01", "", &csv).compile();
+    assert_eq!(server(&default, "app01").verdict, Verdict::Virtualize);
+    let strict = Estate::new()
+        .project(r#"io-heavy "5%""#)
+        .measured("app01", "", &csv)
+        .compile();
+    let s = server(&strict, "app01");
+    assert_eq!(s.verdict, Verdict::VirtualizeWithCare);
+    has_reason(s, &["I/O-heavy", "875", "5.5%"]);
+}
+
+#[test]
+fn keep_physical_outranks_fix_first_and_both_reasons_are_listed() {
+    // A GPU and 95% CPU: keep-physical, the hardware reason first.
+    let c = Estate::new()
+        .measured(
+            "cad02",
+            r#"special-hardware "gpu""#,
+            &steady("95,8,100,5,20"),
+        )
+        .compile();
+    let s = server(&c, "cad02");
+    assert_eq!(s.verdict, Verdict::KeepPhysical);
+    assert_eq!(s.reasons.len(), 2, "{:?}", s.reasons);
+    assert!(s.reasons[0].contains("gpu"), "{:?}", s.reasons);
+    assert!(s.reasons[1].contains("CPU p95") && s.reasons[1].contains("95%"));
+}
+
+#[test]
+fn verdict_override_shows_the_computed_verdict_and_its_reason() {
+    let c = Estate::new()
+        .measured(
+            "erp01",
+            r#"verdict "keep-physical" reason="replaced by SaaS next year""#,
+            QUIET,
+        )
+        .compile();
+    let s = server(&c, "erp01");
+    assert_eq!(s.verdict, Verdict::KeepPhysical);
+    assert_eq!(s.computed, Verdict::Virtualize);
+    assert_eq!(
+        s.override_reason.as_deref(),
+        Some("replaced by SaaS next year")
+    );
+}
+
+// ------------------------------------------------------------------ right-sizing
+
+#[test]
+fn sixteen_core_server_using_one_core_becomes_a_two_vcpu_vm() {
+    // One core of 2.5 GHz is 6.25% of 16 cores. 2.5 × 1.3 = 3.25 GHz ÷ 3.0
+    // GHz per host core = 1.08 → 2 vCPUs.
+    let c = Estate::new()
+        .measured("web01", "", &steady("6.25,8,100,5,20"))
+        .compile();
+    let s = server(&c, "web01");
+    assert_eq!(s.old.vcpus, 16);
+    close(s.demand.cpu_ghz_p, 2.5);
+    assert_eq!(s.vm.vcpus, 2);
+}
+
+#[test]
+fn vcpus_use_the_core_ghz_of_the_clusters_first_host_model() {
+    // First model: 3 GHz × cpu-perf 1.5 = 4.5 GHz a core. 22.5% of 40 GHz
+    // = 9 GHz × 1.3 = 11.7 ÷ 4.5 = 2.6 → 3 vCPUs (the second model's 2 GHz
+    // cores would give ⌈5.85⌉ = 6).
+    let c = Estate::new()
+        .hosts(
+            r#"
+host-model "fast" {
+    sockets 2
+    cores-per-socket 16
+    clock "3GHz"
+    cpu-perf 1.5
+    memory "512GiB"
+}
+host-model "slow" {
+    sockets 2
+    cores-per-socket 16
+    clock "2GHz"
+    memory "512GiB"
+}
+"#,
+            r#""fast" "slow""#,
+        )
+        .measured("app01", "", &steady("22.5,8,100,5,20"))
+        .compile();
+    assert_eq!(server(&c, "app01").vm.vcpus, 3);
+}
+
+#[test]
+fn min_vcpus_is_the_smallest_vm() {
+    // 1% of 40 GHz = 0.4 × 1.3 ÷ 3 = 0.17 → 1, raised to 4.
+    let c = Estate::new()
+        .project("sizing min-vcpus=4")
+        .measured("idle01", "", &steady("1,8,100,5,20"))
+        .compile();
+    assert_eq!(server(&c, "idle01").vm.vcpus, 4);
+}
+
+#[test]
+fn vm_memory_is_the_peak_with_headroom_rounded_up_to_the_granularity() {
+    // Peak 10.2 GiB × 1.3 = 13.26 GiB: 14 GiB in steps of 1 GiB, 16 GiB
+    // in steps of 4 GiB.
+    let csv = steady("10,10.2,100,5,20");
+    let c = Estate::new().measured("app01", "", &csv).compile();
+    close(server(&c, "app01").vm.memory_gib, 14.0);
+    let c = Estate::new()
+        .project(r#"sizing memory-granularity="4GiB""#)
+        .measured("app01", "", &csv)
+        .compile();
+    close(server(&c, "app01").vm.memory_gib, 16.0);
+}
+
+#[test]
+fn min_memory_is_the_smallest_vm_memory() {
+    // 1 GiB × 1.3 = 1.3 → 2 GiB, raised to 8 GiB.
+    let c = Estate::new()
+        .project(r#"sizing min-memory="8GiB""#)
+        .measured("idle01", "", &steady("1,1,100,5,20"))
+        .compile();
+    close(server(&c, "idle01").vm.memory_gib, 8.0);
+}
+
+#[test]
+fn vm_disk_is_the_used_space_grown_over_the_horizon() {
+    // 100 GB used × 1.1³ = 133.1 GB; the old box had 500 GB installed.
+    let c = Estate::new()
+        .project("growth-per-year \"10%\"\nhorizon-years 3")
+        .measured("file01", "", QUIET)
+        .compile();
+    let s = server(&c, "file01");
+    close(s.vm.disk_gb, 133.1);
+    close(s.old.disk_gb, 500.0);
+}
+
+#[test]
+fn estate_totals_count_the_servers_that_move() {
+    // web01: 16 cores, 64 GiB → 6.25% = 2.5 GHz → 2 vCPUs; 10.2 GiB → 14.
+    // app01: 16 cores, 64 GiB → 30% = 12 GHz × 1.3 ÷ 3 = 5.2 → 6 vCPUs;
+    //        20 GiB × 1.3 = 26 GiB.
+    // cad01: keep-physical, left out of the old and new sizes.
+    let c = Estate::new()
+        .measured("web01", "", &steady("6.25,10.2,100,5,20"))
+        .measured("app01", "", &steady("30,20,100,5,20"))
+        .measured("cad01", r#"special-hardware "gpu""#, QUIET)
+        .compile();
+    let t = &c.plan.as_ref().expect("a plan").assessment.totals;
+    assert_eq!(t.servers, 3);
+    assert_eq!(t.old_cores, 32);
+    close(t.old_memory_gib, 128.0);
+    assert_eq!(t.new_vcpus, 8);
+    close(t.new_memory_gib, 40.0);
+    assert_eq!(
+        t.counts,
+        vec![
+            (Verdict::Virtualize, 2),
+            (Verdict::VirtualizeWithCare, 0),
+            (Verdict::FixFirst, 0),
+            (Verdict::KeepPhysical, 1),
+        ]
+    );
+}
+
+// ------------------------------------------------------------------ confidence
+
+/// A server measured at the given times of a daily profile of four 6-hour
+/// slots (00, 06, 12, 18).
+fn daily(times: &[&str]) -> Estate {
+    let mut csv = "timestamp,cpu_pct\n".to_string();
+    for t in times {
+        csv.push_str(&format!("{t},10\n"));
+    }
+    Estate::new()
+        .project(r#"profile period="1d" slot="6h""#)
+        .measured("web01", "", &csv)
+}
+
+#[test]
+fn full_coverage_over_more_than_a_period_is_grade_5() {
+    // All 4 slots; history 1 day 18 h plus the last sample's 6 h slot = 2 days ≥ the 1-day period.
+    let c = daily(&[
+        "2026-03-02T00:00:00Z",
+        "2026-03-02T06:00:00Z",
+        "2026-03-02T12:00:00Z",
+        "2026-03-02T18:00:00Z",
+        "2026-03-03T00:00:00Z",
+        "2026-03-03T06:00:00Z",
+        "2026-03-03T12:00:00Z",
+        "2026-03-03T18:00:00Z",
+    ])
+    .compile();
+    let s = server(&c, "web01");
+    close(s.coverage_pct, 100.0);
+    close(s.history_days, 2.0);
+    assert_eq!(s.confidence, 5);
+}
+
+#[test]
+fn half_coverage_is_grade_3() {
+    // Slots 0 and 1 of 4 = 50% → ⌈2.5⌉ = 3; history 1 day 6 h ≥ 1 day.
+    let c = daily(&[
+        "2026-03-02T00:00:00Z",
+        "2026-03-02T06:00:00Z",
+        "2026-03-03T00:00:00Z",
+        "2026-03-03T06:00:00Z",
+    ])
+    .compile();
+    let s = server(&c, "web01");
+    close(s.coverage_pct, 50.0);
+    assert_eq!(s.confidence, 3);
+}
+
+#[test]
+fn history_shorter_than_the_period_lowers_the_grade_by_one() {
+    // Slots 0-2 of 4 = 75% → ⌈3.75⌉ = 4; history 12 h + the last 6 h slot
+    // = 18 h: shorter than 1 day, not under half → 4 − 1 = 3.
+    let c = daily(&[
+        "2026-03-02T00:00:00Z",
+        "2026-03-02T06:00:00Z",
+        "2026-03-02T12:00:00Z",
+    ])
+    .compile();
+    let s = server(&c, "web01");
+    close(s.coverage_pct, 75.0);
+    close(s.history_days, 0.75);
+    assert_eq!(s.confidence, 3);
+}
+
+#[test]
+fn history_under_half_the_period_lowers_the_grade_by_two() {
+    // Two samples in slot 0 only: 25% → ⌈1.25⌉ = 2; history 1 h + the 6 h
+    // slot = 7 h, under half a day → 2 − 2 = 0, clamped to 1, the lowest
+    // grade of a measured server.
+    let c = daily(&["2026-03-02T00:00:00Z", "2026-03-02T01:00:00Z"]).compile();
+    let s = server(&c, "web01");
+    close(s.history_days, 7.0 / 24.0);
+    assert_eq!(s.confidence, 1);
+}
+
+#[test]
+fn one_full_week_of_hourly_samples_is_grade_5() {
+    // 168 hourly samples, Monday 00:00 to Sunday 23:00: every slot of the
+    // week is covered once, and the samples span the whole period (the
+    // last one stands for Sunday 23:00–24:00). Full coverage over one
+    // period is grade 5.
+    let mut csv = "timestamp,cpu_pct\n".to_string();
+    for h in 0..168 {
+        csv.push_str(&format!(
+            "2026-03-{:02}T{:02}:00:00Z,10\n",
+            2 + h / 24,
+            h % 24
+        ));
+    }
+    let c = Estate::new().measured("web01", "", &csv).compile();
+    let s = server(&c, "web01");
+    assert_eq!(s.samples, 168);
+    close(s.coverage_pct, 100.0);
+    assert_eq!(s.confidence, 5, "history {} days", s.history_days);
+}
+
+#[test]
+fn server_without_measurements_is_grade_0_with_a_warning() {
+    let c = Estate::new().server("print01", "").compile();
+    let s = server(&c, "print01");
+    assert_eq!(s.confidence, 0);
+    assert_eq!(s.samples, 0);
+    close(s.coverage_pct, 0.0);
+    has_reason(s, &["no measurements"]);
+    let w = diags_of(&c, "virtplan::metrics::no-data");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, Severity::Warning);
+    assert!(w[0].1.starts_with("p.kdl:"), "{w:?}");
+    assert!(w[0].2.contains("print01"), "{w:?}");
+}
+
+// ------------------------------------------------------------------ data quality
+
+/// web01's file with one bad row on line 3 between two good ones on lines
+/// 2 and 4: 10% (4 GHz) at 08:00 and 30% (12 GHz) at 10:00.
+fn one_bad_row(bad: &str) -> Compiled {
+    let csv = format!(
+        "timestamp,cpu_pct,mem_gib\n\
+         2026-03-02T08:00:00Z,10,8\n\
+         {bad}\n\
+         2026-03-02T10:00:00Z,30,8\n"
+    );
+    Estate::new().measured("web01", "", &csv).compile()
+}
+
+/// The bad row gives one warning of `code` on line 3, is counted as
+/// rejected, and the rest of the file is used: p95 of (4, 12) = 12 GHz.
+#[track_caller]
+fn rejected_on_line_3(c: &Compiled, code: &str) {
+    let found = diags_of(c, code);
+    assert_eq!(found.len(), 1, "{:?}", c.diags.items);
+    assert_eq!(found[0].0, Severity::Warning, "{found:?}");
+    assert_eq!(found[0].1, "m/web01.csv:3:1", "{found:?}");
+    assert!(!c.diags.has_errors(), "{:?}", c.diags.items);
+    let s = server(c, "web01");
+    assert_eq!(s.rejected, 1);
+    assert_eq!(s.samples, 2);
+    close(s.demand.cpu_ghz_p, 12.0);
+}
+
+#[test]
+fn malformed_row_is_a_warning_at_its_line_and_left_out() {
+    let c = one_bad_row("2026-03-02T09:00:00Z,20");
+    rejected_on_line_3(&c, "virtplan::metrics::row");
+}
+
+#[test]
+fn negative_value_is_a_warning_at_its_line_and_left_out() {
+    let c = one_bad_row("2026-03-02T09:00:00Z,20,-1");
+    rejected_on_line_3(&c, "virtplan::metrics::row");
+}
+
+#[test]
+fn cpu_pct_over_100_is_a_warning_at_its_line_and_left_out() {
+    let c = one_bad_row("2026-03-02T09:00:00Z,120,8");
+    rejected_on_line_3(&c, "virtplan::metrics::row");
+}
+
+#[test]
+fn unordered_timestamp_is_a_warning_at_its_line_and_left_out() {
+    // 07:00 comes after 08:00; had it been used, p95 would be 90% = 36 GHz.
+    let c = one_bad_row("2026-03-02T07:00:00Z,90,8");
+    rejected_on_line_3(&c, "virtplan::metrics::order");
+}
+
+#[test]
+fn file_whose_every_row_is_rejected_still_counts_them() {
+    // Both rows are bad, so the server has no data (grade 0, sized from its
+    // configuration), but the two rejected rows are still counted.
+    let c = Estate::new()
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct\n2026-03-02T08:00:00Z,120\n2026-03-02T09:00:00Z,-3\n",
+        )
+        .compile();
+    assert_eq!(diags_of(&c, "virtplan::metrics::row").len(), 2);
+    let s = server(&c, "web01");
+    assert_eq!(s.samples, 0);
+    assert_eq!(s.confidence, 0);
+    assert_eq!(s.rejected, 2);
+}
+
+#[test]
+fn unknown_column_is_a_warning_at_its_header_cell() {
+    // `temp_c` starts after "timestamp,cpu_pct," (18 bytes): column 19.
+    let c = Estate::new()
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct,temp_c\n2026-03-02T08:00:00Z,10,41\n2026-03-02T09:00:00Z,20,45\n",
+        )
+        .compile();
+    let w = diags_of(&c, "virtplan::metrics::unknown-column");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, Severity::Warning);
+    assert_eq!(w[0].1, "m/web01.csv:1:19");
+    let s = server(&c, "web01");
+    assert_eq!(s.samples, 2);
+    // p95 of 4 and 8 GHz.
+    close(s.demand.cpu_ghz_p, 8.0);
+}
+
+/// A project-level glob: one file with a `server` column for web01 and
+/// db01, neither of which names a file of its own, and a row (line 5) for
+/// a server not in the inventory.
+fn pooled() -> Compiled {
+    Estate::new()
+        .top(r#"metrics "m/*.csv""#)
+        .server("web01", "")
+        .server("db01", "")
+        .file(
+            "m/all.csv",
+            "timestamp,server,cpu_pct\n\
+             2026-03-02T08:00:00Z,web01,10\n\
+             2026-03-02T08:00:00Z,db01,50\n\
+             2026-03-02T09:00:00Z,web01,30\n\
+             2026-03-02T09:00:00Z,ghost01,99\n",
+        )
+        .compile()
+}
+
+#[test]
+fn project_level_glob_feeds_each_server_its_rows() {
+    let c = pooled();
+    // web01: 10% and 30% of 40 GHz → p95 12 GHz; db01: 50% → 20 GHz.
+    let web = server(&c, "web01");
+    assert_eq!(web.samples, 2);
+    close(web.demand.cpu_ghz_p, 12.0);
+    let db = server(&c, "db01");
+    assert_eq!(db.samples, 1);
+    close(db.demand.cpu_ghz_p, 20.0);
+    assert!(diags_of(&c, "virtplan::metrics::no-data").is_empty());
+}
+
+#[test]
+fn glob_row_for_a_server_not_in_the_inventory_is_a_warning() {
+    let c = pooled();
+    let w = diags_of(&c, "virtplan::metrics::unknown-server");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, Severity::Warning);
+    assert_eq!(w[0].1, "m/all.csv:5:1");
+    assert!(w[0].2.contains("ghost01"), "{w:?}");
+    assert!(!c.diags.has_errors(), "{:?}", c.diags.items);
+}
+
+// ------------------------------------------------------------------ formats
+
+#[test]
+fn perfmon_file_gives_the_demand_end_to_end() {
+    // Three rows an hour apart; the isatap interface is left out.
+    // CPU 25, 50, 10% of 40 GHz = 10, 20, 4 → p95 20 GHz (50%).
+    // Memory used = 64 GiB − available (32768, 16384, 49152 MB = 32, 16, 48
+    // GiB) = 32, 48, 16 → peak 48 GiB.
+    // IOPS 300, 500, 100 → 500. Disk 5e6, 1e7, 1e6 B/s → 5, 10, 1 → 10 MB/s.
+    // Network 2.5e6, 1.25e6, 125000 B/s × 8 = 20, 10, 1 → 20 Mbit/s.
+    let text = r#""(PDH-CSV 4.0) (Coordinated Universal Time)(0)","\\WEB01\Processor(_Total)\% Processor Time","\\WEB01\Memory\Available MBytes","\\WEB01\PhysicalDisk(_Total)\Disk Transfers/sec","\\WEB01\PhysicalDisk(_Total)\Disk Bytes/sec","\\WEB01\Network Interface(Intel[R] Ethernet)\Bytes Total/sec","\\WEB01\Network Interface(isatap.{1234})\Bytes Total/sec"
+"03/02/2026 08:00:00.000","25","32768","300","5000000","2500000","99999999"
+"03/02/2026 09:00:00.000","50","16384","500","10000000","1250000","99999999"
+"03/02/2026 10:00:00.000","10","49152","100","1000000","125000","99999999"
+"#;
+    let c = Estate::new()
+        .server("web01", r#"metrics "m/web01.csv" format="perfmon""#)
+        .file("m/web01.csv", text)
+        .compile();
+    assert!(c.diags.items.is_empty(), "{:?}", c.diags.items);
+    let s = server(&c, "web01");
+    assert_eq!(s.samples, 3);
+    close(s.demand.cpu_ghz_p, 20.0);
+    close(s.demand.cpu_pct_p, 50.0);
+    close(s.demand.memory_gib_peak, 48.0);
+    close(s.demand.disk_iops_p, 500.0);
+    close(s.demand.disk_mb_s_p, 10.0);
+    close(s.demand.net_mbit_s_p, 20.0);
+    // ⌈20 × 1.3 ÷ 3⌉ = ⌈8.67⌉ = 9 vCPUs; ⌈48 × 1.3⌉ = ⌈62.4⌉ = 63 GiB.
+    assert_eq!(s.vm.vcpus, 9);
+    close(s.vm.memory_gib, 63.0);
+    assert_eq!(s.verdict, Verdict::Virtualize);
+}
+
+#[test]
+fn sadf_file_gives_the_demand_end_to_end() {
+    // Two times ten minutes apart, four sections merged per time.
+    // CPU 100 − 70 = 30% and 100 − 40 = 60% of 40 GHz → 12, 24 → p95 24.
+    // Memory 16777216 and 25165824 kB = 16 and 24 GiB → peak 24.
+    // Disks (dm-0 is stacked on sda and left out): IOPS 100, 300 → 300;
+    // (976.5625 + 0) and (1953.125 + 976.5625) kB × 1024 = 1e6 and 3e6 B/s
+    // → 1 and 3 MB/s → 3.
+    // Network without lo: 1220.703125 and 2441.40625 kB × 8192 = 1e7 and
+    // 2e7 bit/s → 10 and 20 Mbit/s → 20.
+    let text = "\
+# hostname;interval;timestamp;CPU;%user;%nice;%system;%iowait;%steal;%idle
+db01;600;2026-03-02 08:00:00 UTC;-1;20.00;0.00;10.00;0.00;0.00;70.00
+db01;600;2026-03-02 08:10:00 UTC;-1;50.00;0.00;10.00;0.00;0.00;40.00
+# hostname;interval;timestamp;kbmemfree;kbavail;kbmemused;%memused
+db01;600;2026-03-02 08:00:00 UTC;0;0;16777216;25.00
+db01;600;2026-03-02 08:10:00 UTC;0;0;25165824;37.50
+# hostname;interval;timestamp;DEV;tps;rkB/s;wkB/s
+db01;600;2026-03-02 08:00:00 UTC;sda;100.00;976.5625;0.00
+db01;600;2026-03-02 08:00:00 UTC;dm-0;500.00;9765.625;0.00
+db01;600;2026-03-02 08:10:00 UTC;sda;300.00;1953.125;976.5625
+# hostname;interval;timestamp;IFACE;rxpck/s;txpck/s;rxkB/s;txkB/s
+db01;600;2026-03-02 08:00:00 UTC;lo;1.00;1.00;90000.00;90000.00
+db01;600;2026-03-02 08:00:00 UTC;eth0;1.00;1.00;1220.703125;0.00
+db01;600;2026-03-02 08:10:00 UTC;eth0;1.00;1.00;1220.703125;1220.703125
+";
+    let c = Estate::new()
+        .server("db01", r#"metrics "m/db01.sadf" format="sadf""#)
+        .file("m/db01.sadf", text)
+        .compile();
+    assert!(c.diags.items.is_empty(), "{:?}", c.diags.items);
+    let s = server(&c, "db01");
+    assert_eq!(s.samples, 2);
+    close(s.demand.cpu_ghz_p, 24.0);
+    close(s.demand.cpu_pct_p, 60.0);
+    close(s.demand.memory_gib_peak, 24.0);
+    close(s.demand.disk_iops_p, 300.0);
+    close(s.demand.disk_mb_s_p, 3.0);
+    close(s.demand.net_mbit_s_p, 20.0);
+    // ⌈24 × 1.3 ÷ 3⌉ = ⌈10.4⌉ = 11 vCPUs; ⌈24 × 1.3⌉ = ⌈31.2⌉ = 32 GiB.
+    assert_eq!(s.vm.vcpus, 11);
+    close(s.vm.memory_gib, 32.0);
+}
