@@ -39,7 +39,7 @@ use crate::units::num;
 use pack::{Item, Problem, R, Solution};
 
 /// Local-search attempts per cluster and candidate model.
-pub const BUDGET: usize = 400;
+pub const BUDGET: usize = 2000;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PeakUse {
@@ -265,9 +265,10 @@ pub fn place(
             None => (fresh.clone(), fresh_verdict.clone()),
         };
         report_unplaced(model, cluster, hm, &problem, &sol, diags);
-        if let Some(max) = cluster.max_hosts {
-            if sol.hosts.len() > max as usize {
-                diags.push(
+        if let Some(max) = cluster.max_hosts
+            && sol.hosts.len() > max as usize
+        {
+            diags.push(
                     Diagnostic::error(
                         "virtplan::place::max-hosts",
                         format!(
@@ -282,7 +283,6 @@ pub fn place(
                         sol.hosts.len()
                     )),
                 );
-            }
         }
         let names = name_hosts(
             model,
@@ -296,15 +296,12 @@ pub fn place(
         let rule_prices = if options.skip_rule_prices {
             Vec::new()
         } else {
-            rule_prices(
-                model,
-                cluster,
-                hm,
-                &vms,
-                fresh.hosts.len(),
+            let with_all = Fresh {
+                hosts: fresh.hosts.len(),
+                added_for_failover: fresh_verdict.hosts_added,
                 per_host,
-                budget,
-            )
+            };
+            rule_prices(model, cluster, hm, &vms, &with_all, budget)
         };
         let failover = failover_report(&verdict, &names, &model.project.profile, cluster);
         let moves = moves(model, &problem, &sol, &names, options.previous.as_ref());
@@ -648,10 +645,10 @@ fn report_unplaced(
         for r in RESOURCES {
             let ri = r.index();
             let mut cap = problem.cap[ri];
-            if ri == 0 {
-                if let Some(l) = item.cpu_limit {
-                    cap = cap.min(problem.raw[0] * l);
-                }
+            if ri == 0
+                && let Some(l) = item.cpu_limit
+            {
+                cap = cap.min(problem.raw[0] * l);
             }
             if item.peak[ri] <= cap + 1e-9 {
                 continue;
@@ -1154,15 +1151,23 @@ fn baselines(
     }
 }
 
+/// The fresh plan with every rule on, which each rule's price is measured against.
+struct Fresh {
+    hosts: usize,
+    added_for_failover: usize,
+    per_host: f64,
+}
+
 fn rule_prices(
     model: &Model,
     cluster: &Cluster,
     hm: &HostModel,
     vms: &[&VmDemand],
-    with_all: usize,
-    per_host: f64,
+    fresh: &Fresh,
     budget: usize,
 ) -> Vec<RulePrice> {
+    let (with_all, added_for_failover, per_host) =
+        (fresh.hosts, fresh.added_for_failover, fresh.per_host);
     let in_cluster: BTreeSet<Id> = vms.iter().map(|v| v.server).collect();
     let all_on = Switches {
         rules: vec![true; model.rules.len()],
@@ -1205,17 +1210,13 @@ fn rule_prices(
         });
     }
     if cluster.failures_to_tolerate > 0 {
-        let off = Switches {
-            failures: 0,
-            ..all_on.clone()
-        };
-        let without = hosts_with(&off).min(with_all);
-        let extra = with_all as i64 - without as i64;
+        // Hosts are only ever added for N+k, never moved: the plan without
+        // it is the same packing before those hosts were added.
         out.push(RulePrice {
             rule: format!("N+{}", cluster.failures_to_tolerate),
             kind: "failures-to-tolerate".to_string(),
-            extra_hosts: extra,
-            extra_cost: extra as f64 * per_host,
+            extra_hosts: added_for_failover as i64,
+            extra_cost: added_for_failover as f64 * per_host,
         });
     }
     out

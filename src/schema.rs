@@ -754,7 +754,7 @@ const ANTI_AFFINITY: NodeSpec = repeated(node(
 
 const SEPARATE_BY: NodeSpec = repeated(node(
     "separate-by",
-    "Servers carrying different ones of these tags never share a host.",
+    "Servers share a host only if they carry the same ones of these tags (carrying none of them is a group of its own).",
     NAME,
     &[],
     &[required(node(

@@ -31,6 +31,10 @@ pub struct Worst {
     pub host: usize,
 }
 
+/// A failure scenario whose VMs found no restart placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRestart;
+
 #[derive(Debug, Clone)]
 pub struct Verdict {
     pub method: Method,
@@ -81,7 +85,7 @@ pub fn ensure(problem: &Problem, sol: &mut Solution, k: usize) -> Verdict {
                     worst,
                 };
             }
-            Err(()) => {
+            Err(NoRestart) => {
                 sol.hosts.push(Host::new(problem));
                 added += 1;
                 if added > k + 1 {
@@ -110,23 +114,22 @@ fn combinations(n: usize, k: usize) -> u128 {
 }
 
 /// Checks every scenario; the worst one when all pass.
-pub fn check(problem: &Problem, sol: &Solution, k: usize) -> Result<Option<Worst>, ()> {
+pub fn check(problem: &Problem, sol: &Solution, k: usize) -> Result<Option<Worst>, NoRestart> {
     let n = sol.hosts.len();
     if k >= n {
         return if sol.hosts.iter().all(|h| h.items.is_empty()) {
             Ok(None)
         } else {
-            Err(())
+            Err(NoRestart)
         };
     }
     let mut worst: Option<Worst> = None;
     let mut failed: Vec<usize> = (0..k).collect();
     loop {
         let w = scenario(problem, sol, &failed)?;
-        if let Some(w) = w {
-            if worst.as_ref().is_none_or(|b| w.utilization > b.utilization) {
-                worst = Some(w);
-            }
+        if let Some(w) = w.filter(|w| worst.as_ref().is_none_or(|b| w.utilization > b.utilization))
+        {
+            worst = Some(w);
         }
         // Next combination in lexicographic order.
         let mut i = k;
@@ -147,7 +150,11 @@ pub fn check(problem: &Problem, sol: &Solution, k: usize) -> Result<Option<Worst
 }
 
 /// One scenario: restart the failed hosts' items on the survivors.
-fn scenario(problem: &Problem, sol: &Solution, failed: &[usize]) -> Result<Option<Worst>, ()> {
+fn scenario(
+    problem: &Problem,
+    sol: &Solution,
+    failed: &[usize],
+) -> Result<Option<Worst>, NoRestart> {
     let mut moving: Vec<usize> = failed
         .iter()
         .flat_map(|h| sol.hosts[*h].items.iter().copied())
@@ -184,7 +191,7 @@ fn scenario(problem: &Problem, sol: &Solution, failed: &[usize]) -> Result<Optio
                 best = Some((room, h));
             }
         }
-        let (_, h) = best.ok_or(())?;
+        let (_, h) = best.ok_or(NoRestart)?;
         match changed.iter_mut().find(|(c, _)| *c == h) {
             Some((_, host)) => add(problem, host, i),
             None => {

@@ -17,6 +17,10 @@
 //! the search stops after a fixed number of iterations, so the result is the
 //! same on every machine.
 
+// Loops over resources index several parallel per-resource arrays at once
+// (capacity, weights, peaks, sums); an index reads better than zips.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BTreeSet;
 
 /// Resources per slot vector.
@@ -377,7 +381,7 @@ pub fn insert_best_fit(
 /// product), largest items breaking ties. Quadratic in the item count, so
 /// large problems use a window of the largest remaining items.
 fn dot_product(problem: &Problem, sol: &mut Solution, mut rest: Vec<usize>, w: &[f64; R]) {
-    const WINDOW: usize = 400;
+    let window = if problem.items.len() > 3000 { 300 } else { 400 };
     let s = problem.slots;
     // Pinned hosts first take what fits them best.
     let mut current: Option<usize> = if sol.hosts.is_empty() { None } else { Some(0) };
@@ -386,12 +390,13 @@ fn dot_product(problem: &Problem, sol: &mut Solution, mut rest: Vec<usize>, w: &
             Some(h) => h,
             None => {
                 sol.hosts.push(Host::new(problem));
+                current = Some(sol.hosts.len() - 1);
                 sol.hosts.len() - 1
             }
         };
         let host = &sol.hosts[h];
         let mut best: Option<(f64, usize)> = None;
-        for (pos, &i) in rest.iter().enumerate().take(WINDOW) {
+        for (pos, &i) in rest.iter().enumerate().take(window) {
             let item = &problem.items[i];
             if !fits(problem, host, item, false) {
                 continue;
@@ -399,14 +404,20 @@ fn dot_product(problem: &Problem, sol: &mut Solution, mut rest: Vec<usize>, w: &
             let mut score = 0.0;
             for r in 0..R {
                 let cap = problem.cap[r];
-                if !(cap.is_finite() && cap > 0.0) || w[r] == 0.0 {
+                // Resources that barely matter are left out of the score.
+                if !(cap.is_finite() && cap > 0.0) || w[r] < 0.01 {
                     continue;
                 }
-                let dot: f64 = host.load[r * s..(r + 1) * s]
-                    .iter()
-                    .zip(&item.demand[r * s..(r + 1) * s])
-                    .map(|(l, d)| (cap - l) * d)
-                    .sum();
+                // Σ (cap − load) × demand; a flat demand needs only the load's sum.
+                let dot: f64 = if item.low[r] == item.peak[r] {
+                    (cap * s as f64 - host.sum[r]) * item.peak[r]
+                } else {
+                    host.load[r * s..(r + 1) * s]
+                        .iter()
+                        .zip(&item.demand[r * s..(r + 1) * s])
+                        .map(|(l, d)| (cap - l) * d)
+                        .sum()
+                };
                 score += w[r] * dot / (cap * cap * s as f64);
             }
             if best.is_none_or(|(b, _)| score > b + EPS) {
@@ -444,7 +455,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -455,7 +466,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
 }
@@ -495,7 +506,10 @@ pub fn improve(problem: &Problem, sol: &mut Solution, budget: usize, seed: u64) 
             failed_in_a_row = 0;
         } else {
             failed_in_a_row += 1;
-            if failed_in_a_row > candidates.len().min(64) {
+            // Give up after a run of failures; fewer on large problems,
+            // where each attempt costs more.
+            let patience = 256;
+            if failed_in_a_row > candidates.len().min(patience) {
                 break;
             }
         }
@@ -564,9 +578,11 @@ fn empty_host(problem: &Problem, sol: &mut Solution, target: usize, w: &[f64; R]
     true
 }
 
-/// Makes room for item `i` by moving one item from some host `h` to another
-/// host `g` (neither the target), so that `i` then fits on `h`. Records the
-/// hosts changed in `touched` (their state before) and returns `h`.
+/// Makes room for item `i` by moving one item `j` from some host `h` to
+/// another host `g` (neither the target), so that `i` then fits on `h`.
+/// Records the hosts changed in `touched` (their state before) and returns
+/// `h`. Candidates are checked without rebuilding hosts: `i` on `h` without
+/// `j` is a slot-by-slot check of load − demand(j) + demand(i).
 fn relocate_for(
     problem: &Problem,
     sol: &mut Solution,
@@ -574,21 +590,24 @@ fn relocate_for(
     i: usize,
     touched: &mut Vec<(usize, Host)>,
 ) -> Option<usize> {
-    let item = &problem.items[i];
+    const CANDIDATES: usize = 64;
     let n = sol.hosts.len();
-    for h in 0..n {
-        if h == target || sol.hosts[h].items.is_empty() {
-            continue;
-        }
+    // The emptiest hosts are the likeliest to take `i` once one item leaves.
+    let w = weights(problem);
+    let mut order: Vec<usize> = (0..n)
+        .filter(|h| *h != target && !sol.hosts[*h].items.is_empty())
+        .collect();
+    order.sort_by(|a, b| {
+        sol.hosts[*a]
+            .fullness(problem, &w)
+            .total_cmp(&sol.hosts[*b].fullness(problem, &w))
+            .then(a.cmp(b))
+    });
+    order.truncate(CANDIDATES);
+    for h in order {
         for pos in 0..sol.hosts[h].items.len() {
             let j = sol.hosts[h].items[pos];
-            if problem.items[j].pin.is_some() {
-                continue;
-            }
-            let mut rest = sol.hosts[h].items.clone();
-            rest.remove(pos);
-            let without = rebuild(problem, &rest, sol.hosts[h].pinned);
-            if !fits(problem, &without, item, false) {
+            if problem.items[j].pin.is_some() || !fits_swapped(problem, &sol.hosts[h], j, i) {
                 continue;
             }
             let dest = (0..n).find(|g| {
@@ -604,7 +623,9 @@ fn relocate_for(
                     }
                 }
                 add(problem, &mut sol.hosts[g], j);
-                sol.hosts[h] = without;
+                let mut rest = sol.hosts[h].items.clone();
+                rest.remove(pos);
+                sol.hosts[h] = rebuild(problem, &rest, sol.hosts[h].pinned);
                 return Some(h);
             }
         }
@@ -612,18 +633,49 @@ fn relocate_for(
     None
 }
 
+/// Whether item `i` fits on `host` once item `j` has left it.
+fn fits_swapped(problem: &Problem, host: &Host, j: usize, i: usize) -> bool {
+    let (out, inn) = (&problem.items[j], &problem.items[i]);
+    if host.vms - out.count() + inn.count() > problem.max_vms
+        || host.vcpus - out.vcpus + inn.vcpus > problem.max_vcpus
+    {
+        return false;
+    }
+    let others = host
+        .items
+        .iter()
+        .filter(|k| **k != j)
+        .map(|k| &problem.items[*k]);
+    let mut cpu_cap = problem.cap[0];
+    for o in others {
+        if o.group != inn.group || o.anti.iter().any(|a| inn.anti.contains(a)) {
+            return false;
+        }
+        if let Some(l) = o.cpu_limit {
+            cpu_cap = cpu_cap.min(problem.raw[0] * l);
+        }
+    }
+    if let Some(l) = inn.cpu_limit {
+        cpu_cap = cpu_cap.min(problem.raw[0] * l);
+    }
+    let s = problem.slots;
+    (0..R).all(|r| {
+        let cap = if r == 0 { cpu_cap } else { problem.cap[r] } + EPS;
+        if host.peak[r] - out.low[r] + inn.peak[r] <= cap {
+            return true;
+        }
+        (0..s).all(|t| host.load[r * s + t] - out.demand[r * s + t] + inn.demand[r * s + t] <= cap)
+    })
+}
+
 /// The best of the construction portfolio, improved by local search.
 pub fn solve(problem: &Problem, budget: usize) -> Solution {
     let mut best: Option<Solution> = None;
-    let large = problem.items.len() > 3000;
     for how in [
         Construction::DotProduct,
         Construction::FirstFitDecreasing,
         Construction::BestFitDecreasing,
     ] {
-        if large && how == Construction::DotProduct {
-            continue;
-        }
         let mut sol = construct(problem, how);
         improve(problem, &mut sol, budget, 0x5EED);
         let better = match &best {
