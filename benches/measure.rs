@@ -6,39 +6,12 @@
 //! import, fold into profiles, assess) and the process's peak resident
 //! memory. Skips with a message when the converted trace is not there.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
+mod common;
+use common::Disk;
 use virtplan::source::FileSource;
-
-/// Files on disk under a root, as the CLI reads them.
-struct Disk(PathBuf);
-
-impl FileSource for Disk {
-    fn list(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for dir in ["", "metrics"] {
-            let Ok(entries) = std::fs::read_dir(self.0.join(dir)) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                if e.path().is_file() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    out.push(if dir.is_empty() {
-                        name
-                    } else {
-                        format!("{dir}/{name}")
-                    });
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        std::fs::read(self.0.join(path)).map_err(|e| e.to_string())
-    }
-}
 
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

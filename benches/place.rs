@@ -8,12 +8,15 @@
 //! it also plans the real trace and prints hosts against the lower bound
 //! and the naive baselines.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
+
+mod common;
+use common::Disk;
 
 use virtplan::diag::Diagnostics;
 use virtplan::measure::Measurements;
-use virtplan::source::{FileSource, MemorySource};
+use virtplan::source::MemorySource;
 
 struct Rng(u64);
 
@@ -101,34 +104,6 @@ fn scale(n: usize) {
             c.baselines.sum_of_peaks,
             c.rule_prices.iter().map(|p| p.extra_hosts).sum::<i64>()
         );
-    }
-}
-
-struct Disk(PathBuf);
-
-impl FileSource for Disk {
-    fn list(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for dir in ["", "metrics"] {
-            let Ok(entries) = std::fs::read_dir(self.0.join(dir)) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                if e.path().is_file() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    out.push(if dir.is_empty() {
-                        name
-                    } else {
-                        format!("{dir}/{name}")
-                    });
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        std::fs::read(self.0.join(path)).map_err(|e| e.to_string())
     }
 }
 

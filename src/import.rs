@@ -511,6 +511,87 @@ pub fn split_quoted(line: &str, sep: char, out: &mut Vec<String>) {
     out.push(cur);
 }
 
+/// Shared helpers for the readers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::BTreeMap;
+
+    use super::{Context, Imported};
+    use crate::model::{Id, Model};
+    use crate::source::MemorySource;
+
+    /// 2026-03-02 08:00:00 UTC (a Monday) in Unix seconds.
+    pub const T0: i64 = 1_772_438_400;
+
+    /// Two servers: web01 has 2 sockets × 4 cores at 2.5 GHz (20 GHz in
+    /// all) and 16 GiB; db01 has 1 × 4 cores at 2 GHz (8 GHz) and 32 GiB.
+    pub fn model(timezone: &str) -> Model {
+        let kdl = format!(
+            r#"
+project "t" {{
+    timezone "{timezone}"
+}}
+server "web01" {{
+    sockets 2
+    cores-per-socket 4
+    clock "2.5GHz"
+    memory "16GiB"
+}}
+server "db01" {{
+    sockets 1
+    cores-per-socket 4
+    clock "2GHz"
+    memory "32GiB"
+}}
+"#
+        );
+        crate::compile(&MemorySource::new().with("p.kdl", kdl))
+            .model
+            .expect("the test project compiles")
+    }
+
+    pub fn names(m: &Model) -> BTreeMap<&str, Id> {
+        m.servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect()
+    }
+
+    pub fn id(m: &Model, name: &str) -> Id {
+        names(m)[name]
+    }
+
+    /// Reads `text` with `reader`, as the file of `owner` or, without one, as
+    /// a file naming its servers.
+    pub fn read_with(
+        m: &Model,
+        owner: Option<&str>,
+        text: &str,
+        reader: fn(&str, &Context) -> Imported,
+    ) -> Imported {
+        let names = names(m);
+        let ctx = Context {
+            owner: owner.map(|n| names[n]),
+            names: &names,
+            model: m,
+        };
+        reader(text, &ctx)
+    }
+
+    pub fn codes(i: &Imported) -> Vec<&'static str> {
+        i.diags.iter().map(|d| d.code).collect()
+    }
+
+    /// Equal within 1e-9, NaN equal to NaN.
+    pub fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| (x.is_nan() && y.is_nan()) || (x - y).abs() < 1e-9)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

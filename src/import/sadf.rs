@@ -456,74 +456,14 @@ fn civil(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::model::Model;
-    use crate::source::MemorySource;
 
-    /// Two servers: web01 has 2 sockets × 4 cores at 2.5 GHz (20 GHz in
-    /// all) and 16 GiB; db01 has 1 × 4 cores at 2 GHz (8 GHz) and 32 GiB.
-    fn model(timezone: &str) -> Model {
-        let kdl = format!(
-            r#"
-project "t" {{
-    timezone "{timezone}"
-}}
-server "web01" {{
-    sockets 2
-    cores-per-socket 4
-    clock "2.5GHz"
-    memory "16GiB"
-}}
-server "db01" {{
-    sockets 1
-    cores-per-socket 4
-    clock "2GHz"
-    memory "32GiB"
-}}
-"#
-        );
-        crate::compile(&MemorySource::new().with("p.kdl", kdl))
-            .model
-            .expect("the test project compiles")
-    }
-
-    fn names(m: &Model) -> BTreeMap<&str, Id> {
-        m.servers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), i))
-            .collect()
-    }
-
-    fn id(m: &Model, name: &str) -> Id {
-        names(m)[name]
-    }
+    use crate::import::testing::{T0, close, codes, id, model};
 
     fn read_as(m: &Model, owner: Option<&str>, text: &str) -> Imported {
-        let names = names(m);
-        let ctx = Context {
-            owner: owner.map(|n| names[n]),
-            names: &names,
-            model: m,
-        };
-        read(text, &ctx)
+        crate::import::testing::read_with(m, owner, text, read)
     }
-
-    fn codes(i: &Imported) -> Vec<&'static str> {
-        i.diags.iter().map(|d| d.code).collect()
-    }
-
-    fn close(a: &[f64], b: &[f64]) -> bool {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(x, y)| (x.is_nan() && y.is_nan()) || (x - y).abs() < 1e-9)
-    }
-
-    /// 2026-03-02 08:00:00 UTC in Unix seconds.
-    const T0: i64 = 1_772_438_400;
 
     /// `sadf -d sa02 -- -u -r -d -n DEV` for web01, three samples ten
     /// minutes apart, with a restart record between the sections.
