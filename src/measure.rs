@@ -448,42 +448,62 @@ pub fn slot_of(ts: i64, settings: &ProfileSettings, utc_offset_minutes: i32) -> 
 fn fold(id: Id, s: Series, settings: &ProfileSettings, offset: i32) -> Measured {
     let slots = settings.slots();
     let p = settings.percentile;
-    let slot_idx: Vec<usize> = s
+    // Samples grouped by slot once (a counting sort), so each resource
+    // gathers its values slot by slot into one buffer without allocating
+    // per slot.
+    let slot_idx: Vec<u32> = s
         .times
         .iter()
-        .map(|t| slot_of(*t, settings, offset))
+        .map(|t| slot_of(*t, settings, offset) as u32)
         .collect();
+    let mut starts = vec![0usize; slots + 1];
+    for &k in &slot_idx {
+        starts[k as usize + 1] += 1;
+    }
+    for k in 0..slots {
+        starts[k + 1] += starts[k];
+    }
+    let mut order = vec![0usize; slot_idx.len()];
+    let mut next = starts.clone();
+    for (i, &k) in slot_idx.iter().enumerate() {
+        order[next[k as usize]] = i;
+        next[k as usize] += 1;
+    }
     let mut covered = vec![false; slots];
     let mut profile: [Vec<f64>; 5] = Default::default();
     let mut overall = [0.0; 5];
     let mut peak = [0.0; 5];
+    let mut buf: Vec<f64> = Vec::with_capacity(order.len());
+    let mut bounds: Vec<usize> = Vec::with_capacity(slots + 1);
     for r in 0..5 {
         if !s.present[r] {
             profile[r] = vec![0.0; slots];
             continue;
         }
-        let mut all: Vec<f64> = s.values[r]
-            .iter()
-            .copied()
-            .filter(|v| !v.is_nan())
-            .collect();
-        peak[r] = all.iter().copied().fold(0.0, f64::max);
-        overall[r] = percentile(&mut all, p);
-        let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); slots];
-        for (v, slot) in s.values[r].iter().zip(&slot_idx) {
-            if !v.is_nan() {
-                buckets[*slot].push(*v);
-            }
+        let values = &s.values[r];
+        buf.clear();
+        bounds.clear();
+        bounds.push(0);
+        for k in 0..slots {
+            buf.extend(
+                order[starts[k]..starts[k + 1]]
+                    .iter()
+                    .map(|i| values[*i])
+                    .filter(|v| !v.is_nan()),
+            );
+            bounds.push(buf.len());
         }
-        profile[r] = buckets
-            .iter_mut()
-            .enumerate()
-            .map(|(i, b)| {
-                if b.is_empty() {
+        peak[r] = buf.iter().copied().fold(0.0, f64::max);
+        let mut all = buf.clone();
+        overall[r] = percentile(&mut all, p);
+        profile[r] = (0..slots)
+            .map(|k| {
+                let part = &mut buf[bounds[k]..bounds[k + 1]];
+                if part.is_empty() {
                     overall[r]
                 } else {
-                    covered[i] = true;
-                    percentile(b, p)
+                    covered[k] = true;
+                    percentile(part, p)
                 }
             })
             .collect();
