@@ -188,6 +188,10 @@ pub const CODES: &[(&str, &str)] = &[
         "a cluster needing more hosts than it may have",
     ),
     (
+        "virtplan::place::conflicting-rules",
+        "placement rules that cannot all hold",
+    ),
+    (
         "virtplan::migrate::window",
         "a wave longer than its maintenance window",
     ),

@@ -128,10 +128,8 @@ fn keep_values(nodes: &mut [KdlNode]) {
     for node in nodes {
         for entry in node.entries_mut() {
             entry.keep_format();
-            if let Some(f) = entry.format_mut() {
-                if f.leading.trim().is_empty() {
-                    f.leading = " ".to_string();
-                }
+            if let Some(f) = entry.format_mut().filter(|f| f.leading.trim().is_empty()) {
+                f.leading = " ".to_string();
             }
         }
         if let Some(children) = node.children_mut() {

@@ -216,6 +216,7 @@ pub fn place(
             failures: cluster.failures_to_tolerate as usize,
         };
         anti_affinity_too_wide(model, cluster, &vms, diags);
+        conflicting_rules(model, &vms, diags);
         // Dimensioning: every candidate model, the cheapest wins.
         let mut candidates = Vec::new();
         let mut best: Option<(usize, Problem, Solution, failover::Verdict)> = None;
@@ -265,6 +266,7 @@ pub fn place(
             None => (fresh.clone(), fresh_verdict.clone()),
         };
         report_unplaced(model, cluster, hm, &problem, &sol, diags);
+        report_unpinned(model, &problem, &sol, diags);
         if let Some(max) = cluster.max_hosts
             && sol.hosts.len() > max as usize
         {
@@ -558,8 +560,11 @@ fn build_problem(
 }
 
 /// The lower bound on hosts: the largest of ⌈Σ demand ÷ usable capacity⌉
-/// over resources and slots, ⌈VMs ÷ VMs per host⌉, ⌈vCPUs ÷ vCPUs per host⌉,
-/// the largest anti-affinity set and the highest pinned host number; plus k.
+/// over resources and slots; k plus the survivors any k failures need (the
+/// largest of ⌈Σ demand ÷ raw capacity⌉, ⌈VMs ÷ VMs per host⌉, ⌈vCPUs ÷
+/// vCPUs per host⌉ and the largest anti-affinity set); the sum of such
+/// bounds over the separate-by groups, which never share hosts; and the
+/// highest pinned host number.
 pub fn lower_bound(problem: &Problem, k: usize) -> usize {
     let s = problem.slots;
     let mut bound = 0usize;
@@ -576,29 +581,207 @@ pub fn lower_bound(problem: &Problem, k: usize) -> usize {
     if placeable.is_empty() {
         return 0;
     }
+    // In normal operation every slot's demand fits the usable capacity;
+    // after k failures it fits the raw capacity of the survivors.
+    let mut survivors = 0usize;
     for r in 0..R {
-        let cap = problem.cap[r];
-        if !(cap.is_finite() && cap > 0.0) {
+        let (cap, raw) = (problem.cap[r], problem.raw[r]);
+        if !(cap.is_finite() && cap > 0.0 && raw.is_finite() && raw > 0.0) {
             continue;
         }
         for slot in 0..s {
             let total: f64 = placeable.iter().map(|it| it.demand[r * s + slot]).sum();
             bound = bound.max((total / cap - 1e-9).ceil().max(0.0) as usize);
+            survivors = survivors.max((total / raw - 1e-9).ceil().max(0.0) as usize);
         }
     }
+    // VM and vCPU counts, and anti-affinity, must hold on the survivors too.
     let vms: u64 = placeable.iter().map(|i| u64::from(i.count())).sum();
     let vcpus: u64 = placeable.iter().map(|i| u64::from(i.vcpus)).sum();
-    bound = bound.max(vms.div_ceil(u64::from(problem.max_vms.max(1))) as usize);
-    bound = bound.max(vcpus.div_ceil(u64::from(problem.max_vcpus.max(1))) as usize);
+    survivors = survivors.max(vms.div_ceil(u64::from(problem.max_vms.max(1))) as usize);
+    survivors = survivors.max(vcpus.div_ceil(u64::from(problem.max_vcpus.max(1))) as usize);
     let mut anti_sizes: BTreeMap<u32, usize> = BTreeMap::new();
     for it in &placeable {
         for a in &it.anti {
             *anti_sizes.entry(*a).or_default() += 1;
         }
     }
-    bound = bound.max(anti_sizes.values().copied().max().unwrap_or(0));
-    bound = bound.max(placeable.iter().filter_map(|i| i.pin).max().unwrap_or(0) as usize);
-    bound.max(1) + k
+    survivors = survivors
+        .max(anti_sizes.values().copied().max().unwrap_or(0))
+        .max(1);
+    // Separate-by groups never share hosts: each needs hosts of its own.
+    let mut groups: BTreeMap<u32, Vec<&Item>> = BTreeMap::new();
+    for it in &placeable {
+        groups.entry(it.group).or_default().push(it);
+    }
+    if groups.len() > 1 {
+        let mut separated = 0usize;
+        for members in groups.values() {
+            let mut need = 1usize;
+            for r in 0..R {
+                let cap = problem.cap[r];
+                if !(cap.is_finite() && cap > 0.0) {
+                    continue;
+                }
+                for slot in 0..s {
+                    let total: f64 = members.iter().map(|it| it.demand[r * s + slot]).sum();
+                    need = need.max((total / cap - 1e-9).ceil() as usize);
+                }
+            }
+            separated += need;
+        }
+        bound = bound.max(separated);
+    }
+    // A pinned host number must exist, failures or not.
+    let pinned = placeable.iter().filter_map(|i| i.pin).max().unwrap_or(0) as usize;
+    bound.max(survivors + k).max(pinned)
+}
+
+/// Rules that cannot all hold: two VMs bound together by affinity (directly
+/// or through a chain of affinity rules) that an anti-affinity rule keeps
+/// apart, that a separate-by rule keeps apart, or that are pinned to
+/// different hosts.
+fn conflicting_rules(model: &Model, vms: &[&VmDemand], diags: &mut Diagnostics) {
+    let in_cluster: BTreeSet<Id> = vms.iter().map(|v| v.server).collect();
+    let mut group: BTreeMap<Id, Id> = in_cluster.iter().map(|s| (*s, *s)).collect();
+    let root = |g: &BTreeMap<Id, Id>, mut x: Id| {
+        while g.get(&x).is_some_and(|p| *p != x) {
+            x = g[&x];
+        }
+        x
+    };
+    for rule in &model.rules {
+        if let RuleKind::Affinity { servers } = &rule.kind {
+            let members: Vec<Id> = servers
+                .iter()
+                .copied()
+                .filter(|s| in_cluster.contains(s))
+                .collect();
+            for w in members.windows(2) {
+                let (a, b) = (root(&group, w[0]), root(&group, w[1]));
+                if a != b {
+                    group.insert(a.max(b), a.min(b));
+                }
+            }
+        }
+    }
+    let same = |a: Id, b: Id| root(&group, a) == root(&group, b);
+    let affinity_of = |s: Id| {
+        model
+            .rules
+            .iter()
+            .find(|r| matches!(&r.kind, RuleKind::Affinity { servers } if servers.contains(&s)))
+    };
+    let name = |s: Id| model.servers[s].name.as_str();
+    let conflict = |rule: &crate::model::Rule, a: Id, b: Id, why: &str| {
+        Diagnostic::error(
+            "virtplan::place::conflicting-rules",
+            format!(
+                "{} `{}` contradicts affinity: `{}` and `{}` must share a host, and {why}",
+                rule.kind.keyword(),
+                rule.name,
+                name(a),
+                name(b)
+            ),
+        )
+        .at(rule.span, "this rule")
+        .related(
+            affinity_of(a).map_or(model.servers[a].span, |r| r.span),
+            "the affinity that binds them",
+        )
+        .help("drop one of the two rules, or take one server out of the affinity")
+    };
+    let pins: BTreeMap<Id, (u32, &crate::model::Rule)> = model
+        .rules
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RuleKind::Pin { server, host } if in_cluster.contains(server) => {
+                Some((*server, (*host, r)))
+            }
+            _ => None,
+        })
+        .collect();
+    for rule in &model.rules {
+        match &rule.kind {
+            RuleKind::AntiAffinity { servers } => {
+                let members: Vec<Id> = servers
+                    .iter()
+                    .copied()
+                    .filter(|s| in_cluster.contains(s))
+                    .collect();
+                if let Some((a, b)) = pairs(&members).find(|(a, b)| same(*a, *b)) {
+                    diags.push(conflict(rule, a, b, "this rule keeps them apart"));
+                }
+            }
+            RuleKind::SeparateBy { tags } => {
+                let carried = |s: Id| -> BTreeSet<&String> {
+                    model.servers[s]
+                        .tags
+                        .iter()
+                        .filter(|t| tags.contains(t))
+                        .collect()
+                };
+                let members: Vec<Id> = in_cluster.iter().copied().collect();
+                if let Some((a, b)) =
+                    pairs(&members).find(|(a, b)| same(*a, *b) && carried(*a) != carried(*b))
+                {
+                    diags.push(conflict(
+                        rule,
+                        a,
+                        b,
+                        "they carry different ones of this rule's tags",
+                    ));
+                }
+            }
+            RuleKind::Pin { server, host } => {
+                let other = pins
+                    .iter()
+                    .find(|(s, (h, _))| **s < *server && same(**s, *server) && h != host);
+                if let Some((s, (h, _))) = other {
+                    diags.push(conflict(
+                        rule,
+                        *s,
+                        *server,
+                        &format!("they are pinned to hosts {h} and {host}"),
+                    ));
+                }
+            }
+            RuleKind::Affinity { .. } => {}
+        }
+    }
+}
+
+/// Every unordered pair of a list.
+fn pairs(list: &[Id]) -> impl Iterator<Item = (Id, Id)> + '_ {
+    list.iter()
+        .enumerate()
+        .flat_map(move |(i, a)| list[i + 1..].iter().map(move |b| (*a, *b)))
+}
+
+/// Pinned VMs whose host number could not take them all.
+fn report_unpinned(model: &Model, problem: &Problem, sol: &Solution, diags: &mut Diagnostics) {
+    for &i in &sol.unpinned {
+        let item = &problem.items[i];
+        let Some(host) = item.pin else { continue };
+        for m in &item.members {
+            let rule = model
+                .rules
+                .iter()
+                .find(|r| matches!(&r.kind, RuleKind::Pin { server, .. } if server == m));
+            let Some(rule) = rule else { continue };
+            diags.push(
+                Diagnostic::error(
+                    "virtplan::place::conflicting-rules",
+                    format!(
+                        "pin `{}` cannot be kept: host {host} cannot also take `{}` with the VMs pinned there before it",
+                        rule.name, model.servers[*m].name
+                    ),
+                )
+                .at(rule.span, "this pin")
+                .help("pin fewer or smaller VMs to that host, or choose another host number"),
+            );
+        }
+    }
 }
 
 fn anti_affinity_too_wide(
@@ -755,6 +938,7 @@ fn previous_solution(
     let mut sol = Solution {
         hosts: Vec::new(),
         unplaced: bad.into_iter().collect(),
+        unpinned: Vec::new(),
     };
     let mut names = Vec::new();
     // Pinned items first, on their numbers.
@@ -776,6 +960,7 @@ fn previous_solution(
         if pack::fits(problem, &sol.hosts[number - 1], &problem.items[i], false) {
             pack::add(problem, &mut sol.hosts[number - 1], i);
         } else {
+            sol.unpinned.push(i);
             loose.push(i);
         }
     }

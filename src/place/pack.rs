@@ -194,6 +194,8 @@ pub fn rebuild(problem: &Problem, items: &[usize], pinned: bool) -> Host {
 pub struct Solution {
     pub hosts: Vec<Host>,
     pub unplaced: Vec<usize>,
+    /// Pinned items that could not go on their host (it was full).
+    pub unpinned: Vec<usize>,
 }
 
 impl Solution {
@@ -257,6 +259,7 @@ fn with_pins(problem: &Problem, skip: &BTreeSet<usize>) -> (Solution, Vec<usize>
     let mut sol = Solution {
         hosts: Vec::new(),
         unplaced: skip.iter().copied().collect(),
+        unpinned: Vec::new(),
     };
     let mut rest = Vec::new();
     let mut pinned: Vec<usize> = (0..problem.items.len())
@@ -273,7 +276,9 @@ fn with_pins(problem: &Problem, skip: &BTreeSet<usize>) -> (Solution, Vec<usize>
         if fits(problem, &sol.hosts[number - 1], &problem.items[i], false) {
             add(problem, &mut sol.hosts[number - 1], i);
         } else {
-            // Two pins that cannot share their host: the later one is placed freely.
+            // Two pins that cannot share their host: the later one is placed
+            // freely, and reported.
+            sol.unpinned.push(i);
             rest.push(i);
         }
     }
@@ -689,5 +694,6 @@ pub fn solve(problem: &Problem, budget: usize) -> Solution {
     best.unwrap_or(Solution {
         hosts: Vec::new(),
         unplaced: Vec::new(),
+        unpinned: Vec::new(),
     })
 }
