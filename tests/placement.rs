@@ -1123,7 +1123,7 @@ fn random_spec(rng: &mut Rng) -> Spec {
     // A scale so that a few hosts are needed whatever the count.
     let cpu_cap = spec.hosts[0].raw()[0];
     let mem_cap = f64::from(spec.hosts[0].memory_gib);
-    let per_vm = rng.uniform(0.08, 0.5) * cpu_cap * (4.0 / n as f64).min(1.0).max(0.15);
+    let per_vm = rng.uniform(0.08, 0.5) * cpu_cap * (4.0 / n as f64).clamp(0.15, 1.0);
     for i in 0..n {
         let big = rng.chance(0.03);
         let cpu_base = rng.uniform(0.05, 0.5) * per_vm * if big { 6.0 } else { 1.0 };
