@@ -982,23 +982,74 @@ fn previous_solution(
             names[h] = Some(name);
             continue;
         }
-        let mut host = pack::Host::new(problem);
-        // Largest first, so a host that no longer holds everything keeps the big ones.
-        let mut items = items;
-        items.sort_by(|a, b| {
-            problem.items[*b]
-                .sum
-                .iter()
-                .sum::<f64>()
-                .total_cmp(&problem.items[*a].sum.iter().sum::<f64>())
+        // Keep as many as possible where they were: when the host no longer
+        // holds all of them, move out the smallest one whose leaving makes the
+        // rest fit, else the smallest two; else move out the smallest ones
+        // until the rest fit, then take back, largest first, those that fit.
+        let size = |i: &usize| problem.items[*i].sum.iter().sum::<f64>();
+        let mut by_size = items.clone();
+        by_size.sort_by(|a, b| size(a).total_cmp(&size(b)).then(a.cmp(b)));
+        let single = by_size.iter().copied().find(|j| {
+            let rest: Vec<usize> = items.iter().copied().filter(|k| k != j).collect();
+            holds(problem, &rest).is_some()
         });
-        for i in items {
-            if pack::fits(problem, &host, &problem.items[i], false) {
-                pack::add(problem, &mut host, i);
-            } else {
-                loose.push(i);
+        // Failing one, the two smallest together whose leaving makes the rest fit.
+        let pair = || {
+            let mut best: Option<(f64, usize, usize)> = None;
+            for (x, j) in by_size.iter().enumerate() {
+                for k in &by_size[x + 1..] {
+                    let total = size(j) + size(k);
+                    if best.is_some_and(|(b, _, _)| total >= b) {
+                        continue;
+                    }
+                    let rest: Vec<usize> =
+                        items.iter().copied().filter(|y| y != j && y != k).collect();
+                    if holds(problem, &rest).is_some() {
+                        best = Some((total, *j, *k));
+                    }
+                }
             }
-        }
+            best.map(|(_, j, k)| (j, k))
+        };
+        let host = match holds(problem, &items) {
+            Some(h) => h,
+            None => match single {
+                Some(j) => {
+                    loose.push(j);
+                    let rest: Vec<usize> = items.iter().copied().filter(|k| *k != j).collect();
+                    holds(problem, &rest).unwrap_or_else(|| pack::Host::new(problem))
+                }
+                None => match pair() {
+                    Some((j, k)) => {
+                        loose.push(j);
+                        loose.push(k);
+                        let rest: Vec<usize> = items
+                            .iter()
+                            .copied()
+                            .filter(|x| *x != j && *x != k)
+                            .collect();
+                        holds(problem, &rest).unwrap_or_else(|| pack::Host::new(problem))
+                    }
+                    None => {
+                        let mut kept: Vec<usize> = by_size.clone();
+                        let mut out = Vec::new();
+                        while !kept.is_empty() && holds(problem, &kept).is_none() {
+                            out.push(kept.remove(0));
+                        }
+                        let mut host =
+                            holds(problem, &kept).unwrap_or_else(|| pack::Host::new(problem));
+                        for j in out.into_iter().rev() {
+                            if pack::fits(problem, &host, &problem.items[j], false) {
+                                pack::add(problem, &mut host, j);
+                            } else {
+                                loose.push(j);
+                            }
+                        }
+                        host
+                    }
+                },
+            },
+        };
         sol.hosts.push(host);
         names.push(Some(name));
     }
@@ -1012,11 +1063,12 @@ fn previous_solution(
             .then(a.cmp(b))
     });
     for i in loose {
-        let before = sol.hosts.len();
-        pack::insert_best_fit(problem, &mut sol, i, &w, None);
-        if sol.hosts.len() > before {
-            names.push(None);
+        // Room on a host there is, or made by moving one VM, before a new host.
+        if pack::insert_existing(problem, &mut sol, i, &w) {
+            continue;
         }
+        pack::insert_best_fit(problem, &mut sol, i, &w, None);
+        names.push(None);
     }
     // Moving VMs must pay: the improved solution is kept only if it needs
     // fewer hosts once N+k is ensured.
@@ -1031,6 +1083,18 @@ fn previous_solution(
     } else {
         (sol, names)
     }
+}
+
+/// The host holding exactly these items, if they all fit together.
+fn holds(problem: &Problem, items: &[usize]) -> Option<pack::Host> {
+    let mut host = pack::Host::new(problem);
+    for &i in items {
+        if !pack::fits(problem, &host, &problem.items[i], false) {
+            return None;
+        }
+        pack::add(problem, &mut host, i);
+    }
+    Some(host)
 }
 
 /// Orders and names the hosts: pinned hosts keep their numbers, hosts of a

@@ -381,6 +381,37 @@ pub fn insert_best_fit(
     }
 }
 
+/// Puts the item on an existing host: best fit, or after moving one other
+/// item out of the way. Returns false, changing nothing, if neither works.
+pub fn insert_existing(problem: &Problem, sol: &mut Solution, i: usize, w: &[f64; R]) -> bool {
+    let item = &problem.items[i];
+    let best = sol
+        .hosts
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| (!h.items.is_empty() || h.pinned) && fits(problem, h, item, false))
+        .map(|(k, h)| {
+            let after: f64 = (0..R)
+                .filter(|r| problem.cap[*r].is_finite() && problem.cap[*r] > 0.0)
+                .map(|r| w[r] * (h.sum[r] + item.sum[r]) / (problem.cap[r] * problem.slots as f64))
+                .sum();
+            (after, k)
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+    if let Some((_, h)) = best {
+        add(problem, &mut sol.hosts[h], i);
+        return true;
+    }
+    let mut touched = Vec::new();
+    match relocate_for(problem, sol, usize::MAX, i, &mut touched) {
+        Some(h) => {
+            add(problem, &mut sol.hosts[h], i);
+            true
+        }
+        None => false,
+    }
+}
+
 /// Bin-centric packing: fill one host at a time with the item whose demand
 /// best matches the host's remaining capacity, slot by slot (normalised dot
 /// product), largest items breaking ties. Quadratic in the item count, so
