@@ -10,7 +10,9 @@ use std::fmt;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 
-use crate::source::{SourceMap, Span};
+use std::sync::Arc;
+
+use crate::source::{FileId, SourceMap, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -216,13 +218,37 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, opts: RenderOptions) ->
         .with_links(false)
         .with_context_lines(1);
     let mut out = String::new();
-    for d in diags {
-        let report = Report::new(d, sources);
+    // Each file's text is shared by all the diagnostics that show it.
+    let mut texts = Texts::default();
+    for d in diags.iter().take(MAX_RENDERED) {
+        let report = Report::new(d, sources, &mut texts);
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{}: {}\n", d.code, d.message));
         }
     }
+    if diags.len() > MAX_RENDERED {
+        out.push_str(&format!(
+            "… and {} more diagnostics not shown; fix these first\n",
+            diags.len() - MAX_RENDERED
+        ));
+    }
     out
+}
+
+/// Most diagnostics rendered in full; a broken file can produce thousands.
+pub const MAX_RENDERED: usize = 200;
+
+/// Shared file texts for rendering.
+#[derive(Default)]
+struct Texts(std::collections::BTreeMap<FileId, Arc<String>>);
+
+impl Texts {
+    fn get(&mut self, sources: &SourceMap, id: FileId) -> Arc<String> {
+        self.0
+            .entry(id)
+            .or_insert_with(|| Arc::new(sources.get(id).text.clone()))
+            .clone()
+    }
 }
 
 /// A one-line summary per diagnostic: `file:line:col: error[code]: message`.
@@ -244,7 +270,7 @@ pub fn render_short(diags: &[Diagnostic], sources: &SourceMap) -> String {
 /// Adapter from our plain data to miette's trait, with the source attached.
 struct Report<'a> {
     diag: &'a Diagnostic,
-    source: Option<NamedSource<String>>,
+    source: Option<NamedSource<Arc<String>>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report<'a>>,
     primary_pos: String,
@@ -252,7 +278,7 @@ struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    fn new(diag: &'a Diagnostic, sources: &SourceMap) -> Report<'a> {
+    fn new(diag: &'a Diagnostic, sources: &SourceMap, texts: &mut Texts) -> Report<'a> {
         let Some(span) = diag.span else {
             return Report {
                 diag,
@@ -279,7 +305,10 @@ impl<'a> Report<'a> {
                 let rfile = sources.get(rspan.file);
                 related.push(Report {
                     diag,
-                    source: Some(NamedSource::new(rfile.name.clone(), rfile.text.clone())),
+                    source: Some(NamedSource::new(
+                        rfile.name.clone(),
+                        texts.get(sources, rspan.file),
+                    )),
                     labels: vec![LabeledSpan::new_with_span(
                         Some(label.clone()),
                         (rspan.start as usize, rspan.len()),
@@ -292,7 +321,10 @@ impl<'a> Report<'a> {
         }
         Report {
             diag,
-            source: Some(NamedSource::new(file.name.clone(), file.text.clone())),
+            source: Some(NamedSource::new(
+                file.name.clone(),
+                texts.get(sources, span.file),
+            )),
             labels,
             related,
             primary_pos: sources.position(span),

@@ -54,9 +54,19 @@ pub fn format(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<Strin
     None
 }
 
-/// What surrounds each node, in document order: the text before it
-/// (comments and blank lines) and the comments at the end of its line.
-fn leadings(nodes: &[KdlNode], out: &mut Vec<(String, String)>) {
+/// What surrounds one node in the original text.
+#[derive(Default)]
+struct Around {
+    /// Comments and blank lines before it.
+    leading: String,
+    /// Comments at the end of its line.
+    end: String,
+    /// Comments before the `}` of its block.
+    closing: String,
+}
+
+/// What surrounds each node, in document order.
+fn leadings(nodes: &[KdlNode], out: &mut Vec<Around>) {
     for node in nodes {
         let (leading, end) = node.format().map_or_else(Default::default, |f| {
             let end: Vec<&str> = [f.before_terminator.trim(), f.terminator.trim()]
@@ -65,7 +75,16 @@ fn leadings(nodes: &[KdlNode], out: &mut Vec<(String, String)>) {
                 .collect();
             (f.leading.clone(), end.join(" "))
         });
-        out.push((leading, end));
+        let closing = node
+            .children()
+            .and_then(|c| c.format())
+            .map(|f| f.trailing.clone())
+            .unwrap_or_default();
+        out.push(Around {
+            leading,
+            end,
+            closing,
+        });
         if let Some(children) = node.children() {
             leadings(children.nodes(), out);
         }
@@ -78,12 +97,16 @@ fn leadings(nodes: &[KdlNode], out: &mut Vec<(String, String)>) {
 /// back, one space after the node.
 fn restore_leadings(
     nodes: &mut [KdlNode],
-    originals: &mut impl Iterator<Item = (String, String)>,
+    originals: &mut impl Iterator<Item = Around>,
     depth: usize,
 ) {
     let indent = INDENT.repeat(depth);
     for (i, node) in nodes.iter_mut().enumerate() {
-        let (original, end) = originals.next().unwrap_or_default();
+        let Around {
+            leading: original,
+            end,
+            closing,
+        } = originals.next().unwrap_or_default();
         let lines: Vec<&str> = original.split('\n').collect();
         let mut leading = String::new();
         let mut blank = false;
@@ -107,6 +130,12 @@ fn restore_leadings(
             leading.push('\n');
         }
         leading.push_str(&indent);
+        // A comment on the node's own line, before it, stays there.
+        let same_line = lines.last().map_or("", |l| l.trim());
+        if !same_line.is_empty() {
+            leading.push_str(same_line);
+            leading.push(' ');
+        }
         if let Some(f) = node.format_mut() {
             f.leading = leading;
             if !end.is_empty() {
@@ -118,6 +147,17 @@ fn restore_leadings(
         }
         if let Some(children) = node.children_mut() {
             restore_leadings(children.nodes_mut(), originals, depth + 1);
+            // Comments before the closing `}` are indented as the block's nodes.
+            if let Some(f) = children.format_mut() {
+                let mut trailing = String::new();
+                for line in closing.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                    trailing.push_str(&INDENT.repeat(depth + 1));
+                    trailing.push_str(line);
+                    trailing.push('\n');
+                }
+                trailing.push_str(&indent);
+                f.trailing = trailing;
+            }
         }
     }
 }

@@ -25,6 +25,9 @@ use crate::source::{FileId, Span};
 /// File id used in spans until the file gets its real id.
 pub const PENDING: FileId = FileId(u32::MAX);
 
+/// The largest measured value accepted in any unit (1e9 GHz, GiB, IOPS…).
+pub const MAX_VALUE: f64 = 1e9;
+
 /// Row diagnostics kept per file before the rest are summarised.
 pub const MAX_ROW_DIAGS: usize = 10;
 
@@ -123,6 +126,19 @@ impl Imported {
     /// Adds a row, rejecting it when it does not come after the server's
     /// previous row of this file.
     pub fn row(&mut self, id: Id, ts: i64, row: [f64; 5], span: Span, model: &Model) {
+        // A value beyond any real server's scale is a broken export.
+        if row.iter().any(|v| *v > MAX_VALUE) {
+            self.row_problem(
+                Some(id),
+                Diagnostic::error(
+                    "virtplan::metrics::row",
+                    "a value in this row is implausibly large",
+                )
+                .at(span, "rejected row")
+                .help("check the export's units: values are GHz, GiB, IOPS, MB/s and Mbit/s"),
+            );
+            return;
+        }
         let s = self.series.entry(id).or_default();
         if let Some(last) = s.times.last().copied()
             && ts <= last

@@ -47,7 +47,10 @@ pub fn decode(
                     "virtplan::load::not-utf8",
                     format!("`{path}` is not valid UTF-8"),
                 )
-                .at(Span::new(id, valid, valid + 1), "invalid bytes start here")
+                .at(
+                    Span::new(id, valid, valid + '\u{FFFD}'.len_utf8()),
+                    "invalid bytes start here",
+                )
                 .help(
                     "virtplan reads UTF-8 text; re-save the file as UTF-8 (is it a binary file?)",
                 ),

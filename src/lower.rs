@@ -73,20 +73,92 @@ pub fn lower(
     };
     let project = l.project(project_node);
 
-    let licenses: Vec<License> = by_kind("license").filter_map(|n| l.license(n)).collect();
-    let platforms: Vec<Platform> = by_kind("platform").filter_map(|n| l.platform(n)).collect();
-    let host_models: Vec<HostModel> = by_kind("host-model")
-        .filter_map(|n| l.host_model(n))
-        .collect();
-    let clusters: Vec<Cluster> = by_kind("cluster").filter_map(|n| l.cluster(n)).collect();
+    // Every name was numbered when registered; a node that turns out
+    // invalid is left out of its list, so references are renumbered below.
+    let (licenses, license_ids) =
+        l.lower_all(RefKind::License, by_kind("license"), |l, n| l.license(n));
+    let (mut platforms, platform_ids) =
+        l.lower_all(RefKind::Platform, by_kind("platform"), |l, n| l.platform(n));
+    let (host_models, host_model_ids) =
+        l.lower_all(RefKind::HostModel, by_kind("host-model"), |l, n| {
+            l.host_model(n)
+        });
+    let (mut clusters, mut cluster_ids) =
+        l.lower_all(RefKind::Cluster, by_kind("cluster"), |l, n| l.cluster(n));
     let classes: BTreeMap<String, &Node> = by_kind("class")
         .filter_map(|n| n.label().map(|name| (name.value, n)))
         .collect();
     l.check_class_cycles(&classes);
-    let servers: Vec<Server> = by_kind("server")
-        .filter_map(|n| l.server(n, &classes, defaults, &project, clusters.len(), sources))
-        .collect();
-    let rules = l.rules(nodes);
+    let cluster_count = clusters.len();
+    let (mut servers, server_ids) = l.lower_all(RefKind::Server, by_kind("server"), |l, n| {
+        l.server(n, &classes, defaults, &project, cluster_count, sources)
+    });
+    for p in &mut platforms {
+        p.license = p.license.and_then(|i| renumber(&license_ids, i));
+    }
+    // A cluster whose platform or host models are all invalid goes too.
+    let mut kept = Vec::new();
+    for (old, mut c) in clusters.drain(..).enumerate() {
+        c.host_models = c
+            .host_models
+            .iter()
+            .filter_map(|i| renumber(&host_model_ids, *i))
+            .collect();
+        match renumber(&platform_ids, c.platform) {
+            Some(p) if !c.host_models.is_empty() => {
+                c.platform = p;
+                cluster_ids = cluster_ids
+                    .iter()
+                    .map(|id| {
+                        if *id == Some(old) {
+                            Some(kept.len())
+                        } else {
+                            *id
+                        }
+                    })
+                    .collect();
+                kept.push(c);
+            }
+            _ => {
+                cluster_ids = cluster_ids
+                    .iter()
+                    .map(|id| if *id == Some(old) { None } else { *id })
+                    .collect();
+            }
+        }
+    }
+    let clusters = kept;
+    for s in &mut servers {
+        s.cluster = s.cluster.and_then(|i| renumber(&cluster_ids, i));
+        s.depends_on = s
+            .depends_on
+            .iter()
+            .filter_map(|i| renumber(&server_ids, *i))
+            .collect();
+        s.licenses = s
+            .licenses
+            .iter()
+            .filter_map(|i| renumber(&license_ids, *i))
+            .collect();
+    }
+    let mut rules = l.rules(nodes);
+    rules.retain_mut(|r| match &mut r.kind {
+        RuleKind::Affinity { servers } | RuleKind::AntiAffinity { servers } => {
+            *servers = servers
+                .iter()
+                .filter_map(|i| renumber(&server_ids, *i))
+                .collect();
+            true
+        }
+        RuleKind::Pin { server, .. } => match renumber(&server_ids, *server) {
+            Some(s) => {
+                *server = s;
+                true
+            }
+            None => false,
+        },
+        RuleKind::SeparateBy { .. } => true,
+    });
     let costs = l.costs(costs_node);
     let migration = l.migration(migration_node);
     let metrics = by_kind("metrics")
@@ -113,6 +185,11 @@ pub fn lower(
         migration,
         metrics,
     })
+}
+
+/// The new index of a registered id, if its node was valid.
+fn renumber(ids: &[Option<Id>], id: Id) -> Option<Id> {
+    ids.get(id).copied().flatten()
 }
 
 struct Lowerer<'a> {
@@ -208,6 +285,31 @@ fn strings(n: Option<&Node>) -> Vec<String> {
 }
 
 impl Lowerer<'_> {
+    /// Lowers the registered nodes of one kind, in registration order.
+    /// Returns the valid values and, per registered id, its index among them.
+    fn lower_all<'n, T>(
+        &mut self,
+        kind: RefKind,
+        nodes: impl Iterator<Item = &'n Node>,
+        mut lower: impl FnMut(&mut Self, &'n Node) -> Option<T>,
+    ) -> (Vec<T>, Vec<Option<Id>>) {
+        let mut values = Vec::new();
+        let mut ids = Vec::new();
+        for n in nodes {
+            if !self.is_registered(kind, n) {
+                continue;
+            }
+            match lower(self, n) {
+                Some(v) => {
+                    ids.push(Some(values.len()));
+                    values.push(v);
+                }
+                None => ids.push(None),
+            }
+        }
+        (values, ids)
+    }
+
     fn singleton<'n>(&mut self, mut nodes: impl Iterator<Item = &'n Node>) -> Option<&'n Node> {
         let first = nodes.next()?;
         for again in nodes {

@@ -21,6 +21,8 @@ use crate::units::{self, BitsPerSec, Bytes, Fraction, Hertz, Seconds, Watts, Win
 
 /// Deepest block nesting accepted; the language itself needs three levels.
 pub const MAX_DEPTH: usize = 16;
+/// Deepest nesting of block comments accepted.
+pub const MAX_COMMENT_DEPTH: usize = 32;
 
 /// A checked value.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,7 +113,7 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Vec<Node> {
         diags.push(
             Diagnostic::error(
                 "virtplan::load::too-deep",
-                format!("blocks are nested more than {MAX_DEPTH} levels deep"),
+                format!("blocks or block comments are nested too deep (more than {MAX_DEPTH} `{{` or {MAX_COMMENT_DEPTH} `/*`)"),
             )
             .at(Span::new(file, offset, offset + 1), "too deep here")
             .help(
@@ -149,21 +151,37 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Vec<Node> {
 }
 
 /// Returns the offset of the first `{` nested deeper than [`MAX_DEPTH`],
-/// counting braces outside strings and comments only roughly: braces in
-/// strings can only make it stricter, and no sane file comes near the limit.
+/// or of the first `/*` nested deeper than [`MAX_COMMENT_DEPTH`] (KDL block
+/// comments nest, and the parser recurses into them). Counting is rough,
+/// ignoring strings: that can only make it stricter, and no sane file comes
+/// near the limits.
 pub fn too_deep(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, b) in text.bytes().enumerate() {
-        match b {
-            b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
+    let bytes = text.as_bytes();
+    let (mut braces, mut comments) = (0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'{', _) => {
+                braces += 1;
+                if braces > MAX_DEPTH {
                     return Some(i);
                 }
             }
-            b'}' => depth = depth.saturating_sub(1),
+            (b'}', _) => braces = braces.saturating_sub(1),
+            (b'/', Some(b'*')) => {
+                comments += 1;
+                if comments > MAX_COMMENT_DEPTH {
+                    return Some(i);
+                }
+                i += 1;
+            }
+            (b'*', Some(b'/')) => {
+                comments = comments.saturating_sub(1);
+                i += 1;
+            }
             _ => {}
         }
+        i += 1;
     }
     None
 }
@@ -264,11 +282,16 @@ impl Checker<'_> {
         let mut args = Vec::new();
         let mut props: BTreeMap<String, Value> = BTreeMap::new();
         let mut prop_spans: BTreeMap<String, Span> = BTreeMap::new();
+        // Extra arguments are reported once per node, at the first of them.
+        let mut extra_reported = false;
+        let positional = kdl.entries().iter().filter(|e| e.name().is_none()).count();
         for entry in kdl.entries() {
             let espan = self.span(entry.span());
             match entry.name() {
+                None if extra_reported => {}
                 None => {
                     let Some(aspec) = spec.args else {
+                        extra_reported = true;
                         self.diags.push(
                             Diagnostic::error(
                                 "virtplan::check::too-many-arguments",
@@ -280,11 +303,12 @@ impl Checker<'_> {
                         continue;
                     };
                     if args.len() >= aspec.max {
+                        extra_reported = true;
                         self.diags.push(
                             Diagnostic::error(
                                 "virtplan::check::too-many-arguments",
                                 format!(
-                                    "`{}` takes {} argument{}",
+                                    "`{}` takes {} argument{}, found {positional}",
                                     spec.name,
                                     aspec.max,
                                     if aspec.max == 1 { "" } else { "s" }

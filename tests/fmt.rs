@@ -1,0 +1,596 @@
+//! The formatter on every KDL text we ship: the example projects and the
+//! ```kdl blocks of the book, plus one file written to hold comments of
+//! every kind.
+//!
+//! For each file: formatting succeeds, formatting the output again changes
+//! nothing, indentation is in steps of four spaces, every `//` comment
+//! survives, and the meaning does not change (the checker sees the same
+//! nodes, values and diagnostics). Each example project, formatted file by
+//! file, still compiles without errors to the same number of servers and the
+//! same plan. Finally an independent KDL v2 parser, the Python package
+//! `ckdl` run by `tests/ckdl_check.py`, must accept every formatted file
+//! (written to `target/tmp/fmt-ckdl/formatted/`). Without `ckdl` that test
+//! is skipped with a message, unless the `CI` environment variable is set:
+//! then it fails (`pip install ckdl`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use virtplan::diag::{Diagnostics, RenderOptions, Severity, render_short};
+use virtplan::source::{FileId, MemorySource, SourceMap};
+use virtplan::syntax::Node;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ------------------------------------------------------------------ inputs
+
+/// One KDL text to format: where it comes from, and the text.
+struct Input {
+    /// Human-readable origin: `examples/small/estate.kdl` or
+    /// `book/src/x.md, kdl block 2 (line 14)`.
+    origin: String,
+    /// A file name for the ckdl check, unique and flat.
+    flat_name: String,
+    text: String,
+}
+
+/// Every file under `dir` (recursively, sorted) with one of the extensions,
+/// as (project-relative `/` path, bytes).
+fn files_under(dir: &Path, exts: &[&str]) -> Vec<(String, Vec<u8>)> {
+    fn go(base: &Path, dir: &Path, exts: &[&str], out: &mut Vec<(String, Vec<u8>)>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+            .map(|e| e.expect("directory entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                go(base, &path, exts, out);
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| exts.contains(&e))
+            {
+                let rel = path
+                    .strip_prefix(base)
+                    .expect("under the base")
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let bytes = std::fs::read(&path)
+                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+                out.push((rel, bytes));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(dir, dir, exts, &mut out);
+    out
+}
+
+const EXAMPLES: &[&str] = &["small", "realistic"];
+
+/// Every file of an example project that virtplan reads (KDL and CSV).
+fn example_project(name: &str) -> MemorySource {
+    let mut fs = MemorySource::new();
+    for (rel, bytes) in files_under(&root().join("examples").join(name), &["kdl", "csv"]) {
+        fs.files.insert(rel, bytes);
+    }
+    assert!(
+        fs.files.keys().any(|k| k.ends_with(".kdl")),
+        "example `{name}` has no .kdl file"
+    );
+    fs
+}
+
+fn example_inputs() -> Vec<Input> {
+    let mut inputs = Vec::new();
+    for ex in EXAMPLES {
+        for (rel, bytes) in example_project(ex).files {
+            if !rel.ends_with(".kdl") {
+                continue;
+            }
+            let origin = format!("examples/{ex}/{rel}");
+            let text = String::from_utf8(bytes).unwrap_or_else(|_| panic!("{origin} is not UTF-8"));
+            inputs.push(Input {
+                flat_name: format!("examples-{ex}-{}", rel.replace('/', "-")),
+                origin,
+                text,
+            });
+        }
+    }
+    inputs
+}
+
+/// The ```kdl blocks of the book, if the book is there.
+fn book_inputs() -> Vec<Input> {
+    let dir = root().join("book").join("src");
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let mut inputs = Vec::new();
+    for (rel, bytes) in files_under(&dir, &["md"]) {
+        let text =
+            String::from_utf8(bytes).unwrap_or_else(|_| panic!("book/src/{rel} is not UTF-8"));
+        for (n, (line, body)) in kdl_blocks(&text).into_iter().enumerate() {
+            inputs.push(Input {
+                origin: format!("book/src/{rel}, kdl block {} (line {line})", n + 1),
+                flat_name: format!(
+                    "book-{}-{}.kdl",
+                    rel.replace('/', "-").trim_end_matches(".md"),
+                    n + 1
+                ),
+                text: body,
+            });
+        }
+    }
+    inputs
+}
+
+/// The bodies of the ```kdl fenced blocks of a Markdown text, with the line
+/// each body starts on. Fences are three or more backticks; the closing
+/// fence is the same run of backticks.
+fn kdl_blocks(text: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, bool, usize, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let ticks = trimmed.chars().take_while(|c| *c == '`').count();
+        match open.take() {
+            None if ticks >= 3 => {
+                let lang = trimmed[ticks..].split_whitespace().next().unwrap_or("");
+                // `kdl` exactly, or `kdl,...` attributes as mdBook allows.
+                let is_kdl = lang == "kdl" || lang.starts_with("kdl,");
+                open = Some(("`".repeat(ticks), is_kdl, i + 2, String::new()));
+            }
+            None => {}
+            Some((fence, is_kdl, start, body)) if trimmed.trim_end() == fence => {
+                blocks.extend(is_kdl.then_some((start, body)));
+            }
+            Some((fence, is_kdl, start, mut body)) => {
+                body.push_str(line);
+                body.push('\n');
+                open = Some((fence, is_kdl, start, body));
+            }
+        }
+    }
+    blocks
+}
+
+// ------------------------------------------------------------------ checks
+
+/// Formats a text, or fails with the diagnostics.
+fn format_ok(origin: &str, text: &str) -> String {
+    let mut diags = Diagnostics::default();
+    let out = virtplan::fmt::format(FileId(0), text, &mut diags);
+    match out {
+        Some(out) => out,
+        None => {
+            let mut sources = SourceMap::default();
+            sources.add(origin.to_string(), text.to_string());
+            panic!(
+                "{origin}: fmt failed:\n{}",
+                virtplan::diag::render(
+                    &diags.items,
+                    &sources,
+                    RenderOptions {
+                        color: false,
+                        width: 80
+                    }
+                )
+            );
+        }
+    }
+}
+
+/// The `//` comments of a text: whole comment lines (trimmed), and the
+/// comment part of lines with code before it. A `//` inside a string does
+/// not count (a simple quote count is enough for our files).
+fn line_comments(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let bytes = line.as_bytes();
+        let mut in_string = false;
+        let mut i = 0;
+        while i + 1 < bytes.len() {
+            match bytes[i] {
+                b'\\' if in_string => i += 1,
+                b'"' => in_string = !in_string,
+                b'/' if !in_string && bytes[i + 1] == b'/' => {
+                    out.push(line[i..].trim().to_string());
+                    break;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Lines (1-based, with their text) whose indentation is not a multiple of
+/// four spaces, or uses tabs. Lines inside multi-line strings and block
+/// comments are free.
+fn badly_indented(text: &str) -> Vec<(usize, &str)> {
+    let mut bad = Vec::new();
+    let (mut in_string, mut in_comment) = (false, false);
+    for (i, line) in text.lines().enumerate() {
+        let free = in_string || in_comment;
+        in_string ^= line.matches("\"\"\"").count() % 2 == 1;
+        let opens = line.matches("/*").count();
+        let closes = line.matches("*/").count();
+        if opens > closes {
+            in_comment = true;
+        } else if closes > opens {
+            in_comment = false;
+        }
+        if free || line.trim().is_empty() {
+            continue;
+        }
+        let indent = &line[..line.len() - line.trim_start().len()];
+        if indent.contains('\t') || indent.len() % 4 != 0 {
+            bad.push((i + 1, line));
+        }
+    }
+    bad
+}
+
+/// A node without its spans, for comparing meaning.
+#[derive(Debug, PartialEq)]
+struct Plain {
+    name: String,
+    args: Vec<String>,
+    props: BTreeMap<String, String>,
+    children: Vec<Plain>,
+}
+
+fn plain(n: &Node) -> Plain {
+    Plain {
+        name: n.name.value.clone(),
+        args: n.args.iter().map(|a| format!("{:?}", a.value)).collect(),
+        props: n
+            .props
+            .iter()
+            .map(|(k, v)| (k.clone(), format!("{:?}", v.value)))
+            .collect(),
+        children: n.children.iter().map(plain).collect(),
+    }
+}
+
+/// What the checker makes of a text: its nodes without spans, and the codes
+/// of its diagnostics.
+fn checked(text: &str) -> (Vec<Plain>, Vec<&'static str>) {
+    let mut diags = Diagnostics::default();
+    let nodes = virtplan::syntax::parse(FileId(0), text, &mut diags);
+    (
+        nodes.iter().map(plain).collect(),
+        diags.items.iter().map(|d| d.code).collect(),
+    )
+}
+
+/// Everything that must hold for one text: the formatted text, or every
+/// problem found.
+fn check_one(input: &Input) -> Result<String, Vec<String>> {
+    let origin = &input.origin;
+    let mut problems = Vec::new();
+    let once = format_ok(origin, &input.text);
+    let twice = format_ok(&format!("{origin} (formatted once)"), &once);
+    if once != twice {
+        let line = once
+            .lines()
+            .zip(twice.lines())
+            .position(|(a, b)| a != b)
+            .map_or_else(
+                || "the line count".to_string(),
+                |i| format!("line {}", i + 1),
+            );
+        problems.push(format!(
+            "{origin}: fmt is not idempotent (first difference at {line})\n--- once ---\n{once}\n--- twice ---\n{twice}"
+        ));
+    }
+    if !once.ends_with('\n') {
+        problems.push(format!(
+            "{origin}: the formatted text does not end with a newline"
+        ));
+    }
+    for (n, line) in badly_indented(&once) {
+        problems.push(format!(
+            "{origin}: formatted line {n} is not indented by a multiple of four spaces: {line:?}"
+        ));
+    }
+    let out_comments = line_comments(&once);
+    for c in line_comments(&input.text) {
+        if !out_comments.iter().any(|o| o.contains(c.as_str())) {
+            problems.push(format!("{origin}: fmt loses the comment `{c}`"));
+        }
+    }
+    let (before, before_diags) = checked(&input.text);
+    let (after, after_diags) = checked(&once);
+    if before_diags != after_diags {
+        problems.push(format!(
+            "{origin}: fmt changes the checker's diagnostics from {before_diags:?} to {after_diags:?}"
+        ));
+    }
+    if before != after {
+        let first = before
+            .iter()
+            .zip(&after)
+            .position(|(a, b)| a != b)
+            .unwrap_or(before.len().min(after.len()));
+        problems.push(format!(
+            "{origin}: fmt changes the meaning: top-level node {} differs ({} nodes before, {} after)\nbefore: \
+             {:#?}\nafter: {:#?}",
+            first + 1,
+            before.len(),
+            after.len(),
+            before.get(first),
+            after.get(first)
+        ));
+    }
+    if problems.is_empty() {
+        Ok(once)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Checks every input and fails with every problem at once.
+fn check_all(inputs: &[Input]) {
+    let mut problems = Vec::new();
+    for input in inputs {
+        if let Err(p) = check_one(input) {
+            problems.extend(p);
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s) in {} file(s):\n{}",
+        problems.len(),
+        inputs.len(),
+        problems.join("\n")
+    );
+}
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn every_example_file_formats_idempotently_and_keeps_comments() {
+    let inputs = example_inputs();
+    assert!(
+        inputs.len() >= 5,
+        "expected the example .kdl files, found {}",
+        inputs.len()
+    );
+    check_all(&inputs);
+}
+
+#[test]
+fn every_book_kdl_block_formats_idempotently_and_keeps_comments() {
+    let inputs = book_inputs();
+    if inputs.is_empty() {
+        eprintln!("fmt: no book/src or no ```kdl block in it; nothing to check");
+        return;
+    }
+    check_all(&inputs);
+}
+
+/// Number of servers and the plan as JSON (the plan does not hold spans).
+fn compile_summary(name: &str, fs: &MemorySource) -> (usize, String) {
+    let c = virtplan::compile(fs);
+    let errors: Vec<_> = c
+        .diags
+        .items
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{name}: errors:\n{}",
+        render_short(&errors, &c.sources)
+    );
+    let model = c.model.unwrap_or_else(|| panic!("{name}: no model"));
+    let plan = c.plan.unwrap_or_else(|| panic!("{name}: no plan"));
+    let json = serde_json::to_string_pretty(&plan).expect("plan as JSON");
+    (model.servers.len(), json)
+}
+
+#[test]
+fn formatted_examples_compile_to_the_same_plan() {
+    for ex in EXAMPLES {
+        let original = example_project(ex);
+        let mut formatted = original.clone();
+        for (rel, bytes) in formatted.files.iter_mut() {
+            if rel.ends_with(".kdl") {
+                let text = String::from_utf8(bytes.clone()).expect("UTF-8");
+                *bytes = format_ok(&format!("examples/{ex}/{rel}"), &text).into_bytes();
+            }
+        }
+        let (servers, plan) = compile_summary(&format!("examples/{ex}"), &original);
+        let (fservers, fplan) = compile_summary(&format!("examples/{ex} (formatted)"), &formatted);
+        assert!(servers > 0, "examples/{ex} has no server");
+        assert_eq!(
+            servers, fservers,
+            "examples/{ex}: the formatted project has a different number of servers"
+        );
+        if plan != fplan {
+            let line = plan
+                .lines()
+                .zip(fplan.lines())
+                .position(|(a, b)| a != b)
+                .map_or(0, |i| i + 1);
+            panic!(
+                "examples/{ex}: the formatted project compiles to a different plan (JSON line {line}: {:?} vs {:?})",
+                plan.lines().nth(line.saturating_sub(1)),
+                fplan.lines().nth(line.saturating_sub(1))
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------------ ckdl
+
+/// Whether `python3` can import `ckdl`; the reason when not.
+fn ckdl_available() -> Result<(), String> {
+    match Command::new("python3").args(["-c", "import ckdl"]).output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!(
+            "`python3 -c \"import ckdl\"` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+        )),
+        Err(e) => Err(format!("cannot run python3: {e}")),
+    }
+}
+
+/// Runs `tests/ckdl_check.py` on a directory; the output when it fails.
+fn run_ckdl_check(dir: &Path) -> Result<String, String> {
+    let script = root().join("tests").join("ckdl_check.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
+fn write_dir(dir: &Path, files: &[(String, String)]) {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot clear {}: {e}", dir.display()));
+    }
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", dir.join(name).display()));
+    }
+}
+
+#[test]
+fn ckdl_accepts_every_formatted_file() {
+    if let Err(why) = ckdl_available() {
+        let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"));
+        if ci {
+            panic!("{why}\nCI must install the ckdl Python package: `pip install ckdl`");
+        }
+        eprintln!(
+            "SKIPPED ckdl_accepts_every_formatted_file: {why}\n  install it with `pip install ckdl` to run this check \
+             (it is required when CI is set)"
+        );
+        return;
+    }
+    let inputs: Vec<Input> = example_inputs()
+        .into_iter()
+        .chain(book_inputs())
+        .chain([every_comment_kind()])
+        .collect();
+    let mut formatted = Vec::new();
+    let mut originals = Vec::new();
+    for input in &inputs {
+        let name = if input.flat_name.ends_with(".kdl") {
+            input.flat_name.clone()
+        } else {
+            format!("{}.kdl", input.flat_name)
+        };
+        formatted.push((name.clone(), format_ok(&input.origin, &input.text)));
+        originals.push((name, input.text.clone()));
+    }
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fmt-ckdl");
+    let dir = base.join("formatted");
+    write_dir(&dir, &formatted);
+    match run_ckdl_check(&dir) {
+        Ok(out) => eprintln!("{}", out.trim()),
+        Err(out) => {
+            // Say whether the originals parse, to tell fmt bugs from input bugs.
+            let odir = base.join("original");
+            write_dir(&odir, &originals);
+            let originals = match run_ckdl_check(&odir) {
+                Ok(_) => "every original file parses: the formatter broke them".to_string(),
+                Err(o) => format!("the originals fail too:\n{o}"),
+            };
+            let mut msg = String::new();
+            let _ = writeln!(
+                msg,
+                "ckdl rejects formatted files in {}:\n{out}",
+                dir.display()
+            );
+            let _ = writeln!(msg, "{originals}");
+            panic!("{msg}");
+        }
+    }
+}
+
+/// A file written to hold comments of every kind, in every place.
+fn every_comment_kind() -> Input {
+    let text = "\
+// leading comment
+project \"p\" { // after the brace
+    /* block before a child */ currency \"EUR\" // trailing comment
+    /- timezone \"UTC\"
+    horizon-years /* between entries */ 5
+    discount-rate \"8%\" /- \"9%\"
+    // last line of the block
+}
+/* a block comment
+   on two lines */
+/-server \"x\" { clock \"1GHz\" }
+// the end
+";
+    Input {
+        origin: "comments of every kind".to_string(),
+        flat_name: "comments.kdl".to_string(),
+        text: text.to_string(),
+    }
+}
+
+/// Comments of every kind, in every place, on a file written for the
+/// purpose (the examples do not use them all). Each comment's text must
+/// survive, line by line, and so must slashdashed nodes and entries.
+#[test]
+fn comments_of_every_kind_survive() {
+    let input = every_comment_kind();
+    let text = input.text.as_str();
+    let mut problems = check_one(&input).err().unwrap_or_default();
+    let once = format_ok(&input.origin, text);
+    // `//` comments are checked by `check_one`; here the rest.
+    for piece in [
+        "/* block before a child */",
+        "/- timezone",
+        "/* between entries */",
+        "/- \"9%\"",
+        "/* a block comment",
+        "on two lines */",
+        "/-server",
+    ] {
+        if !once.contains(piece) {
+            problems.push(format!("fmt loses `{piece}`"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}\n--- input ---\n{text}--- formatted ---\n{once}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
