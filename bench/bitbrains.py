@@ -85,8 +85,8 @@ def convert(tarball, outdir):
             'project "bitbrains" {\n    currency "EUR"\n    timezone "UTC"\n}\n'
             'platform "esxi" {\n    vms-per-core 8\n    vcpu-per-core 4\n    cpu-overhead "8%"\n'
             '    io-overhead "10%"\n    memory-overhead-per-vm "512MiB"\n}\n'
-            'host-model "r760" {\n    sockets 2\n    cores-per-socket 32\n    clock "2.6GHz"\n'
-            '    memory "1TiB"\n    storage-iops 250000\n    storage-throughput "8000MB/s"\n'
+            'host-model "r660" {\n    sockets 2\n    cores-per-socket 8\n    clock "2.6GHz"\n'
+            '    memory "256GiB"\n    storage-iops 250000\n    storage-throughput "8000MB/s"\n'
             '    network "25Gbps"\n    price 32000\n}\n'
             'cluster "trace" {\n    platform "esxi"\n    host-model "r760"\n    failures-to-tolerate 1\n}\n'
         )

@@ -105,12 +105,9 @@ impl Host {
     }
 
     /// Weighted fullness: the share of the host's usable capacity in use,
-    /// averaged over resources and slots.
-    pub fn fullness(&self, problem: &Problem, w: &[f64; R]) -> f64 {
-        (0..R)
-            .filter(|r| problem.cap[*r].is_finite() && problem.cap[*r] > 0.0)
-            .map(|r| w[r] * self.sum[r] / (problem.cap[r] * problem.slots as f64))
-            .sum()
+    /// averaged over resources and slots, and of its vCPU and VM limits.
+    pub fn fullness(&self, problem: &Problem, w: &Weights) -> f64 {
+        w.score(problem, &self.sum, self.vcpus, self.vms)
     }
 }
 
@@ -207,30 +204,82 @@ impl Solution {
     }
 }
 
-/// Per-resource weights: how scarce each resource is overall, so that the
-/// scarce ones dominate sizes and scores (the "dynamic weights" of FFD).
-pub fn weights(problem: &Problem) -> [f64; R] {
+/// How scarce each resource is over the whole problem, so that the scarce
+/// ones dominate sizes and scores (the "dynamic weights" of FFD). The
+/// platform's vCPU and VM limits per host count as resources too: a host
+/// full of small VMs can run out of vCPUs long before it runs out of CPU.
+#[derive(Debug, Clone, Copy)]
+pub struct Weights {
+    pub r: [f64; R],
+    pub vcpus: f64,
+    pub vms: f64,
+}
+
+impl Weights {
+    /// Weighted fullness of a host holding `sum` per resource, `vcpus` and `vms`.
+    fn score(&self, problem: &Problem, sum: &[f64; R], vcpus: u32, vms: u32) -> f64 {
+        let mut total: f64 = (0..R)
+            .filter(|r| problem.cap[*r].is_finite() && problem.cap[*r] > 0.0)
+            .map(|r| self.r[r] * sum[r] / (problem.cap[r] * problem.slots as f64))
+            .sum();
+        total += self.vcpus * f64::from(vcpus) / f64::from(problem.max_vcpus.max(1));
+        total += self.vms * f64::from(vms) / f64::from(problem.max_vms.max(1));
+        total
+    }
+
+    /// Weighted fullness of the host after taking the item.
+    pub fn after(&self, problem: &Problem, host: &Host, item: &Item) -> f64 {
+        let mut sum = host.sum;
+        for (s, x) in sum.iter_mut().zip(&item.sum) {
+            *s += x;
+        }
+        self.score(
+            problem,
+            &sum,
+            host.vcpus + item.vcpus,
+            host.vms + item.count(),
+        )
+    }
+}
+
+pub fn weights(problem: &Problem) -> Weights {
     let mut w = [0.0; R];
-    let total: f64 = (0..R)
-        .map(|r| {
-            if problem.cap[r].is_finite() && problem.cap[r] > 0.0 {
-                w[r] = problem.items.iter().map(|i| i.sum[r]).sum::<f64>() / problem.cap[r];
-            }
-            w[r]
-        })
-        .sum();
+    for r in 0..R {
+        if problem.cap[r].is_finite() && problem.cap[r] > 0.0 {
+            w[r] = problem.items.iter().map(|i| i.sum[r]).sum::<f64>()
+                / (problem.cap[r] * problem.slots.max(1) as f64);
+        }
+    }
+    let vcpus = problem
+        .items
+        .iter()
+        .map(|i| f64::from(i.vcpus))
+        .sum::<f64>()
+        / f64::from(problem.max_vcpus.max(1));
+    let vms = problem
+        .items
+        .iter()
+        .map(|i| f64::from(i.count()))
+        .sum::<f64>()
+        / f64::from(problem.max_vms.max(1));
+    let total: f64 = w.iter().sum::<f64>() + vcpus + vms;
     if total > 0.0 {
-        for x in &mut w {
-            *x /= total;
+        Weights {
+            r: w.map(|x| x / total),
+            vcpus: vcpus / total,
+            vms: vms / total,
         }
     } else {
-        w = [0.2; R];
+        Weights {
+            r: [0.2; R],
+            vcpus: 0.0,
+            vms: 0.0,
+        }
     }
-    w
 }
 
 /// Weighted L2 size of an item relative to a host's usable capacity.
-fn l2_size(problem: &Problem, w: &[f64; R], item: &Item) -> f64 {
+fn l2_size(problem: &Problem, w: &Weights, item: &Item) -> f64 {
     let s = problem.slots;
     let mut total = 0.0;
     for r in 0..R {
@@ -241,8 +290,10 @@ fn l2_size(problem: &Problem, w: &[f64; R], item: &Item) -> f64 {
             .iter()
             .map(|d| (d / problem.cap[r]).powi(2))
             .sum();
-        total += w[r] * sq / s as f64;
+        total += w.r[r] * sq / s as f64;
     }
+    total += w.vcpus * (f64::from(item.vcpus) / f64::from(problem.max_vcpus.max(1))).powi(2);
+    total += w.vms * (f64::from(item.count()) / f64::from(problem.max_vms.max(1))).powi(2);
     total.sqrt()
 }
 
@@ -350,7 +401,7 @@ pub fn insert_best_fit(
     problem: &Problem,
     sol: &mut Solution,
     i: usize,
-    w: &[f64; R],
+    w: &Weights,
     except: Option<usize>,
 ) -> usize {
     let item = &problem.items[i];
@@ -359,10 +410,7 @@ pub fn insert_best_fit(
         if Some(h) == except || !fits(problem, host, item, false) {
             continue;
         }
-        let after: f64 = (0..R)
-            .filter(|r| problem.cap[*r].is_finite() && problem.cap[*r] > 0.0)
-            .map(|r| w[r] * (host.sum[r] + item.sum[r]) / (problem.cap[r] * problem.slots as f64))
-            .sum();
+        let after = w.after(problem, host, item);
         if best.is_none_or(|(b, _)| after > b + EPS) {
             best = Some((after, h));
         }
@@ -383,7 +431,7 @@ pub fn insert_best_fit(
 
 /// Puts the item on an existing host: best fit, or after moving one other
 /// item out of the way. Returns false, changing nothing, if neither works.
-pub fn insert_existing(problem: &Problem, sol: &mut Solution, i: usize, w: &[f64; R]) -> bool {
+pub fn insert_existing(problem: &Problem, sol: &mut Solution, i: usize, w: &Weights) -> bool {
     let item = &problem.items[i];
     let best = sol
         .hosts
@@ -391,10 +439,7 @@ pub fn insert_existing(problem: &Problem, sol: &mut Solution, i: usize, w: &[f64
         .enumerate()
         .filter(|(_, h)| (!h.items.is_empty() || h.pinned) && fits(problem, h, item, false))
         .map(|(k, h)| {
-            let after: f64 = (0..R)
-                .filter(|r| problem.cap[*r].is_finite() && problem.cap[*r] > 0.0)
-                .map(|r| w[r] * (h.sum[r] + item.sum[r]) / (problem.cap[r] * problem.slots as f64))
-                .sum();
+            let after = w.after(problem, h, item);
             (after, k)
         })
         .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
@@ -416,7 +461,7 @@ pub fn insert_existing(problem: &Problem, sol: &mut Solution, i: usize, w: &[f64
 /// best matches the host's remaining capacity, slot by slot (normalised dot
 /// product), largest items breaking ties. Quadratic in the item count, so
 /// large problems use a window of the largest remaining items.
-fn dot_product(problem: &Problem, sol: &mut Solution, mut rest: Vec<usize>, w: &[f64; R]) {
+fn dot_product(problem: &Problem, sol: &mut Solution, mut rest: Vec<usize>, w: &Weights) {
     let window = if problem.items.len() > 3000 { 300 } else { 400 };
     let s = problem.slots;
     // Pinned hosts first take what fits them best.
@@ -441,7 +486,7 @@ fn dot_product(problem: &Problem, sol: &mut Solution, mut rest: Vec<usize>, w: &
             for r in 0..R {
                 let cap = problem.cap[r];
                 // Resources that barely matter are left out of the score.
-                if !(cap.is_finite() && cap > 0.0) || w[r] < 0.01 {
+                if !(cap.is_finite() && cap > 0.0) || w.r[r] < 0.01 {
                     continue;
                 }
                 // Σ (cap − load) × demand; a flat demand needs only the load's sum.
@@ -454,8 +499,15 @@ fn dot_product(problem: &Problem, sol: &mut Solution, mut rest: Vec<usize>, w: &
                         .map(|(l, d)| (cap - l) * d)
                         .sum()
                 };
-                score += w[r] * dot / (cap * cap * s as f64);
+                score += w.r[r] * dot / (cap * cap * s as f64);
             }
+            // The vCPU and VM limits as one more dimension each.
+            let (mv, mc) = (
+                f64::from(problem.max_vcpus.max(1)),
+                f64::from(problem.max_vms.max(1)),
+            );
+            score += w.vcpus * (mv - f64::from(host.vcpus)) * f64::from(item.vcpus) / (mv * mv);
+            score += w.vms * (mc - f64::from(host.vms)) * f64::from(item.count()) / (mc * mc);
             if best.is_none_or(|(b, _)| score > b + EPS) {
                 best = Some((score, pos));
             }
@@ -542,10 +594,28 @@ pub fn improve(problem: &Problem, sol: &mut Solution, budget: usize, seed: u64) 
             failed_in_a_row = 0;
         } else {
             failed_in_a_row += 1;
-            // Give up after a run of failures; fewer on large problems,
-            // where each attempt costs more.
-            let patience = 256;
-            if failed_in_a_row > candidates.len().min(patience) {
+            // Give up after a run of failures.
+            if failed_in_a_row > candidates.len().min(256) {
+                break;
+            }
+        }
+    }
+    sol.hosts.retain(|h| !h.items.is_empty() || h.pinned);
+    // Then larger ruins: empty a few hosts at once and re-insert their
+    // items best-fit, keeping the result when it uses fewer hosts or packs
+    // the same hosts more unevenly (which is how a host gets emptied later).
+    // The number of rounds shrinks as the problem grows, so the work stays
+    // bounded.
+    let items = problem.items.len().max(1);
+    let rounds = (budget / 4).min(2_000_000 / items).max(1);
+    let mut idle = 0;
+    for _ in 0..rounds {
+        if ruin_and_recreate(problem, sol, &w, &mut rng) {
+            idle = 0;
+        } else {
+            idle += 1;
+            // A long run without any gain: the search has settled.
+            if idle >= 48 {
                 break;
             }
         }
@@ -553,11 +623,114 @@ pub fn improve(problem: &Problem, sol: &mut Solution, budget: usize, seed: u64) 
     sol.hosts.retain(|h| !h.items.is_empty() || h.pinned);
 }
 
+/// Sum of squared fullness: higher means load is concentrated on fewer hosts.
+fn concentration(problem: &Problem, sol: &Solution, w: &Weights) -> f64 {
+    sol.hosts
+        .iter()
+        .map(|h| h.fullness(problem, w).powi(2))
+        .sum()
+}
+
+/// One ruin-and-recreate step over 2–4 hosts: the least full and random
+/// others. Keeps the result if it is better, restores the solution if not;
+/// returns whether it kept it.
+fn ruin_and_recreate(problem: &Problem, sol: &mut Solution, w: &Weights, rng: &mut Rng) -> bool {
+    let candidates: Vec<usize> = (0..sol.hosts.len())
+        .filter(|h| !sol.hosts[*h].pinned && !sol.hosts[*h].items.is_empty())
+        .collect();
+    if candidates.len() < 3 {
+        return false;
+    }
+    let mut ruined = vec![
+        *candidates
+            .iter()
+            .min_by(|a, b| {
+                sol.hosts[**a]
+                    .fullness(problem, w)
+                    .total_cmp(&sol.hosts[**b].fullness(problem, w))
+                    .then(a.cmp(b))
+            })
+            .unwrap_or(&candidates[0]),
+    ];
+    let extra = 1 + rng.below(3);
+    for _ in 0..extra * 4 {
+        let h = candidates[rng.below(candidates.len())];
+        if !ruined.contains(&h) {
+            ruined.push(h);
+        }
+        if ruined.len() > extra {
+            break;
+        }
+    }
+    let before_used = sol.used();
+    let before_conc = concentration(problem, sol, w);
+    let saved: Vec<(usize, Host)> = ruined.iter().map(|h| (*h, sol.hosts[*h].clone())).collect();
+    let mut items: Vec<usize> = ruined
+        .iter()
+        .flat_map(|h| sol.hosts[*h].items.clone())
+        .collect();
+    for h in &ruined {
+        sol.hosts[*h] = Host::new(problem);
+    }
+    let sizes: Vec<f64> = items
+        .iter()
+        .map(|i| l2_size(problem, w, &problem.items[*i]))
+        .collect();
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|a, b| {
+        sizes[*b]
+            .total_cmp(&sizes[*a])
+            .then(items[*a].cmp(&items[*b]))
+    });
+    items = order.into_iter().map(|k| items[k]).collect();
+    // Changed hosts, to restore on failure: the ruined ones and any that receive.
+    let mut touched: Vec<(usize, Host)> = Vec::new();
+    let hosts_before = sol.hosts.len();
+    for i in items {
+        let item = &problem.items[i];
+        let best = (0..sol.hosts.len())
+            .filter(|h| {
+                !sol.hosts[*h].items.is_empty() && fits(problem, &sol.hosts[*h], item, false)
+            })
+            .map(|h| (w.after(problem, &sol.hosts[h], item), h))
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        let h = match best {
+            Some((_, h)) => h,
+            // Reopen a ruined host (they are empty), or a new one.
+            None => match ruined
+                .iter()
+                .copied()
+                .find(|h| sol.hosts[*h].items.is_empty())
+            {
+                Some(h) => h,
+                None => {
+                    sol.hosts.push(Host::new(problem));
+                    sol.hosts.len() - 1
+                }
+            },
+        };
+        if h < hosts_before && !ruined.contains(&h) && !touched.iter().any(|(t, _)| *t == h) {
+            touched.push((h, sol.hosts[h].clone()));
+        }
+        add(problem, &mut sol.hosts[h], i);
+    }
+    let after_used = sol.used();
+    let better = after_used < before_used
+        || (after_used == before_used && concentration(problem, sol, w) > before_conc + EPS);
+    if !better {
+        sol.hosts.truncate(hosts_before);
+        for (h, host) in saved.into_iter().chain(touched) {
+            sol.hosts[h] = host;
+        }
+    }
+    better
+}
+
 /// Tries to move every item of host `target` elsewhere (best fit, largest
 /// first, and relocating one blocking item when an item fits nowhere).
 /// Commits and returns true on success; leaves the solution as it was on
 /// failure.
-fn empty_host(problem: &Problem, sol: &mut Solution, target: usize, w: &[f64; R]) -> bool {
+fn empty_host(problem: &Problem, sol: &mut Solution, target: usize, w: &Weights) -> bool {
     let mut items = sol.hosts[target].items.clone();
     items.sort_by(|a, b| {
         problem.items[*b]
@@ -580,12 +753,7 @@ fn empty_host(problem: &Problem, sol: &mut Solution, target: usize, w: &[f64; R]
             {
                 continue;
             }
-            let after: f64 = (0..R)
-                .filter(|r| problem.cap[*r].is_finite() && problem.cap[*r] > 0.0)
-                .map(|r| {
-                    w[r] * (host.sum[r] + item.sum[r]) / (problem.cap[r] * problem.slots as f64)
-                })
-                .sum();
+            let after = w.after(problem, host, item);
             if best.is_none_or(|(b, _)| after > b + EPS) {
                 best = Some((after, h));
             }
