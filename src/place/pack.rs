@@ -607,7 +607,7 @@ pub fn improve(problem: &Problem, sol: &mut Solution, budget: usize, seed: u64) 
     // The number of rounds shrinks as the problem grows, so the work stays
     // bounded.
     let items = problem.items.len().max(1);
-    let rounds = (budget / 4).min(2_000_000 / items).max(1);
+    let rounds = (budget / 4).min(20_000_000 / items).max(1);
     let mut idle = 0;
     for _ in 0..rounds {
         if ruin_and_recreate(problem, sol, &w, &mut rng) {
