@@ -986,7 +986,7 @@ fn previous_solution(
         // holds all of them, move out the smallest one whose leaving makes the
         // rest fit, else the smallest two; else move out the smallest ones
         // until the rest fit, then take back, largest first, those that fit.
-        let size = |i: &usize| problem.items[*i].sum.iter().sum::<f64>();
+        let size = |i: &usize| problem.items[*i].total();
         let mut by_size = items.clone();
         by_size.sort_by(|a, b| size(a).total_cmp(&size(b)).then(a.cmp(b)));
         let single = by_size.iter().copied().find(|j| {
@@ -1056,10 +1056,8 @@ fn previous_solution(
     let w = pack::weights(problem);
     loose.sort_by(|a, b| {
         problem.items[*b]
-            .sum
-            .iter()
-            .sum::<f64>()
-            .total_cmp(&problem.items[*a].sum.iter().sum::<f64>())
+            .total()
+            .total_cmp(&problem.items[*a].total())
             .then(a.cmp(b))
     });
     for i in loose {

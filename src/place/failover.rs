@@ -159,10 +159,8 @@ fn balance(problem: &Problem, sol: &mut Solution) {
             .collect();
         candidates.sort_by(|x, y| {
             problem.items[*x]
-                .sum
-                .iter()
-                .sum::<f64>()
-                .total_cmp(&problem.items[*y].sum.iter().sum::<f64>())
+                .total()
+                .total_cmp(&problem.items[*y].total())
                 .then(x.cmp(y))
         });
         for i in candidates {
@@ -254,10 +252,8 @@ fn scenario(
     }
     moving.sort_by(|a, b| {
         problem.items[*b]
-            .sum
-            .iter()
-            .sum::<f64>()
-            .total_cmp(&problem.items[*a].sum.iter().sum::<f64>())
+            .total()
+            .total_cmp(&problem.items[*a].total())
             .then(a.cmp(b))
     });
     // Copy-on-write survivors: only the hosts that receive items are cloned.

@@ -56,6 +56,11 @@ impl Item {
     pub fn count(&self) -> u32 {
         self.members.len() as u32
     }
+    /// Total demand over all resources and slots: the size used to order
+    /// items for eviction and restart.
+    pub fn total(&self) -> f64 {
+        self.sum.iter().sum()
+    }
 }
 
 /// What the rules of the cluster enforce; switched off one by one to price them.
@@ -734,10 +739,8 @@ fn empty_host(problem: &Problem, sol: &mut Solution, target: usize, w: &Weights)
     let mut items = sol.hosts[target].items.clone();
     items.sort_by(|a, b| {
         problem.items[*b]
-            .sum
-            .iter()
-            .sum::<f64>()
-            .total_cmp(&problem.items[*a].sum.iter().sum::<f64>())
+            .total()
+            .total_cmp(&problem.items[*a].total())
             .then(a.cmp(b))
     });
     let backup: Vec<(usize, Host)> = Vec::new();
