@@ -88,7 +88,7 @@ def convert(tarball, outdir):
             'host-model "r660" {\n    sockets 2\n    cores-per-socket 8\n    clock "2.6GHz"\n'
             '    memory "256GiB"\n    storage-iops 250000\n    storage-throughput "8000MB/s"\n'
             '    network "25Gbps"\n    price 32000\n}\n'
-            'cluster "trace" {\n    platform "esxi"\n    host-model "r760"\n    failures-to-tolerate 1\n}\n'
+            'cluster "trace" {\n    platform "esxi"\n    host-model "r660"\n    failures-to-tolerate 1\n}\n'
         )
     with open(os.path.join(outdir, "servers.kdl"), "w") as w:
         for n, cores, clock_mhz, mem_gib in servers:
