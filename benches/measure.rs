@@ -1,6 +1,6 @@
 //! Benchmark: importing and profiling the Bitbrains trace in virtplan's CSV.
 //!
-//! Run `python3 bench/bitbrains.py` once (it converts `../shared/data` into
+//! Run `python3 bench/convert_trace.py` once (it converts `../shared/data` into
 //! `target/bitbrains`), then `cargo bench --bench measure`. Prints the
 //! median throughput over several runs of `virtplan::check` (load, lower,
 //! import, fold into profiles, assess) and the process's peak resident
@@ -23,7 +23,7 @@ fn peak_rss_mb() -> Option<f64> {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bitbrains");
     if !root.join("estate.kdl").exists() {
-        println!("skipped: run `python3 bench/bitbrains.py` first (needs ../shared/data)");
+        println!("skipped: run `python3 bench/convert_trace.py` first (needs ../shared/data)");
         return;
     }
     let fs = Disk(root);

@@ -4,7 +4,7 @@
 //! (168 slots × 5 resources) generated from a fixed seed, with N+1 verified
 //! and its price computed, and prints the time, hosts, lower bound and
 //! baselines. `cargo bench --bench place -- 100000` does the same for
-//! 100,000 VMs. When `target/bitbrains` exists (see `bench/bitbrains.py`),
+//! 100,000 VMs. When `target/bitbrains` exists (see `bench/convert_trace.py`),
 //! it also plans the real trace and prints hosts against the lower bound
 //! and the naive baselines.
 
@@ -111,7 +111,7 @@ fn bitbrains() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bitbrains");
     if !root.join("estate.kdl").exists() {
         println!(
-            "bitbrains: skipped: run `python3 bench/bitbrains.py` first (needs ../shared/data)"
+            "bitbrains: skipped: run `python3 bench/convert_trace.py` first (needs ../shared/data)"
         );
         return;
     }

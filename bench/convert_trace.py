@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Converts the Bitbrains GWA-T-12 trace into a virtplan project, for benchmarks.
 
-Usage: python3 bench/bitbrains.py [TARBALL] [OUTDIR]
+Usage: python3 bench/convert_trace.py [TARBALL] [OUTDIR]
 
 TARBALL defaults to ../shared/data/bitbrains-rnd-2013-07.tar.gz (relative to
 the repository), OUTDIR to target/bitbrains. The output is never committed:
