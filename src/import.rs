@@ -416,6 +416,26 @@ pub fn parse_number(s: &str) -> Option<f64> {
     Some(mantissa as f64 / POW10[scale])
 }
 
+/// A measured value of a perfmon or sadf file: a finite number ≥ 0. A comma
+/// is taken as the decimal separator when there is no point, since exports
+/// made under some locales write one. `what` names the value in messages.
+pub fn measured_value(raw: &str, what: &str) -> Result<f64, String> {
+    let parsed = raw.parse::<f64>().or_else(|e| {
+        if raw.contains('.') {
+            Err(e)
+        } else {
+            raw.replace(',', ".").parse::<f64>()
+        }
+    });
+    match parsed {
+        Err(_) => Err(format!("`{raw}` in {what} is not a number")),
+        Ok(v) if !v.is_finite() || v < 0.0 => {
+            Err(format!("`{raw}` in {what} is negative or not finite"))
+        }
+        Ok(v) => Ok(v),
+    }
+}
+
 /// Warns once per server name a file holds that is not in the inventory.
 pub fn report_unknown_servers(out: &mut Imported, unknown: BTreeMap<String, Span>, ctx: &Context) {
     let candidates: Vec<&str> = ctx.names.keys().copied().collect();

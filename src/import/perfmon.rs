@@ -441,21 +441,7 @@ fn value(raw: &str, column: &str) -> Result<Option<f64>, String> {
     if raw.is_empty() {
         return Ok(None);
     }
-    // A comma decimal separator comes from a localized export.
-    let parsed = raw.parse::<f64>().or_else(|e| {
-        if raw.contains('.') {
-            Err(e)
-        } else {
-            raw.replace(',', ".").parse::<f64>()
-        }
-    });
-    match parsed {
-        Err(_) => Err(format!("`{raw}` in counter `{column}` is not a number")),
-        Ok(v) if !v.is_finite() || v < 0.0 => Err(format!(
-            "`{raw}` in counter `{column}` is negative or not finite"
-        )),
-        Ok(v) => Ok(Some(v)),
-    }
+    super::measured_value(raw, &format!("counter `{column}`")).map(Some)
 }
 
 /// Counts a row problem once, for the first server of the file, and

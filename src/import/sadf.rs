@@ -386,22 +386,7 @@ fn number(field: Option<(usize, &str)>, names: &[String]) -> Result<Option<f64>,
         return Ok(None);
     };
     let column = names.get(i).map_or("?", String::as_str);
-    // A comma decimal separator comes from sadf run under a locale that
-    // writes one.
-    let parsed = raw.parse::<f64>().or_else(|e| {
-        if raw.contains('.') {
-            Err(e)
-        } else {
-            raw.replace(',', ".").parse::<f64>()
-        }
-    });
-    match parsed {
-        Err(_) => Err(format!("`{raw}` in column `{column}` is not a number")),
-        Ok(v) if !v.is_finite() || v < 0.0 => Err(format!(
-            "`{raw}` in column `{column}` is negative or not finite"
-        )),
-        Ok(v) => Ok(Some(v)),
-    }
+    super::measured_value(raw, &format!("column `{column}`")).map(Some)
 }
 
 /// Whether a block device is stacked on other devices, whose I/O the
