@@ -964,6 +964,7 @@ fn previous_solution(
             loose.push(i);
         }
     }
+    let mut overloaded: Vec<(String, Vec<usize>)> = Vec::new();
     for (name, items) in by_host {
         // A previous host whose number is pinned is that pinned host.
         let pinned_index = name
@@ -982,78 +983,72 @@ fn previous_solution(
             names[h] = Some(name);
             continue;
         }
-        // Keep as many as possible where they were: when the host no longer
-        // holds all of them, move out the smallest one whose leaving makes the
-        // rest fit, else the smallest two; else move out the smallest ones
-        // until the rest fit, then take back, largest first, those that fit.
+        match holds(problem, &items) {
+            Some(host) => {
+                sol.hosts.push(host);
+                names.push(Some(name));
+            }
+            None => overloaded.push((name, items)),
+        }
+    }
+    let w = pack::weights(problem);
+    // A host that no longer holds its VMs keeps as many as it can: the
+    // evictions tried are each single VM, then each pair, smallest first,
+    // and the first whose VMs find room on the other hosts (directly or by
+    // moving one VM there) wins. Failing that, its smallest VMs leave until
+    // the rest fit, and take their chances with the loose ones.
+    for (name, items) in overloaded {
         let size = |i: &usize| problem.items[*i].total();
         let mut by_size = items.clone();
         by_size.sort_by(|a, b| size(a).total_cmp(&size(b)).then(a.cmp(b)));
-        let single = by_size.iter().copied().find(|j| {
-            let rest: Vec<usize> = items.iter().copied().filter(|k| k != j).collect();
-            holds(problem, &rest).is_some()
+        let mut evictions: Vec<Vec<usize>> = by_size.iter().map(|j| vec![*j]).collect();
+        let mut pairs: Vec<Vec<usize>> = by_size
+            .iter()
+            .enumerate()
+            .flat_map(|(x, j)| by_size[x + 1..].iter().map(move |k| vec![*j, *k]))
+            .collect();
+        pairs.sort_by(|a, b| {
+            let (sa, sb): (f64, f64) = (a.iter().map(size).sum(), b.iter().map(size).sum());
+            sa.total_cmp(&sb).then(a.cmp(b))
         });
-        // Failing one, the two smallest together whose leaving makes the rest fit.
-        let pair = || {
-            let mut best: Option<(f64, usize, usize)> = None;
-            for (x, j) in by_size.iter().enumerate() {
-                for k in &by_size[x + 1..] {
-                    let total = size(j) + size(k);
-                    if best.is_some_and(|(b, _, _)| total >= b) {
-                        continue;
-                    }
-                    let rest: Vec<usize> =
-                        items.iter().copied().filter(|y| y != j && y != k).collect();
-                    if holds(problem, &rest).is_some() {
-                        best = Some((total, *j, *k));
-                    }
-                }
+        evictions.extend(pairs);
+        let mut placed = false;
+        for out in evictions.iter().take(256) {
+            let rest: Vec<usize> = items.iter().copied().filter(|k| !out.contains(k)).collect();
+            let Some(host) = holds(problem, &rest) else {
+                continue;
+            };
+            let mut trial = sol.clone();
+            trial.hosts.push(host);
+            if out
+                .iter()
+                .all(|i| pack::insert_existing(problem, &mut trial, *i, &w))
+            {
+                sol = trial;
+                names.push(Some(name.clone()));
+                placed = true;
+                break;
             }
-            best.map(|(_, j, k)| (j, k))
-        };
-        let host = match holds(problem, &items) {
-            Some(h) => h,
-            None => match single {
-                Some(j) => {
-                    loose.push(j);
-                    let rest: Vec<usize> = items.iter().copied().filter(|k| *k != j).collect();
-                    holds(problem, &rest).unwrap_or_else(|| pack::Host::new(problem))
-                }
-                None => match pair() {
-                    Some((j, k)) => {
-                        loose.push(j);
-                        loose.push(k);
-                        let rest: Vec<usize> = items
-                            .iter()
-                            .copied()
-                            .filter(|x| *x != j && *x != k)
-                            .collect();
-                        holds(problem, &rest).unwrap_or_else(|| pack::Host::new(problem))
-                    }
-                    None => {
-                        let mut kept: Vec<usize> = by_size.clone();
-                        let mut out = Vec::new();
-                        while !kept.is_empty() && holds(problem, &kept).is_none() {
-                            out.push(kept.remove(0));
-                        }
-                        let mut host =
-                            holds(problem, &kept).unwrap_or_else(|| pack::Host::new(problem));
-                        for j in out.into_iter().rev() {
-                            if pack::fits(problem, &host, &problem.items[j], false) {
-                                pack::add(problem, &mut host, j);
-                            } else {
-                                loose.push(j);
-                            }
-                        }
-                        host
-                    }
-                },
-            },
-        };
+        }
+        if placed {
+            continue;
+        }
+        let mut kept = by_size;
+        let mut out = Vec::new();
+        while !kept.is_empty() && holds(problem, &kept).is_none() {
+            out.push(kept.remove(0));
+        }
+        let mut host = holds(problem, &kept).unwrap_or_else(|| pack::Host::new(problem));
+        for j in out.into_iter().rev() {
+            if pack::fits(problem, &host, &problem.items[j], false) {
+                pack::add(problem, &mut host, j);
+            } else {
+                loose.push(j);
+            }
+        }
         sol.hosts.push(host);
         names.push(Some(name));
     }
-    let w = pack::weights(problem);
     loose.sort_by(|a, b| {
         problem.items[*b]
             .total()

@@ -614,8 +614,15 @@ pub fn improve(problem: &Problem, sol: &mut Solution, budget: usize, seed: u64) 
     let items = problem.items.len().max(1);
     let rounds = (budget / 4).min(20_000_000 / items).max(1);
     let mut idle = 0;
-    for _ in 0..rounds {
-        if ruin_and_recreate(problem, sol, &w, &mut rng) {
+    for round in 0..rounds {
+        // Every other round tries a swap instead: cheaper, and it moves
+        // load onto fuller hosts where no single relocation fits.
+        let gained = if round % 2 == 1 {
+            swap(problem, sol, &w, &mut rng)
+        } else {
+            ruin_and_recreate(problem, sol, &w, &mut rng)
+        };
+        if gained {
             idle = 0;
         } else {
             idle += 1;
@@ -626,6 +633,63 @@ pub fn improve(problem: &Problem, sol: &mut Solution, budget: usize, seed: u64) 
         }
     }
     sol.hosts.retain(|h| !h.items.is_empty() || h.pinned);
+}
+
+/// A swap move: a small item of a fuller host trades places with a larger
+/// item of an emptier host, when both fit, so the fuller host gets fuller.
+/// Tries a few random host pairs; returns whether it swapped.
+fn swap(problem: &Problem, sol: &mut Solution, w: &Weights, rng: &mut Rng) -> bool {
+    let hosts: Vec<usize> = (0..sol.hosts.len())
+        .filter(|h| !sol.hosts[*h].items.is_empty())
+        .collect();
+    if hosts.len() < 2 {
+        return false;
+    }
+    for _ in 0..8 {
+        let (mut a, mut b) = (hosts[rng.below(hosts.len())], hosts[rng.below(hosts.len())]);
+        if a == b {
+            continue;
+        }
+        if sol.hosts[a].fullness(problem, w) < sol.hosts[b].fullness(problem, w) {
+            std::mem::swap(&mut a, &mut b);
+        }
+        // `a` is the fuller host: it gives a small item and takes a larger one.
+        let pairs: Vec<(usize, usize)> = sol.hosts[a]
+            .items
+            .iter()
+            .flat_map(|x| sol.hosts[b].items.iter().map(move |y| (*x, *y)))
+            .filter(|(x, y)| {
+                problem.items[*x].pin.is_none()
+                    && problem.items[*y].pin.is_none()
+                    && problem.items[*y].total() > problem.items[*x].total() + EPS
+            })
+            .collect();
+        for (x, y) in pairs {
+            if fits_swapped(problem, &sol.hosts[a], x, y)
+                && fits_swapped(problem, &sol.hosts[b], y, x)
+            {
+                let into_a: Vec<usize> = sol.hosts[a]
+                    .items
+                    .iter()
+                    .copied()
+                    .filter(|k| *k != x)
+                    .chain([y])
+                    .collect();
+                let into_b: Vec<usize> = sol.hosts[b]
+                    .items
+                    .iter()
+                    .copied()
+                    .filter(|k| *k != y)
+                    .chain([x])
+                    .collect();
+                let (pa, pb) = (sol.hosts[a].pinned, sol.hosts[b].pinned);
+                sol.hosts[a] = rebuild(problem, &into_a, pa);
+                sol.hosts[b] = rebuild(problem, &into_b, pb);
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Sum of squared fullness: higher means load is concentrated on fewer hosts.
