@@ -28,7 +28,7 @@ use crate::assess::Assessment;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Id, Method, Model};
 use crate::place::Placement;
-use crate::units::fmt_minutes;
+use crate::units::{Window, fmt_minutes};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -222,12 +222,7 @@ pub fn migrate(
     let accepted = |moves: &[ServerMove]| -> Vec<bool> {
         mig.windows
             .iter()
-            .map(|w| {
-                moves.iter().all(|m| {
-                    let own = &model.servers[m.id].windows;
-                    own.is_empty() || own.iter().any(|o| o.contains(w))
-                })
-            })
+            .map(|w| moves.iter().all(|m| room(model, m, w).is_some()))
             .collect()
     };
     let mut cut: Vec<(bool, Vec<ServerMove>)> = Vec::new();
@@ -276,16 +271,14 @@ pub fn migrate(
     let mut waves = Vec::new();
     let mut next_slot = 0usize;
     for (n, (pilot, mut moves)) in cut.into_iter().enumerate() {
-        let duration = schedule(&mut moves, streams);
+        let mut duration = schedule(&mut moves, streams);
         // The wave takes the next migration window, searching one week of
-        // windows ahead, that every one of its servers accepts (its own
-        // `window`s contain it) and that is long enough; else the next one
-        // its servers accept; else simply the next, with warnings.
+        // windows ahead, that every one of its servers accepts (one of its
+        // own `window`s overlaps it for at least its downtime) and that is
+        // long enough; else the next one its servers accept; else simply the
+        // next, with warnings.
         let count = mig.windows.len();
-        let accepts = |w: &crate::units::Window, m: &ServerMove| {
-            let own = &model.servers[m.id].windows;
-            own.is_empty() || own.iter().any(|o| o.contains(w))
-        };
+        let accepts = |w: &Window, m: &ServerMove| room(model, m, w).is_some();
         let (window, week, window_minutes, window_span) = if count == 0 {
             (None, n + 1, None, None)
         } else {
@@ -297,12 +290,23 @@ pub fn migrate(
                 .unwrap_or(next_slot);
             next_slot = t + 1;
             let w = mig.windows[t % count];
-            for m in moves.iter().filter(|m| !accepts(&w, m)) {
+            // Within the window, each server starts no earlier than its own
+            // window opens.
+            let release = |m: &ServerMove| room(model, m, &w).map_or(0.0, |(start, _)| start);
+            duration = schedule_from(&mut moves, streams, release);
+            // Only servers with windows of their own can be late for them;
+            // a wave longer than its window is reported below.
+            let late = |m: &ServerMove| {
+                !model.servers[m.id].windows.is_empty()
+                    && room(model, m, &w)
+                        .is_none_or(|(_, end)| m.start_minute + m.downtime_minutes > end + 1e-9)
+            };
+            for m in moves.iter().filter(|m| late(m)) {
                 diags.push(
                     Diagnostic::warning(
                         "virtplan::migrate::window",
                         format!(
-                            "server `{}` moves in wave {} ({w}), outside its own downtime windows",
+                            "server `{}` would be down outside its own windows in wave {} ({w})",
                             m.server,
                             n + 1
                         ),
@@ -448,29 +452,141 @@ fn server_move(
 /// sets each move's start and stream, sorts them by start, and returns the
 /// wave's length in minutes.
 fn schedule(moves: &mut [ServerMove], streams: u32) -> f64 {
-    moves.sort_by(|a, b| {
-        b.downtime_minutes
-            .total_cmp(&a.downtime_minutes)
-            .then(a.server.cmp(&b.server))
+    schedule_from(moves, streams, |_| 0.0)
+}
+
+/// List-schedules moves over the streams: earliest release first, then
+/// longest first (ties by name), each on the stream free soonest but not
+/// before its release; sets starts and streams, sorts the moves by start,
+/// and returns when the last one ends, in minutes from the wave's start.
+fn schedule_from(
+    moves: &mut [ServerMove],
+    streams: u32,
+    release: impl Fn(&ServerMove) -> f64,
+) -> f64 {
+    let mut keyed: Vec<(f64, usize)> = moves.iter().map(&release).zip(0..).collect();
+    keyed.sort_by(|(ra, a), (rb, b)| {
+        ra.total_cmp(rb)
+            .then(
+                moves[*b]
+                    .downtime_minutes
+                    .total_cmp(&moves[*a].downtime_minutes),
+            )
+            .then(moves[*a].server.cmp(&moves[*b].server))
     });
     let mut lanes = vec![0.0f64; streams.max(1) as usize];
-    for m in moves.iter_mut() {
-        let (lane, start) =
-            lanes
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f64::INFINITY),
-                    |(bi, bv), (i, v)| if *v < bv { (i, *v) } else { (bi, bv) },
-                );
-        m.start_minute = start;
-        m.stream = lane as u32 + 1;
-        lanes[lane] = start + m.downtime_minutes;
+    let mut end = 0.0f64;
+    for (rel, i) in keyed {
+        let (lane, start) = lanes
+            .iter()
+            .enumerate()
+            .map(|(k, free)| (k, free.max(rel)))
+            .fold(
+                (0, f64::INFINITY),
+                |(bk, bs), (k, s)| if s < bs { (k, s) } else { (bk, bs) },
+            );
+        moves[i].start_minute = start;
+        moves[i].stream = lane as u32 + 1;
+        lanes[lane] = start + moves[i].downtime_minutes;
+        end = end.max(lanes[lane]);
     }
     moves.sort_by(|a, b| {
         a.start_minute
             .total_cmp(&b.start_minute)
             .then(a.stream.cmp(&b.stream))
     });
-    lanes.iter().copied().fold(0.0, f64::max)
+    end
+}
+
+/// Where a server may be down within a migration window: (from, to) in
+/// minutes from the window's start. The whole window when the server states
+/// no `window` of its own; else the longest overlap with one of them, if it
+/// is long enough for the server's downtime.
+fn room(model: &Model, m: &ServerMove, w: &Window) -> Option<(f64, f64)> {
+    let own = &model.servers[m.id].windows;
+    if own.is_empty() {
+        return Some((0.0, f64::from(w.minutes())));
+    }
+    own.iter()
+        .filter_map(|o| w.overlap(o))
+        .filter(|(_, len)| f64::from(*len) + 1e-9 >= m.downtime_minutes)
+        .max_by_key(|(start, len)| (*len, std::cmp::Reverse(*start)))
+        .map(|(start, len)| (f64::from(start), f64::from(start + len)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::source::MemorySource;
+
+    /// A server whose own window opens two hours into the migration window
+    /// starts then; one without a window of its own starts at once.
+    #[test]
+    fn servers_start_inside_their_own_windows() {
+        let kdl = r#"
+project "p"
+platform "esxi"
+host-model "h" {
+    sockets 2
+    cores-per-socket 16
+    clock "2.5GHz"
+    memory "512GiB"
+}
+cluster "c" {
+    platform "esxi"
+    host-model "h"
+}
+defaults {
+    sockets 1
+    cores-per-socket 4
+    clock "2.5GHz"
+    memory "8GiB"
+    disk-used "36GB"
+}
+server "dc01" {
+    window "sun 00:00-sun 04:00"
+}
+server "app01"
+migration {
+    network "1Gbps"
+    parallel-streams 2
+    window "sat 22:00-sun 06:00"
+}
+"#;
+        let compiled = crate::compile(&MemorySource::new().with("p.kdl", kdl));
+        let plan = compiled.plan.expect("a plan");
+        let wave = &plan.runbook.waves[0];
+        let start = |name: &str| {
+            wave.servers
+                .iter()
+                .find(|m| m.server == name)
+                .map(|m| m.start_minute)
+        };
+        // sun 00:00 is 120 minutes after sat 22:00.
+        assert_eq!(start("dc01"), Some(120.0));
+        assert_eq!(start("app01"), Some(0.0));
+        // 36 GB over one of two streams of 1 Gbps × 32%: 36 × 8000 / 160 / 60
+        // = 30 min of copy, plus 15 + 15 + 30 min of fixed steps.
+        let dc = wave
+            .servers
+            .iter()
+            .find(|m| m.server == "dc01")
+            .expect("dc01");
+        assert!(
+            (dc.downtime_minutes - 90.0).abs() < 1e-9,
+            "{}",
+            dc.downtime_minutes
+        );
+        assert!(
+            (wave.duration_minutes - 210.0).abs() < 1e-9,
+            "{}",
+            wave.duration_minutes
+        );
+        assert!(
+            !compiled
+                .diags
+                .items
+                .iter()
+                .any(|d| d.code == "virtplan::migrate::window")
+        );
+    }
 }

@@ -216,6 +216,23 @@ impl Window {
 }
 
 impl Window {
+    /// The longest stretch of `other` inside this window, as (offset from
+    /// this window's start, length), in minutes; `None` if they do not meet.
+    pub fn overlap(&self, other: &Window) -> Option<(u32, u32)> {
+        let week = i64::from(MINUTES_PER_WEEK);
+        let len = i64::from(self.minutes());
+        let (olen, d) = (
+            i64::from(other.minutes()),
+            (i64::from(other.start.0) - i64::from(self.start.0)).rem_euclid(week),
+        );
+        [d, d - week]
+            .into_iter()
+            .map(|s| (s.max(0), (s + olen).min(len)))
+            .filter(|(a, b)| b > a)
+            .max_by_key(|(a, b)| (b - a, -a))
+            .map(|(a, b)| (a as u32, (b - a) as u32))
+    }
+
     /// Whether `inner` lies wholly within this window (both may wrap over
     /// the end of the week).
     pub fn contains(&self, inner: &Window) -> bool {
@@ -368,6 +385,18 @@ mod tests {
         assert!(w.contains(&inner));
         assert!(!inner.contains(&w));
         assert!(wrap.contains(&parse_window("mon 00:00-mon 01:00").unwrap()));
+        // sat 22:00-sun 06:00 against sun 00:00-sun 04:00: 2 h in, 4 h long.
+        let own = parse_window("sun 00:00-sun 04:00").unwrap();
+        assert_eq!(w.overlap(&own), Some((120, 240)));
+        assert_eq!(
+            w.overlap(&parse_window("mon 08:00-mon 18:00").unwrap()),
+            None
+        );
+        // Across the end of the week: sun 22:00-mon 02:00 against mon 01:00-mon 05:00.
+        assert_eq!(
+            wrap.overlap(&parse_window("mon 01:00-mon 05:00").unwrap()),
+            Some((180, 60))
+        );
         assert!(!wrap.contains(&parse_window("mon 01:00-mon 03:00").unwrap()));
     }
 
