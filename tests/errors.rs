@@ -42,6 +42,8 @@ use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use virtplan::diag::{CODES, RenderOptions, Severity, render};
 use virtplan::source::MemorySource;
 
@@ -103,35 +105,9 @@ fn read_case(path: &Path) -> Case {
     let mut files = vec![(main_path, bytes)];
     let extra = path.with_extension("");
     if extra.is_dir() {
-        let mut more = Vec::new();
-        collect_files(&extra, &extra, &mut more);
-        more.sort();
-        files.extend(more);
+        files.extend(common::files_under(&extra));
     }
     Case { name, code, files }
-}
-
-/// Every file under `dir`, with its `/`-separated path relative to `root`.
-fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-    let entries =
-        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
-    for entry in entries {
-        let path = entry.expect("read a directory entry").path();
-        if path.is_dir() {
-            collect_files(root, &path, out);
-        } else {
-            let rel = path
-                .strip_prefix(root)
-                .expect("invariant: the file is under the root")
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            let bytes = std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-            out.push((rel, bytes));
-        }
-    }
 }
 
 /// Text for the snapshot: bytes that are not UTF-8 and control characters

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use virtplan::emit::{self, Formats};
 use virtplan::source::{FileSource, MemorySource};
 
@@ -15,30 +17,9 @@ fn example_dir(name: &str) -> PathBuf {
 }
 
 fn read_dir(root: &Path) -> MemorySource {
-    fn walk(dir: &Path, prefix: &str, src: &mut MemorySource) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("example dir")
-            .flatten()
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}/{name}")
-            };
-            if e.path().is_dir() {
-                walk(&e.path(), &rel, src);
-            } else {
-                src.files
-                    .insert(rel, std::fs::read(e.path()).expect("example file"));
-            }
-        }
+    MemorySource {
+        files: common::files_under(root),
     }
-    let mut src = MemorySource::new();
-    walk(root, "", &mut src);
-    src
 }
 
 /// Lists files in reverse order, to show the loader does not depend on it.

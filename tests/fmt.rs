@@ -18,6 +18,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 use virtplan::diag::{Diagnostics, RenderOptions, Severity, render_short};
 use virtplan::source::{FileId, MemorySource, SourceMap};
 use virtplan::syntax::Node;
@@ -41,40 +43,15 @@ struct Input {
 /// Every file under `dir` (recursively, sorted) with one of the extensions,
 /// as (project-relative `/` path, bytes).
 fn files_under(dir: &Path, exts: &[&str]) -> Vec<(String, Vec<u8>)> {
-    fn go(base: &Path, dir: &Path, exts: &[&str], out: &mut Vec<(String, Vec<u8>)>) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-            .map(|e| e.expect("directory entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.starts_with('.') {
-                continue;
-            }
-            if path.is_dir() {
-                go(base, &path, exts, out);
-            } else if path
+    common::files_under(dir)
+        .into_iter()
+        .filter(|(rel, _)| {
+            Path::new(rel)
                 .extension()
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| exts.contains(&e))
-            {
-                let rel = path
-                    .strip_prefix(base)
-                    .expect("under the base")
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                let bytes = std::fs::read(&path)
-                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-                out.push((rel, bytes));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    go(dir, dir, exts, &mut out);
-    out
+        })
+        .collect()
 }
 
 const EXAMPLES: &[&str] = &["small", "realistic"];

@@ -22,6 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
+mod common;
+
 use virtplan::Compiled;
 use virtplan::diag::Severity;
 use virtplan::place::pack::{self, Item, Problem};
@@ -2049,30 +2051,9 @@ fn contradictory_rules_are_reported() {
 
 /// A directory as an in-memory project, paths relative to it.
 fn read_dir(root: &Path) -> MemorySource {
-    fn walk(dir: &Path, prefix: &str, src: &mut MemorySource) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("example dir")
-            .flatten()
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}/{name}")
-            };
-            if e.path().is_dir() {
-                walk(&e.path(), &rel, src);
-            } else {
-                src.files
-                    .insert(rel, std::fs::read(e.path()).expect("example file"));
-            }
-        }
+    MemorySource {
+        files: common::files_under(root),
     }
-    let mut src = MemorySource::new();
-    walk(root, "", &mut src);
-    src
 }
 
 fn assignments(c: &Compiled) -> &BTreeMap<String, String> {

@@ -32,6 +32,8 @@ use std::sync::mpsc;
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use virtplan::diag::{self, Diagnostic, RenderOptions, Severity};
 use virtplan::source::MemorySource;
 
@@ -102,44 +104,15 @@ fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            walk(root, &path, out);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("kdl" | "csv")
-        ) {
-            let rel = path
-                .strip_prefix(root)
-                .expect("inside the root")
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            let bytes = std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-            out.insert(rel, bytes);
-        }
-    }
-}
-
 fn load_examples() -> Vec<Example> {
     ["small", "realistic"]
         .into_iter()
         .map(|name| {
             let root = examples_dir().join(name);
-            let mut files = BTreeMap::new();
-            walk(&root, &root, &mut files);
+            let files: BTreeMap<String, Vec<u8>> = common::files_under(&root)
+                .into_iter()
+                .filter(|(rel, _)| rel.ends_with(".kdl") || rel.ends_with(".csv"))
+                .collect();
             assert!(
                 files.keys().any(|k| k.ends_with(".kdl")),
                 "no .kdl file found in {}",
@@ -529,6 +502,16 @@ fn run_case(fs: MemorySource, changed: &str) -> Result<Outcome, Problem> {
     run_case_within(fs, changed, HANG_LIMIT)
 }
 
+/// Mutated projects are compiled with a small local-search budget: every
+/// stage and code path still runs (rule prices included), but a broken input
+/// is about panics and hangs, not about how good the plan is.
+fn light_search() -> virtplan::place::Options {
+    virtplan::place::Options {
+        budget: 20,
+        ..Default::default()
+    }
+}
+
 fn run_case_within(fs: MemorySource, changed: &str, limit: Duration) -> Result<Outcome, Problem> {
     install_hook();
     let changed = changed.to_string();
@@ -542,7 +525,7 @@ fn run_case_within(fs: MemorySource, changed: &str, limit: Duration) -> Result<O
             let result = catch_unwind(AssertUnwindSafe(|| {
                 let mut times = [Duration::ZERO; 4];
                 let t = Instant::now();
-                let c = virtplan::compile(&fs);
+                let c = virtplan::compile_with(&fs, &light_search());
                 times[0] = t.elapsed();
                 stage_in.store(1, Ordering::SeqCst);
                 let t = Instant::now();
