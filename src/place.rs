@@ -417,18 +417,8 @@ fn build_problem(
     let by_server: BTreeMap<Id, &VmDemand> = vms.iter().map(|v| (v.server, *v)).collect();
 
     // Affinity groups: union of overlapping affinity rules.
-    let mut group_of: BTreeMap<Id, Id> = by_server.keys().map(|k| (*k, *k)).collect();
-    fn root(map: &mut BTreeMap<Id, Id>, x: Id) -> Id {
-        let mut r = x;
-        while let Some(&p) = map.get(&r) {
-            if p == r {
-                break;
-            }
-            r = p;
-        }
-        map.insert(x, r);
-        r
-    }
+    let members: BTreeSet<Id> = by_server.keys().copied().collect();
+    let group_of = affinity_groups(model, &members, &on.rules);
     let mut anti: BTreeMap<Id, Vec<u32>> = BTreeMap::new();
     let mut pins: BTreeMap<Id, u32> = BTreeMap::new();
     let mut separations: Vec<&Vec<String>> = Vec::new();
@@ -437,19 +427,7 @@ fn build_problem(
             continue;
         }
         match &rule.kind {
-            RuleKind::Affinity { servers } => {
-                let members: Vec<Id> = servers
-                    .iter()
-                    .copied()
-                    .filter(|s| by_server.contains_key(s))
-                    .collect();
-                for w in members.windows(2) {
-                    let (a, b) = (root(&mut group_of, w[0]), root(&mut group_of, w[1]));
-                    if a != b {
-                        group_of.insert(a.max(b), a.min(b));
-                    }
-                }
-            }
+            RuleKind::Affinity { .. } => {}
             RuleKind::AntiAffinity { servers } => {
                 for s in servers.iter().filter(|s| by_server.contains_key(s)) {
                     anti.entry(*s).or_default().push(ri as u32);
@@ -464,9 +442,8 @@ fn build_problem(
         }
     }
     let mut groups: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
-    for id in by_server.keys().copied().collect::<Vec<_>>() {
-        let r = root(&mut group_of, id);
-        groups.entry(r).or_default().push(id);
+    for (id, root) in group_of {
+        groups.entry(root).or_default().push(id);
     }
     let mut signatures: BTreeMap<String, u32> = BTreeMap::new();
     let items = groups
@@ -559,6 +536,35 @@ fn build_problem(
     }
 }
 
+/// The affinity group of each of `members`: the smallest server id of the
+/// group, joining servers that the switched-on affinity rules bind,
+/// directly or through a chain of rules.
+fn affinity_groups(model: &Model, members: &BTreeSet<Id>, on: &[bool]) -> BTreeMap<Id, Id> {
+    let mut parent: BTreeMap<Id, Id> = members.iter().map(|s| (*s, *s)).collect();
+    fn root(parent: &BTreeMap<Id, Id>, mut x: Id) -> Id {
+        while let Some(&p) = parent.get(&x).filter(|p| **p != x) {
+            x = p;
+        }
+        x
+    }
+    for (rule, _) in model.rules.iter().zip(on).filter(|(_, on)| **on) {
+        if let RuleKind::Affinity { servers } = &rule.kind {
+            let bound: Vec<Id> = servers
+                .iter()
+                .copied()
+                .filter(|s| members.contains(s))
+                .collect();
+            for w in bound.windows(2) {
+                let (a, b) = (root(&parent, w[0]), root(&parent, w[1]));
+                if a != b {
+                    parent.insert(a.max(b), a.min(b));
+                }
+            }
+        }
+    }
+    members.iter().map(|s| (*s, root(&parent, *s))).collect()
+}
+
 /// The lower bound on hosts: the largest of ⌈Σ demand ÷ usable capacity⌉
 /// over resources and slots; k plus the survivors any k failures need (the
 /// largest of ⌈Σ demand ÷ raw capacity⌉, ⌈VMs ÷ VMs per host⌉, ⌈vCPUs ÷
@@ -643,29 +649,8 @@ pub fn lower_bound(problem: &Problem, k: usize) -> usize {
 /// different hosts.
 fn conflicting_rules(model: &Model, vms: &[&VmDemand], diags: &mut Diagnostics) {
     let in_cluster: BTreeSet<Id> = vms.iter().map(|v| v.server).collect();
-    let mut group: BTreeMap<Id, Id> = in_cluster.iter().map(|s| (*s, *s)).collect();
-    let root = |g: &BTreeMap<Id, Id>, mut x: Id| {
-        while g.get(&x).is_some_and(|p| *p != x) {
-            x = g[&x];
-        }
-        x
-    };
-    for rule in &model.rules {
-        if let RuleKind::Affinity { servers } = &rule.kind {
-            let members: Vec<Id> = servers
-                .iter()
-                .copied()
-                .filter(|s| in_cluster.contains(s))
-                .collect();
-            for w in members.windows(2) {
-                let (a, b) = (root(&group, w[0]), root(&group, w[1]));
-                if a != b {
-                    group.insert(a.max(b), a.min(b));
-                }
-            }
-        }
-    }
-    let same = |a: Id, b: Id| root(&group, a) == root(&group, b);
+    let group = affinity_groups(model, &in_cluster, &vec![true; model.rules.len()]);
+    let same = |a: Id, b: Id| group.get(&a) == group.get(&b);
     let affinity_of = |s: Id| {
         model
             .rules
