@@ -330,16 +330,7 @@ pub fn place(
             },
             failures_to_tolerate: cluster.failures_to_tolerate,
             candidates,
-            unplaced: sol
-                .unplaced
-                .iter()
-                .flat_map(|i| {
-                    problem.items[*i]
-                        .members
-                        .iter()
-                        .map(|m| model.servers[*m].name.clone())
-                })
-                .collect(),
+            unplaced: member_names(model, &problem, &sol.unplaced).collect(),
             cost: used as f64 * per_host,
             cost_per_host: per_host,
             baselines,
@@ -534,6 +525,20 @@ fn build_problem(
             .min(f64::from(u32::MAX)) as u32,
         items,
     }
+}
+
+/// The names of the servers in these items.
+fn member_names<'a>(
+    model: &'a Model,
+    problem: &'a Problem,
+    items: &'a [usize],
+) -> impl Iterator<Item = String> + 'a {
+    items.iter().flat_map(|i| {
+        problem.items[*i]
+            .members
+            .iter()
+            .map(|m| model.servers[*m].name.clone())
+    })
 }
 
 /// The affinity group of each of `members`: the smallest server id of the
@@ -1085,17 +1090,7 @@ fn name_hosts(
     sol: &mut Solution,
     previous: Option<&Previous>,
 ) -> Vec<String> {
-    let first_name = |h: &pack::Host| {
-        h.items
-            .iter()
-            .flat_map(|i| {
-                problem.items[*i]
-                    .members
-                    .iter()
-                    .map(|m| model.servers[*m].name.clone())
-            })
-            .min()
-    };
+    let first_name = |h: &pack::Host| member_names(model, problem, &h.items).min();
     let n = sol.hosts.len();
     let width = n.to_string().len().max(2);
     let name_of = |k: usize| format!("{}-{:0width$}", cluster.name, k);
@@ -1186,16 +1181,7 @@ fn host_plans(
     let settings = &model.project.profile;
     let mut out = Vec::new();
     for (host, name) in sol.hosts.iter().zip(names) {
-        let mut vm_names: Vec<String> = host
-            .items
-            .iter()
-            .flat_map(|i| {
-                problem.items[*i]
-                    .members
-                    .iter()
-                    .map(|m| model.servers[*m].name.clone())
-            })
-            .collect();
+        let mut vm_names: Vec<String> = member_names(model, problem, &host.items).collect();
         vm_names.sort();
         for v in &vm_names {
             placement.assignments.insert(v.clone(), name.clone());
