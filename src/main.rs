@@ -10,6 +10,12 @@ use virtplan::diag::{self, Diagnostics, RenderOptions};
 use virtplan::emit::{self, Formats};
 use virtplan::source::{FileSource, SourceMap};
 
+mod cli {
+    //! The binary's I/O edge: the only code that touches the file system.
+    pub mod disk;
+}
+use cli::disk::DiskSource;
+
 /// A declarative plan compiler for server virtualization projects.
 #[derive(Parser)]
 #[command(name = "virtplan", version, about, long_about = None)]
@@ -52,49 +58,6 @@ enum Command {
     },
 }
 
-/// Files under a directory on disk.
-struct DiskSource {
-    root: PathBuf,
-}
-
-impl DiskSource {
-    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<String>, depth: usize) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut names: Vec<(String, PathBuf)> = entries
-            .flatten()
-            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-            .filter(|(n, _)| !n.starts_with('.') && n != "target")
-            .collect();
-        names.sort();
-        for (name, path) in names {
-            let rel = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}/{name}")
-            };
-            let meta = std::fs::symlink_metadata(&path);
-            match meta {
-                Ok(m) if m.is_dir() && depth < 16 => self.walk(&path, &rel, out, depth + 1),
-                Ok(m) if m.is_file() => out.push(rel),
-                _ => {}
-            }
-        }
-    }
-}
-
-impl FileSource for DiskSource {
-    fn list(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        self.walk(&self.root, "", &mut out, 0);
-        out
-    }
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        std::fs::read(self.root.join(path)).map_err(|e| e.to_string())
-    }
-}
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -132,9 +95,7 @@ fn project(dir: &Path) -> Result<DiskSource, ExitCode> {
     if !dir.is_dir() {
         return Err(usage(&format!("`{}` is not a directory", dir.display())));
     }
-    Ok(DiskSource {
-        root: dir.to_path_buf(),
-    })
+    Ok(DiskSource::new(dir))
 }
 
 fn report(diags: &Diagnostics, sources: &SourceMap) {

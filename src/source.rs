@@ -129,6 +129,11 @@ pub trait FileSource: Sync {
     fn list(&self) -> Vec<String>;
     /// The bytes of one file, by relative path.
     fn read(&self, path: &str) -> Result<Vec<u8>, String>;
+    /// A stream over one file, for readers that must not hold the whole
+    /// file in memory (measurements). The default reads the file whole.
+    fn open(&self, path: &str) -> Result<Box<dyn std::io::Read + Send + '_>, String> {
+        Ok(Box::new(std::io::Cursor::new(self.read(path)?)))
+    }
 }
 
 /// An in-memory project, for tests and benchmarks.
