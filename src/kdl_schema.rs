@@ -147,18 +147,20 @@ impl Writer {
                 self.line("type \"string\"");
                 self.line("min-length 1");
             }
-            Kind::Count => {
+            Kind::Count(max) => {
                 self.line("type \"integer\"");
                 self.line("\">=\" 0");
+                self.line(&format!("\"<=\" {max}"));
             }
             Kind::Number | Kind::Money => {
                 self.line("type \"number\"");
                 self.line("\">=\" 0");
             }
             Kind::Bool => self.line("type \"boolean\""),
-            Kind::CountOrUnlimited => {
+            Kind::CountOrUnlimited(max) => {
                 self.line("type \"integer\" \"string\"");
                 self.line("\">=\" 0");
+                self.line(&format!("\"<=\" {max}"));
                 self.line(&format!("pattern {}", raw("^unlimited$")));
             }
             Kind::Enum(words) => {

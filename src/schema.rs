@@ -14,8 +14,9 @@ pub enum Kind {
     Str,
     /// The name of another entity (checked by `lower`, not here).
     Ref(RefKind),
-    /// A whole number ≥ 0.
-    Count,
+    /// A whole number from 0 to the bound: a count beyond it is a typo, and
+    /// an unbounded count can make planning run for hours.
+    Count(u64),
     /// A number ≥ 0 (integer or decimal).
     Number,
     /// `#true` or `#false`.
@@ -36,13 +37,44 @@ pub enum Kind {
     Power,
     /// A weekly window: `"sat 22:00-sun 06:00"`.
     Window,
-    /// A whole number ≥ 0 or the string `"unlimited"`.
-    CountOrUnlimited,
+    /// A whole number from 0 to the bound, or the string `"unlimited"`.
+    CountOrUnlimited(u64),
     /// One of a fixed set of words.
     Enum(&'static [&'static str]),
     /// A file path or glob, relative to the file that names it.
     Path,
 }
+
+// The bounds of counts. Each is far above anything real, so it only stops
+// typos and inputs that would make planning run for hours.
+
+/// Years of a horizon: a finance horizon longer than 50 years has no meaning.
+const MAX_YEARS: u64 = 50;
+/// vCPUs of one VM (vSphere 8 allows 768 per VM).
+const MAX_VCPUS: u64 = 1024;
+/// CPU sockets of one machine (the largest x86 servers have 32).
+const MAX_SOCKETS: u64 = 64;
+/// Cores of one socket.
+const MAX_CORES_PER_SOCKET: u64 = 1024;
+/// Cores of one host.
+const MAX_CORES_PER_HOST: u64 = 65_536;
+/// Disk operations per second.
+const MAX_IOPS: u64 = 1_000_000_000;
+/// Rack units of one machine (a full rack is 42 to 58).
+const MAX_RACK_UNITS: u64 = 100;
+/// Hosts of one cluster, and host numbers.
+const MAX_HOSTS: u64 = 10_000;
+/// Host failures a cluster tolerates (vSphere HA admits at most 31 in a
+/// 32-host cluster); past 16 spare hosts, split the cluster.
+const MAX_FAILURES: u64 = 16;
+/// Network interfaces of one server.
+const MAX_NICS: u64 = 64;
+/// VMs one licence covers.
+const MAX_VMS_PER_LICENSE: u64 = 10_000;
+/// Conversions that run at once.
+const MAX_STREAMS: u64 = 256;
+/// Servers of one wave.
+const MAX_SERVERS_PER_WAVE: u64 = 100_000;
 
 /// What a [`Kind::Ref`] points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,7 +107,7 @@ impl Kind {
         match self {
             Kind::Str => "a string".into(),
             Kind::Ref(r) => format!("the name of a {}", r.node()),
-            Kind::Count => "a whole number".into(),
+            Kind::Count(max) => format!("a whole number from 0 to {max}"),
             Kind::Number => "a number".into(),
             Kind::Bool => "#true or #false".into(),
             Kind::Bytes => "a size such as \"64GiB\" or \"500GB\"".into(),
@@ -86,7 +118,9 @@ impl Kind {
             Kind::Money => "an amount of money (a number)".into(),
             Kind::Power => "a power such as \"350W\" or \"1.2kW\"".into(),
             Kind::Window => "a weekly window such as \"sat 22:00-sun 06:00\"".into(),
-            Kind::CountOrUnlimited => "a whole number or \"unlimited\"".into(),
+            Kind::CountOrUnlimited(max) => {
+                format!("a whole number from 0 to {max} or \"unlimited\"")
+            }
             Kind::Enum(words) => format!("one of {}", quote_list(words)),
             Kind::Path => "a file path or glob".into(),
         }
@@ -276,7 +310,7 @@ const PROJECT: NodeSpec = node(
         ),
         value(
             "horizon-years",
-            Kind::Count,
+            Kind::Count(MAX_YEARS),
             "Years over which costs are compared and growth applies (default 5).",
         ),
         value(
@@ -334,7 +368,7 @@ const PROJECT: NodeSpec = node(
                 ),
                 prop(
                     "min-vcpus",
-                    Kind::Count,
+                    Kind::Count(MAX_VCPUS),
                     "Smallest VM in vCPUs (default 1).",
                 ),
                 prop(
@@ -426,10 +460,10 @@ const HOST_MODEL: NodeSpec = repeated(node(
     NAME,
     &[],
     &[
-        required(value("sockets", Kind::Count, "CPU sockets.")),
+        required(value("sockets", Kind::Count(MAX_SOCKETS), "CPU sockets.")),
         required(value(
             "cores-per-socket",
-            Kind::Count,
+            Kind::Count(MAX_CORES_PER_SOCKET),
             "Physical cores per socket.",
         )),
         required(value("clock", Kind::Frequency, "Base clock of one core.")),
@@ -441,7 +475,7 @@ const HOST_MODEL: NodeSpec = repeated(node(
         required(value("memory", Kind::Bytes, "Installed memory.")),
         value(
             "storage-iops",
-            Kind::Count,
+            Kind::Count(MAX_IOPS),
             "Disk operations per second the host's storage sustains.",
         ),
         value(
@@ -453,7 +487,11 @@ const HOST_MODEL: NodeSpec = repeated(node(
         value("price", Kind::Money, "Purchase price of one host."),
         value("power-idle", Kind::Power, "Power draw when idle."),
         value("power-peak", Kind::Power, "Power draw at full load."),
-        value("rack-units", Kind::Count, "Rack units one host takes."),
+        value(
+            "rack-units",
+            Kind::Count(MAX_RACK_UNITS),
+            "Rack units one host takes.",
+        ),
         value(
             "support-per-year",
             Kind::Money,
@@ -480,10 +518,14 @@ const CLUSTER: NodeSpec = repeated(node(
             &[],
             &[],
         )),
-        value("max-hosts", Kind::Count, "Most hosts the cluster may have."),
+        value(
+            "max-hosts",
+            Kind::Count(MAX_HOSTS),
+            "Most hosts the cluster may have.",
+        ),
         value(
             "failures-to-tolerate",
-            Kind::Count,
+            Kind::Count(MAX_FAILURES),
             "Hosts that may fail while every VM still runs (N+k).",
         ),
         node(
@@ -504,10 +546,10 @@ const CLUSTER: NodeSpec = repeated(node(
 
 /// Everything that describes a server; shared by `server`, `class` and `defaults`.
 const SERVER_CHILDREN: &[NodeSpec] = &[
-    value("sockets", Kind::Count, "CPU sockets."),
+    value("sockets", Kind::Count(MAX_SOCKETS), "CPU sockets."),
     value(
         "cores-per-socket",
-        Kind::Count,
+        Kind::Count(MAX_CORES_PER_SOCKET),
         "Physical cores per socket.",
     ),
     value("clock", Kind::Frequency, "Clock of one core."),
@@ -525,10 +567,10 @@ const SERVER_CHILDREN: &[NodeSpec] = &[
     ),
     value(
         "disk-iops",
-        Kind::Count,
+        Kind::Count(MAX_IOPS),
         "Disk operations per second the server's own disks sustain.",
     ),
-    value("nics", Kind::Count, "Network interfaces."),
+    value("nics", Kind::Count(MAX_NICS), "Network interfaces."),
     value(
         "nic-speed",
         Kind::Bandwidth,
@@ -541,7 +583,7 @@ const SERVER_CHILDREN: &[NodeSpec] = &[
     ),
     value(
         "rack-units",
-        Kind::Count,
+        Kind::Count(MAX_RACK_UNITS),
         "Rack units the physical server takes.",
     ),
     node(
@@ -712,17 +754,17 @@ const LICENSE: NodeSpec = repeated(node(
         ),
         value(
             "min-cores-per-socket",
-            Kind::Count,
+            Kind::Count(MAX_CORES_PER_SOCKET),
             "Least cores counted per socket (core metrics).",
         ),
         value(
             "min-cores-per-host",
-            Kind::Count,
+            Kind::Count(MAX_CORES_PER_HOST),
             "Least cores counted per host (core metrics).",
         ),
         value(
             "vms-per-license",
-            Kind::CountOrUnlimited,
+            Kind::CountOrUnlimited(MAX_VMS_PER_LICENSE),
             "VMs one full licensing of a host covers (virtualization rights).",
         ),
     ],
@@ -774,7 +816,7 @@ const PIN: NodeSpec = repeated(node(
         req_prop("server", Kind::Ref(RefKind::Server), "The pinned server."),
         req_prop(
             "host",
-            Kind::Count,
+            Kind::Count(MAX_HOSTS),
             "The host number in the server's cluster.",
         ),
     ],
@@ -935,7 +977,7 @@ const MIGRATION: NodeSpec = node(
         ),
         value(
             "parallel-streams",
-            Kind::Count,
+            Kind::Count(MAX_STREAMS),
             "Conversions running at once; they share the link (default 2).",
         ),
         repeated(value(
@@ -970,10 +1012,14 @@ const MIGRATION: NodeSpec = node(
         ),
         value(
             "pilot",
-            Kind::Count,
+            Kind::Count(MAX_SERVERS_PER_WAVE),
             "Servers in the pilot wave, lowest criticality first (default 0: none).",
         ),
-        value("max-wave-size", Kind::Count, "Most servers in one wave."),
+        value(
+            "max-wave-size",
+            Kind::Count(MAX_SERVERS_PER_WAVE),
+            "Most servers in one wave.",
+        ),
     ],
 );
 

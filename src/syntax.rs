@@ -562,7 +562,7 @@ fn type_help(kind: Kind, v: &KdlValue) -> String {
         (Kind::Bool, KdlValue::String(s)) if s == "true" || s == "false" => {
             format!("booleans are not strings in KDL v2: write #{s}")
         }
-        (Kind::Count | Kind::Number | Kind::Money, KdlValue::String(_)) => {
+        (Kind::Count(_) | Kind::Number | Kind::Money, KdlValue::String(_)) => {
             "numbers are written without quotes".to_string()
         }
         _ => format!("write {}", kind.describe()),
@@ -587,6 +587,18 @@ fn number(v: &KdlValue) -> Result<f64, Problem> {
         ));
     }
     Ok(n)
+}
+
+/// A whole number from 0 to `max`.
+fn count(v: &KdlValue, max: u64) -> Result<u64, Problem> {
+    let n = number(v)?;
+    if n.fract() != 0.0 {
+        return Err(Problem::Unit("expected a whole number".to_string()));
+    }
+    if n > max as f64 {
+        return Err(Problem::Range(format!("{n} is above the limit of {max}")));
+    }
+    Ok(n as u64)
 }
 
 fn string(v: &KdlValue) -> Result<&str, Problem> {
@@ -626,28 +638,16 @@ fn convert(kind: Kind, v: &KdlValue) -> Result<Val, Problem> {
             }
             Val::Str(s.to_string())
         }
-        Kind::Count => {
-            let n = number(v)?;
-            if n.fract() != 0.0 {
-                return Err(Problem::Unit("expected a whole number".to_string()));
-            }
-            Val::Count(n as u64)
-        }
+        Kind::Count(max) => Val::Count(count(v, max)?),
         Kind::Number => Val::Number(number(v)?),
         Kind::Money => Val::Money(number(v)?),
         Kind::Bool => match v {
             KdlValue::Bool(b) => Val::Bool(*b),
             other => return Err(Problem::Type(found(other))),
         },
-        Kind::CountOrUnlimited => match v {
+        Kind::CountOrUnlimited(max) => match v {
             KdlValue::String(s) if s == "unlimited" => Val::Unlimited,
-            other => {
-                let n = number(other)?;
-                if n.fract() != 0.0 {
-                    return Err(Problem::Unit("expected a whole number".to_string()));
-                }
-                Val::Count(n as u64)
-            }
+            other => Val::Count(count(other, max)?),
         },
         Kind::Bytes => Val::Bytes(check_max(unit(v, units::parse_bytes)?, |b| b.0, 1e21)?),
         Kind::Frequency => Val::Hertz(check_max(unit(v, units::parse_hertz)?, |h| h.0, 1e12)?),
@@ -729,6 +729,25 @@ mod tests {
         );
         assert_eq!(diags.len(), 4, "{diags:?}");
         assert_eq!(nodes.len(), 2, "valid parts are kept");
+    }
+
+    #[test]
+    fn counts_have_an_upper_bound() {
+        let text = |k: u32| {
+            format!(
+                "cluster \"c\" {{ platform \"p\"; host-model \"m\"; failures-to-tolerate {k} }}"
+            )
+        };
+        let (_, diags) = check(&text(16));
+        assert!(diags.is_empty(), "{diags:?}");
+        let (nodes, diags) = check(&text(1000));
+        assert_eq!(
+            diags,
+            vec![
+                "virtplan::check::out-of-range: `failures-to-tolerate`: 1000 is above the limit of 16"
+            ]
+        );
+        assert!(nodes[0].child_arg("failures-to-tolerate").is_none());
     }
 
     #[test]
