@@ -160,6 +160,10 @@ pub const CODES: &[(&str, &str)] = &[
         "classes that extend each other in a circle",
     ),
     (
+        "virtplan::resolve::self-dependency",
+        "a server that depends on itself",
+    ),
+    (
         "virtplan::resolve::no-cluster",
         "a server that no cluster can take",
     ),
@@ -196,6 +200,10 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "virtplan::migrate::window",
         "a wave longer than its maintenance window",
+    ),
+    (
+        "virtplan::migrate::cycle-too-large",
+        "servers in a dependency circle larger than max-wave-size",
     ),
 ];
 

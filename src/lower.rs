@@ -789,6 +789,25 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Reports a server named in its own `depends-on` (directly or through
+    /// its class): it could never move, since it would wait for itself.
+    fn depends_on_itself(&mut self, server: &str, dep: &Spanned<Val>) -> bool {
+        if dep.value.as_str() != Some(server) {
+            return false;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                "virtplan::resolve::self-dependency",
+                format!("server `{server}` depends on itself"),
+            )
+            .at(dep.span, "the server's own name")
+            .help(format!(
+                "remove `{server}` from its `depends-on`; list the servers that must move before it"
+            )),
+        );
+        true
+    }
+
     fn server(
         &mut self,
         n: &Node,
@@ -872,7 +891,13 @@ impl Lowerer<'_> {
             .map(|d| {
                 d.args
                     .iter()
-                    .filter_map(|v| self.resolve(RefKind::Server, v))
+                    .filter_map(|v| {
+                        if self.depends_on_itself(&name.value, v) {
+                            None
+                        } else {
+                            self.resolve(RefKind::Server, v)
+                        }
+                    })
                     .collect()
             })
             .unwrap_or_default();

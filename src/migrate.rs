@@ -84,6 +84,43 @@ pub struct Runbook {
     pub parallel_streams: u32,
 }
 
+/// A move group (servers that depend on each other in a circle) moves in
+/// one wave, so one larger than `max-wave-size` breaks that limit: an error
+/// that names every member, since one of their `depends-on` is usually wrong.
+fn report_oversized_groups(model: &Model, sccs: &[Vec<Id>], diags: &mut Diagnostics) {
+    let Some(max) = model.migration.max_wave_size else {
+        return;
+    };
+    for ids in sccs.iter().filter(|ids| ids.len() > max as usize) {
+        let names: Vec<&str> = ids
+            .iter()
+            .take(5)
+            .map(|id| model.servers[*id].name.as_str())
+            .collect();
+        let more = ids.len().saturating_sub(names.len());
+        let mut d = Diagnostic::error(
+            "virtplan::migrate::cycle-too-large",
+            format!(
+                "{} servers depend on each other in a circle ({}{}), so they must move in one wave, \
+                 larger than max-wave-size {max}",
+                ids.len(),
+                names.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() },
+            ),
+        )
+        .at(model.servers[ids[0]].span, "the first server of the circle")
+        .help(format!(
+            "check these servers' `depends-on`: a circle usually means one dependency points the \
+             wrong way; or raise `max-wave-size` to {}",
+            ids.len()
+        ));
+        for id in ids.iter().skip(1).take(4) {
+            d = d.related(model.servers[*id].span, "also in the circle");
+        }
+        diags.push(d);
+    }
+}
+
 pub fn migrate(
     model: &Model,
     assessment: &Assessment,
@@ -124,6 +161,7 @@ pub fn migrate(
         })
         .collect();
     sccs.sort_by(|a, b| model.servers[a[0]].name.cmp(&model.servers[b[0]].name));
+    report_oversized_groups(model, &sccs, diags);
     let mut group_of: BTreeMap<Id, usize> = BTreeMap::new();
     for (g, ids) in sccs.iter().enumerate() {
         for id in ids {
