@@ -243,6 +243,22 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, opts: RenderOptions) ->
     out
 }
 
+/// Most lines a label may cover: a snippet shows a few lines, never a file.
+const MAX_LABEL_LINES: usize = 3;
+
+/// The (offset, length) of a span as shown: a span over more than
+/// [`MAX_LABEL_LINES`] lines is cut to the end of its first line.
+fn shown(text: &str, span: Span) -> (usize, usize) {
+    let start = (span.start as usize).min(text.len());
+    let end = (span.end as usize).clamp(start, text.len());
+    let inner = text.get(start..end).unwrap_or("");
+    if inner.matches('\n').count() < MAX_LABEL_LINES {
+        return (start, end - start);
+    }
+    let first = inner.find('\n').unwrap_or(inner.len());
+    (start, first)
+}
+
 /// Most diagnostics rendered in full; a broken file can produce thousands.
 pub const MAX_RENDERED: usize = 200;
 
@@ -300,14 +316,14 @@ impl<'a> Report<'a> {
         let file = sources.get(span.file);
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             Some(diag.label.clone()).filter(|l| !l.is_empty()),
-            (span.start as usize, span.len()),
+            shown(&file.text, span),
         )];
         let mut related = Vec::new();
         for (rspan, label) in &diag.related {
             if rspan.file == span.file {
                 labels.push(LabeledSpan::new_with_span(
                     Some(label.clone()),
-                    (rspan.start as usize, rspan.len()),
+                    shown(&file.text, *rspan),
                 ));
             } else {
                 let rfile = sources.get(rspan.file);
@@ -319,7 +335,7 @@ impl<'a> Report<'a> {
                     )),
                     labels: vec![LabeledSpan::new_with_span(
                         Some(label.clone()),
-                        (rspan.start as usize, rspan.len()),
+                        shown(&rfile.text, *rspan),
                     )],
                     related: Vec::new(),
                     primary_pos: format!("{}: {label}", sources.position(*rspan)),

@@ -127,8 +127,15 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Vec<Node> {
     let doc = match parsed {
         Ok(Ok(doc)) => doc,
         Ok(Err(err)) => {
+            // kdl may report one mistake twice, at the same token.
+            let mut last: Option<Span> = None;
             for d in err.diagnostics {
-                diags.push(syntax_error(file, text, &d));
+                let d = syntax_error(file, text, &d);
+                if d.span.is_some() && d.span == last {
+                    continue;
+                }
+                last = d.span;
+                diags.push(d);
             }
             return Vec::new();
         }
@@ -187,8 +194,7 @@ pub fn too_deep(text: &str) -> Option<usize> {
 }
 
 fn syntax_error(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagnostic {
-    let start = d.span.offset().min(text.len());
-    let end = (start + d.span.len()).min(text.len());
+    let (start, end) = wrong_token(text, d.span.offset(), d.span.len());
     let found = text.get(start..end).unwrap_or("");
     let word: String = text
         .get(start..)
@@ -211,6 +217,8 @@ fn syntax_error(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagnostic 
         && word.chars().any(|c| c.is_ascii_alphabetic() || c == '%')
     {
         format!("a value with a unit is a string: write \"{word}\"")
+    } else if message.contains("closing '}'") {
+        "add the `}` that closes this block after its last child".to_string()
     } else if let Some(h) = &d.help {
         h.trim_end_matches('.').to_string()
     } else if found.is_empty() && start >= text.trim_end().len() {
@@ -222,6 +230,34 @@ fn syntax_error(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagnostic 
     Diagnostic::error("virtplan::parse::syntax", message)
         .at(Span::new(file, start, end), label)
         .help(help)
+}
+
+/// The token a parse error is about. kdl sometimes spans an error from the
+/// start of the file (or of an enclosing node) to where parsing stopped:
+/// then the error is the last token of that span, on its last line, or the
+/// `{` the span starts at when a block is not closed.
+fn wrong_token(text: &str, offset: usize, len: usize) -> (usize, usize) {
+    let start = offset.min(text.len());
+    let end = (start + len).min(text.len());
+    let Some(inner) = text.get(start..end) else {
+        return (start, start);
+    };
+    if !inner.trim_end().contains('\n') {
+        return (start, end);
+    }
+    // An unclosed block: the `{` that opened it (the span starts at it, or
+    // just after it).
+    if inner.starts_with('{') {
+        return (start, start + 1);
+    }
+    if start > 0 && text.as_bytes()[start - 1] == b'{' {
+        return (start - 1, start);
+    }
+    let trimmed = inner.trim_end();
+    let token_start = trimmed.rfind(char::is_whitespace).map_or(0, |i| {
+        i + trimmed[i..].chars().next().map_or(1, char::len_utf8)
+    });
+    (start + token_start, start + trimmed.len())
 }
 
 struct Checker<'a> {

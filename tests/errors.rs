@@ -255,3 +255,62 @@ fn every_code_has_a_case() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A syntax error deep in a large file points at the wrong token on its own
+/// line, and the snippet shows a few lines, not the file up to the error.
+#[test]
+fn a_late_syntax_error_points_at_its_token() {
+    let mut text = String::from("project \"Acme\" {\n    currency \"EUR\"\n}\n");
+    let mut line = 3;
+    while line < 2026 {
+        text.push_str(&format!("// filler line {line}\n"));
+        line += 1;
+    }
+    text.push_str("server \"b\" cores=\n");
+    let fs = MemorySource::new().with("servers.kdl", text);
+    let compiled = virtplan::check(&fs);
+    let d = compiled
+        .diags
+        .items
+        .iter()
+        .find(|d| d.code == "virtplan::parse::syntax")
+        .expect("a syntax error");
+    let span = d.span.expect("a span");
+    assert_eq!(compiled.sources.position(span), "servers.kdl:2027:12");
+    let shown = render(
+        &compiled.diags.items,
+        &compiled.sources,
+        RenderOptions {
+            color: false,
+            width: 80,
+        },
+    );
+    assert!(
+        shown.lines().count() < 15,
+        "the snippet is a few lines:\n{shown}"
+    );
+    assert!(!shown.contains("filler line 3\n"), "{shown}");
+}
+
+/// A diagnostic whose span covers many lines shows only the first of them.
+#[test]
+fn long_spans_are_cut_to_their_first_line() {
+    use virtplan::diag::Diagnostic;
+    use virtplan::source::{SourceMap, Span};
+    let mut sources = SourceMap::default();
+    let text: String = (1..=50).map(|i| format!("line {i}\n")).collect();
+    let id = sources.add("a.kdl".into(), text.clone());
+    let d = Diagnostic::error("virtplan::parse::syntax", "broken")
+        .at(Span::new(id, 0, text.len()), "all of it")
+        .help("none");
+    let shown = render(
+        &[d],
+        &sources,
+        RenderOptions {
+            color: false,
+            width: 80,
+        },
+    );
+    assert!(shown.contains("line 1"), "{shown}");
+    assert!(!shown.contains("line 5\n"), "{shown}");
+}
