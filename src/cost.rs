@@ -14,12 +14,16 @@
 //! metrics on hosts the cheaper of licensing the whole host (covering
 //! `vms-per-license` VMs per full licensing) and licensing each VM is kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::assess::Assessment;
-use crate::model::{Id, License, Model};
+use crate::license::{
+    HostMix, Licensing, Machine, Metric, Need, Product, failover_load, host_mix, host_units,
+    physical_units,
+};
+use crate::model::{Id, Model};
 use crate::place::Placement;
 
 /// Network ports counted per host in the to-be estate.
@@ -55,7 +59,7 @@ pub struct Investment {
 #[derive(Debug, Clone, Serialize)]
 pub struct LicenseCount {
     pub license: String,
-    pub metric: String,
+    pub metric: Metric,
     pub as_is_units: f64,
     pub to_be_units: f64,
 }
@@ -70,6 +74,8 @@ pub struct CostReport {
     pub investment: Vec<Investment>,
     pub investment_total: f64,
     pub licenses: Vec<LicenseCount>,
+    /// Per host, the licences bought and the mix they were priced against.
+    pub host_licenses: Vec<HostLicensing>,
     pub years: Vec<Year>,
     pub as_is_tco: f64,
     pub to_be_tco: f64,
@@ -229,7 +235,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     );
 
     // Licences.
-    let counts = license_counts(model, assessment, placement, &moved);
+    let (counts, host_licenses) = license_counts(model, assessment, placement, &moved);
     let mut licence_purchase = 0.0;
     for lc in &counts {
         let Some(lic) = model.licenses.iter().find(|l| l.name == lc.license) else {
@@ -239,12 +245,15 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             item: format!("licence support: {}", lic.name),
             basis: format!(
                 "{} vs {} units ({}) × {} per unit",
-                lc.as_is_units, lc.to_be_units, lic.metric, lic.support_per_year
+                lc.as_is_units,
+                lc.to_be_units,
+                lic.product.metric.word(),
+                lic.product.support_per_year
             ),
-            as_is: lc.as_is_units * lic.support_per_year,
-            to_be: lc.to_be_units * lic.support_per_year,
+            as_is: lc.as_is_units * lic.product.support_per_year,
+            to_be: lc.to_be_units * lic.product.support_per_year,
         });
-        licence_purchase += (lc.to_be_units - lc.as_is_units).max(0.0) * lic.price;
+        licence_purchase += (lc.to_be_units - lc.as_is_units).max(0.0) * lic.product.price;
     }
 
     let mut investment = Vec::new();
@@ -336,6 +345,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         investment,
         investment_total,
         licenses: counts,
+        host_licenses,
         as_is_tco: as_is_year * horizon,
         to_be_tco: to_be_year * horizon + investment_total,
         npv,
@@ -349,57 +359,48 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     }
 }
 
-/// Units of one licence a physical server needs.
-fn physical_units(lic: &License, cores: u32, sockets: u32) -> f64 {
-    match lic.metric.as_str() {
-        "per-core" | "per-cluster-core" => f64::from(
-            cores
-                .max(sockets * lic.min_cores_per_socket)
-                .max(lic.min_cores_per_host),
-        ),
-        "per-vcpu" => f64::from(cores),
-        "per-socket" => f64::from(sockets),
-        _ => 1.0,
-    }
+/// The licence products of the model, indexed like `model.licenses`.
+fn products(model: &Model) -> Vec<Product> {
+    model.licenses.iter().map(|l| l.product.clone()).collect()
 }
 
+/// The licences of one server, leaving out those another of its licences
+/// covers (a server with Datacenter needs no Standard as well).
+fn own_licences(model: &Model, id: Id) -> Vec<Id> {
+    let lics = &model.servers[id].licenses;
+    lics.iter()
+        .copied()
+        .filter(|l| {
+            !lics
+                .iter()
+                .any(|o| o != l && model.licenses[*o].product.covers.contains(l))
+        })
+        .collect()
+}
+
+/// Counts every licence as-is (per physical server) and to-be (the
+/// cheapest compliant mix per host, whole clusters for cluster metrics).
 fn license_counts(
     model: &Model,
     assessment: &Assessment,
     placement: &Placement,
     moved: &[Id],
-) -> Vec<LicenseCount> {
-    let mut out = Vec::new();
-    // VMs per host per licence: host name → (licence → [vcpus of each VM]).
-    let mut per_host: BTreeMap<&str, BTreeMap<Id, Vec<u32>>> = BTreeMap::new();
+) -> (Vec<LicenseCount>, Vec<HostLicensing>) {
+    let products = products(model);
+    let years = f64::from(model.project.horizon_years);
+    let mut as_is = vec![0.0; products.len()];
     for id in moved {
         let s = &model.servers[*id];
-        let Some(host) = placement.assignments.get(&s.name) else {
-            continue;
+        let m = Machine {
+            sockets: s.sockets,
+            cores: s.cores(),
         };
-        for l in &s.licenses {
-            per_host
-                .entry(host.as_str())
-                .or_default()
-                .entry(*l)
-                .or_default()
-                .push(assessment.servers[*id].vm.vcpus);
+        for l in own_licences(model, *id) {
+            as_is[l] += physical_units(&products[l], m);
         }
     }
-    let host_model_of = |host: &str| {
-        placement
-            .clusters
-            .iter()
-            .find(|c| c.hosts.iter().any(|h| h.name == host))
-            .and_then(|c| {
-                model
-                    .host_models
-                    .iter()
-                    .find(|h| h.name == c.host_model)
-                    .map(|hm| (c, hm))
-            })
-    };
-    let mut platform_licences: BTreeMap<Id, f64> = BTreeMap::new();
+    let mut to_be = vec![0.0; products.len()];
+    let mut hosts_out = Vec::new();
     for cp in &placement.clusters {
         let Some(cluster) = model.clusters.iter().find(|c| c.name == cp.name) else {
             continue;
@@ -407,65 +408,140 @@ fn license_counts(
         let Some(hm) = model.host_models.iter().find(|h| h.name == cp.host_model) else {
             continue;
         };
-        if let Some(l) = model.platforms[cluster.platform].license {
-            let lic = &model.licenses[l];
-            *platform_licences.entry(l).or_default() +=
-                physical_units(lic, hm.cores(), hm.sockets) * cp.hosts.len() as f64;
-        }
-    }
-    for (lid, lic) in model.licenses.iter().enumerate() {
-        let users: Vec<Id> = moved
+        let machine = Machine {
+            sockets: hm.sockets,
+            cores: hm.cores(),
+        };
+        // Each host's VMs per product; cluster metrics are set apart.
+        let mut on_cluster = BTreeSet::new();
+        let per_host: Vec<BTreeMap<Id, Vec<u32>>> = cp
+            .hosts
             .iter()
-            .copied()
-            .filter(|i| model.servers[*i].licenses.contains(&lid))
-            .collect();
-        let as_is: f64 = users
-            .iter()
-            .map(|i| physical_units(lic, model.servers[*i].cores(), model.servers[*i].sockets))
-            .sum();
-        let mut to_be = platform_licences.get(&lid).copied().unwrap_or(0.0);
-        let mut cluster_cores: BTreeMap<&str, f64> = BTreeMap::new();
-        for (host, lics) in &per_host {
-            let Some(vcpus) = lics.get(&lid) else {
-                continue;
-            };
-            let Some((cp, hm)) = host_model_of(host) else {
-                continue;
-            };
-            let vms = vcpus.len() as f64;
-            let host_units = physical_units(lic, hm.cores(), hm.sockets);
-            let per_vm: f64 = vcpus
-                .iter()
-                .map(|v| match lic.metric.as_str() {
-                    "per-core" | "per-vcpu" => f64::from(*v),
-                    // A socket cannot be licensed per VM.
-                    _ => f64::INFINITY,
-                })
-                .sum();
-            match lic.metric.as_str() {
-                "per-instance" => to_be += vms,
-                "per-vcpu" => to_be += vcpus.iter().map(|v| f64::from(*v)).sum::<f64>(),
-                "per-cluster-core" => {
-                    cluster_cores.insert(cp.name.as_str(), host_units * cp.hosts.len() as f64);
-                }
-                _ => {
-                    let whole_host = match lic.vms_per_license {
-                        None => host_units,
-                        Some(k) => host_units * (vms / k.max(1) as f64).ceil(),
+            .map(|h| {
+                let mut need: BTreeMap<Id, Vec<u32>> = BTreeMap::new();
+                for vm in &h.vms {
+                    let Some(id) = model.servers.iter().position(|s| &s.name == vm) else {
+                        continue;
                     };
-                    to_be += whole_host.min(per_vm);
+                    if !moved.contains(&id) {
+                        continue;
+                    }
+                    for l in own_licences(model, id) {
+                        if products[l].metric == Metric::PerClusterCore {
+                            on_cluster.insert(l);
+                        } else {
+                            need.entry(l)
+                                .or_default()
+                                .push(assessment.servers[id].vm.vcpus);
+                        }
+                    }
                 }
+                need
+            })
+            .collect();
+        let loads = failover_load(&per_host, cluster.failures_to_tolerate as usize);
+        let platform = model.platforms[cluster.platform].license;
+        for (h, load) in cp.hosts.iter().zip(&loads) {
+            let mix = host_mix(&products, machine, load, platform, years);
+            for c in &mix.choices {
+                to_be[c.product] += c.licensing.units();
             }
+            hosts_out.push(HostLicensing::new(model, &cp.name, &h.name, load, &mix));
         }
-        to_be += cluster_cores.values().sum::<f64>();
-        if as_is > 0.0 || to_be > 0.0 {
-            out.push(LicenseCount {
-                license: lic.name.clone(),
-                metric: lic.metric.clone(),
-                as_is_units: as_is,
-                to_be_units: to_be,
-            });
+        for l in on_cluster {
+            to_be[l] += host_units(&products[l], machine) * cp.hosts.len() as f64;
         }
     }
-    out
+    let counts = model
+        .licenses
+        .iter()
+        .enumerate()
+        .filter(|(l, _)| as_is[*l] > 0.0 || to_be[*l] > 0.0)
+        .map(|(l, lic)| LicenseCount {
+            license: lic.name.clone(),
+            metric: lic.product.metric,
+            as_is_units: as_is[l],
+            to_be_units: to_be[l],
+        })
+        .collect();
+    (counts, hosts_out)
+}
+
+/// The licences of one host: what was bought and what it was priced against.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostLicensing {
+    pub cluster: String,
+    pub host: String,
+    pub choices: Vec<HostChoice>,
+    pub cost: f64,
+    /// The cheapest mix not chosen, when there was a choice.
+    pub runner_up: Option<RunnerUp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostChoice {
+    pub license: String,
+    /// VMs of this licence and of those it covers, on the host.
+    pub vms: usize,
+    /// VMs that may restart on the host after failures.
+    pub failover_vms: usize,
+    pub licensing: Licensing,
+    pub units: f64,
+    pub cost: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunnerUp {
+    /// Which licence licenses each needed one: (needed, by).
+    pub assignment: Vec<(String, String)>,
+    pub cost: f64,
+}
+
+impl HostLicensing {
+    fn new(
+        model: &Model,
+        cluster: &str,
+        host: &str,
+        load: &BTreeMap<Id, Need>,
+        mix: &HostMix,
+    ) -> HostLicensing {
+        let name = |l: Id| model.licenses[l].name.clone();
+        let choices = mix
+            .choices
+            .iter()
+            .map(|c| HostChoice {
+                license: name(c.product),
+                vms: c.vms,
+                failover_vms: load
+                    .iter()
+                    .filter(|(p, _)| {
+                        **p == c.product || model.licenses[c.product].product.covers.contains(p)
+                    })
+                    .map(|(_, n)| n.extra)
+                    .sum(),
+                licensing: c.licensing.clone(),
+                units: c.licensing.units(),
+                cost: c.cost,
+            })
+            .collect();
+        let runner_up = mix
+            .alternatives
+            .iter()
+            .filter(|(_, cost)| *cost > mix.cost + 1e-9)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(assignment, cost)| RunnerUp {
+                assignment: assignment
+                    .iter()
+                    .map(|(p, by)| (name(*p), name(*by)))
+                    .collect(),
+                cost: *cost,
+            });
+        HostLicensing {
+            cluster: cluster.to_string(),
+            host: host.to_string(),
+            choices,
+            cost: mix.cost,
+            runner_up,
+        }
+    }
 }

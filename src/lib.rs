@@ -23,6 +23,7 @@ pub mod emit;
 pub mod fmt;
 pub mod import;
 pub mod kdl_schema;
+pub mod license;
 pub mod load;
 pub mod lower;
 pub mod measure;

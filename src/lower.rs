@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 
 use crate::diag::{Diagnostic, Diagnostics, did_you_mean};
+use crate::license::{Metric, Product};
 use crate::model::*;
 use crate::schema::RefKind;
 use crate::source::{Span, Spanned, resolve_relative};
@@ -75,8 +76,16 @@ pub fn lower(
 
     // Every name was numbered when registered; a node that turns out
     // invalid is left out of its list, so references are renumbered below.
-    let (licenses, license_ids) =
+    let (mut licenses, license_ids) =
         l.lower_all(RefKind::License, by_kind("license"), |l, n| l.license(n));
+    for lic in &mut licenses {
+        lic.product.covers = lic
+            .product
+            .covers
+            .iter()
+            .filter_map(|i| renumber(&license_ids, *i))
+            .collect();
+    }
     let (mut platforms, platform_ids) =
         l.lower_all(RefKind::Platform, by_kind("platform"), |l, n| l.platform(n));
     let (host_models, host_model_ids) =
@@ -560,21 +569,106 @@ impl Lowerer<'_> {
         if !self.is_registered(RefKind::License, n) {
             return None;
         }
-        let vms = n.child_arg("vms-per-license").map(|v| &v.value);
+        let metric = n
+            .child_arg("metric")
+            .and_then(|v| v.value.as_str())
+            .and_then(Metric::from_word)?;
+        let vms = n.child_arg("vms-per-license");
+        if let Some(v) = vms
+            && v.value == Val::Count(0)
+        {
+            self.diags.push(
+                Diagnostic::error(
+                    "virtplan::cost::zero-vms-per-license",
+                    "vms-per-license 0 covers no VM",
+                )
+                .at(v.span, "no VM covered")
+                .help("write how many VMs one full licensing of a host covers, or \"unlimited\""),
+            );
+        }
+        let factor = n.child_arg("core-factor");
+        let core_factor = number(factor).unwrap_or(1.0);
+        self.range(
+            factor,
+            core_factor > 0.0,
+            "core-factor must be above zero",
+            "Oracle's table gives 0.5 for most x86 processors",
+        );
+        self.ignored_license_settings(n, metric);
+        let covers = n
+            .child("covers")
+            .map(|c| {
+                c.args
+                    .iter()
+                    .filter_map(|v| self.resolve(RefKind::License, v))
+                    .collect()
+            })
+            .unwrap_or_default();
         Some(License {
             name: n.label()?.value,
             span: n.name.span,
-            metric: text(n.child_arg("metric")).unwrap_or_else(|| "per-instance".to_string()),
-            price: number(n.child_arg("price")).unwrap_or(0.0),
-            support_per_year: number(n.child_arg("support-per-year")).unwrap_or(0.0),
-            min_cores_per_socket: count(n.child_arg("min-cores-per-socket")).unwrap_or(0) as u32,
-            min_cores_per_host: count(n.child_arg("min-cores-per-host")).unwrap_or(0) as u32,
-            vms_per_license: match vms {
-                Some(Val::Unlimited) => None,
-                Some(Val::Count(c)) => Some(*c),
-                _ => Some(1),
+            product: Product {
+                metric,
+                price: number(n.child_arg("price")).unwrap_or(0.0),
+                support_per_year: number(n.child_arg("support-per-year")).unwrap_or(0.0),
+                min_cores_per_socket: count(n.child_arg("min-cores-per-socket")).unwrap_or(0)
+                    as u32,
+                min_cores_per_host: count(n.child_arg("min-cores-per-host")).unwrap_or(0) as u32,
+                min_cores_per_vm: count(n.child_arg("min-cores-per-vm")).unwrap_or(0) as u32,
+                core_factor,
+                pack: count(n.child_arg("pack")).unwrap_or(1).max(1) as u32,
+                sockets_per_license: count(n.child_arg("sockets-per-license"))
+                    .unwrap_or(1)
+                    .max(1) as u32,
+                vms_per_license: match vms.map(|v| &v.value) {
+                    Some(Val::Unlimited) => None,
+                    Some(Val::Count(c)) => Some((*c).max(1)),
+                    _ => Some(1),
+                },
+                per_vm: match n.child_arg("per-vm").map(|v| &v.value) {
+                    Some(Val::Bool(b)) => *b,
+                    _ => matches!(metric, Metric::PerInstance | Metric::PerVcpu),
+                },
+                covers,
             },
         })
+    }
+
+    /// Warns about licence settings the chosen metric does not use.
+    fn ignored_license_settings(&mut self, n: &Node, metric: Metric) {
+        let core_only = [
+            "min-cores-per-socket",
+            "min-cores-per-host",
+            "core-factor",
+            "pack",
+        ];
+        for child in &n.children {
+            let name = child.name.value.as_str();
+            let ignored = match name {
+                "sockets-per-license" => metric != Metric::PerSocket,
+                "min-cores-per-vm" => !matches!(
+                    metric,
+                    Metric::PerCore | Metric::PerVcpu | Metric::PerClusterCore
+                ),
+                _ if core_only.contains(&name) => !matches!(
+                    metric,
+                    Metric::PerCore | Metric::PerClusterCore | Metric::PerVcpu
+                ),
+                _ => false,
+            };
+            if ignored {
+                self.diags.push(
+                    Diagnostic::warning(
+                        "virtplan::cost::ignored-setting",
+                        format!("`{name}` has no effect on a `{}` licence", metric.word()),
+                    )
+                    .at(child.name.span, "ignored")
+                    .help(format!(
+                        "remove `{name}`, or choose the metric it belongs to"
+                    )),
+                );
+            }
+        }
     }
 
     fn platform(&mut self, n: &Node) -> Option<Platform> {

@@ -242,13 +242,8 @@ pub struct License {
     pub name: String,
     #[serde(skip)]
     pub span: Span,
-    pub metric: String,
-    pub price: f64,
-    pub support_per_year: f64,
-    pub min_cores_per_socket: u32,
-    pub min_cores_per_host: u32,
-    /// `None` is unlimited.
-    pub vms_per_license: Option<u64>,
+    #[serde(flatten)]
+    pub product: crate::license::Product,
 }
 
 /// A placement rule, with its name (unique per kind) and where it was written.

@@ -71,6 +71,8 @@ const MAX_FAILURES: u64 = 16;
 const MAX_NICS: u64 = 64;
 /// VMs one licence covers.
 const MAX_VMS_PER_LICENSE: u64 = 10_000;
+/// Units in one licence pack.
+const MAX_PACK: u64 = 1024;
 /// Conversions that run at once.
 const MAX_STREAMS: u64 = 256;
 /// Servers of one wave.
@@ -190,13 +192,7 @@ pub const VERDICTS: &[&str] = &[
 /// Migration methods.
 pub const METHODS: &[&str] = &["p2v-cold", "p2v-live", "v2v", "v2p"];
 /// Licence metrics.
-pub const METRICS: &[&str] = &[
-    "per-instance",
-    "per-vcpu",
-    "per-core",
-    "per-socket",
-    "per-cluster-core",
-];
+pub const METRICS: &[&str] = &crate::license::Metric::WORDS;
 /// Kinds of special hardware.
 pub const SPECIAL_HARDWARE: &[&str] = &[
     "usb-dongle",
@@ -765,7 +761,40 @@ const LICENSE: NodeSpec = repeated(node(
         value(
             "vms-per-license",
             Kind::CountOrUnlimited(MAX_VMS_PER_LICENSE),
-            "VMs one full licensing of a host covers (virtualization rights).",
+            "VMs one full licensing of a host covers (virtualization rights; default 1).",
+        ),
+        value(
+            "min-cores-per-vm",
+            Kind::Count(MAX_VCPUS),
+            "Least cores counted per VM licensed on its own (core and vCPU metrics).",
+        ),
+        value(
+            "core-factor",
+            Kind::Number,
+            "Units per physical core, from the vendor's core factor table (default 1).",
+        ),
+        value(
+            "pack",
+            Kind::Count(MAX_PACK),
+            "Units are sold in packs of this many; counts round up (default 1).",
+        ),
+        value(
+            "sockets-per-license",
+            Kind::Count(MAX_SOCKETS),
+            "Sockets one unit covers (per-socket; 2 for a socket pair; default 1).",
+        ),
+        value(
+            "per-vm",
+            Kind::Bool,
+            "Whether a VM may be licensed on its own instead of its host \
+             (default: yes for per-instance and per-vcpu, no otherwise).",
+        ),
+        node(
+            "covers",
+            "Licences this one covers on a host it licenses (Datacenter covers Standard).",
+            args(Kind::Ref(RefKind::License), 1, "licences"),
+            &[],
+            &[],
         ),
     ],
 ));
