@@ -79,10 +79,16 @@ pub struct CostReport {
     pub years: Vec<Year>,
     pub as_is_tco: f64,
     pub to_be_tco: f64,
+    /// Net present value at the project's discount rate.
     pub npv: f64,
-    pub roi_pct: f64,
-    /// First month in which the cumulative cash flow is ≥ 0; `None` if never.
+    /// Internal rate of return, percent; `None` when there is none.
+    pub irr_pct: Option<f64>,
+    /// Undiscounted return over the horizon, percent; `None` without investment.
+    pub roi_pct: Option<f64>,
+    /// Undiscounted payback month; `None` without investment, or never.
     pub payback_month: Option<u32>,
+    /// Discounted payback month; `None` without investment, or never.
+    pub discounted_payback_month: Option<u32>,
 }
 
 pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> CostReport {
@@ -298,47 +304,33 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     });
     let investment_total: f64 = investment.iter().map(|i| i.amount).sum();
 
-    let as_is_year: f64 = yearly.iter().map(|l| l.as_is).sum();
-    let to_be_year: f64 = yearly.iter().map(|l| l.to_be).sum();
-    let rate = model.project.discount_rate.0;
-    let mut years = vec![Year {
-        year: 0,
-        as_is: 0.0,
-        to_be: investment_total,
-        cash_flow: -investment_total,
-        cumulative: -investment_total,
-        discounted: -investment_total,
-    }];
-    let mut cumulative = -investment_total;
-    let mut npv = -investment_total;
-    let mut payback_month = if investment_total <= 0.0 {
-        Some(0)
-    } else {
-        None
-    };
+    let as_is_year: f64 = yearly.iter().map(|l| l.as_is).fold(0.0, |a, b| a + b);
+    let to_be_year: f64 = yearly.iter().map(|l| l.to_be).fold(0.0, |a, b| a + b);
+    let horizon = model.project.horizon_years;
     let saving = as_is_year - to_be_year;
-    for y in 1..=model.project.horizon_years {
-        let before = cumulative;
-        cumulative += saving;
-        let discounted = saving / (1.0 + rate).powi(y as i32);
-        npv += discounted;
-        if payback_month.is_none() && cumulative >= 0.0 && saving > 0.0 {
-            let months_into_year = ((-before) / (saving / 12.0)).ceil().max(1.0) as u32;
-            payback_month = Some((y - 1) * 12 + months_into_year.min(12));
-        }
-        years.push(Year {
-            year: y,
-            as_is: as_is_year,
-            to_be: to_be_year,
-            cash_flow: saving,
-            cumulative,
-            discounted,
-        });
-    }
-    let horizon = f64::from(model.project.horizon_years);
+    let flows = cash_flows(investment_total, saving, horizon);
+    let measures = Measures::of(&flows, model.project.discount_rate.0);
+    let rate = model.project.discount_rate.0;
+    let mut cumulative = 0.0;
+    let years = flows
+        .iter()
+        .enumerate()
+        .map(|(y, flow)| {
+            cumulative += flow;
+            Year {
+                year: y as u32,
+                as_is: if y == 0 { 0.0 } else { as_is_year },
+                to_be: if y == 0 { investment_total } else { to_be_year },
+                cash_flow: *flow,
+                cumulative,
+                discounted: flow / (1.0 + rate).powi(y as i32),
+            }
+        })
+        .collect();
+    let h = f64::from(horizon);
     CostReport {
         currency: model.project.currency.clone(),
-        horizon_years: model.project.horizon_years,
+        horizon_years: horizon,
         servers_moved: moved.len(),
         hosts: host_count,
         yearly,
@@ -346,17 +338,109 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         investment_total,
         licenses: counts,
         host_licenses,
-        as_is_tco: as_is_year * horizon,
-        to_be_tco: to_be_year * horizon + investment_total,
-        npv,
-        roi_pct: if investment_total > 0.0 {
-            (saving * horizon - investment_total) / investment_total * 100.0
-        } else {
-            0.0
-        },
+        as_is_tco: as_is_year * h,
+        to_be_tco: to_be_year * h + investment_total,
+        npv: measures.npv,
+        irr_pct: measures.irr.map(|r| r * 100.0),
+        roi_pct: measures.roi.map(|r| r * 100.0),
         years,
-        payback_month,
+        payback_month: measures.payback_month,
+        discounted_payback_month: measures.discounted_payback_month,
     }
+}
+
+/// Yearly cash flows: year 0 is minus the investment, each later year of
+/// the horizon the yearly saving.
+pub fn cash_flows(investment: f64, saving: f64, horizon: u32) -> Vec<f64> {
+    std::iter::once(-investment)
+        .chain(std::iter::repeat_n(saving, horizon as usize))
+        .collect()
+}
+
+/// The investment measures of a series of yearly cash flows, each with its
+/// convention. Year 0 is the investment, undiscounted; year y is discounted
+/// by (1 + rate)^y (end-of-year flows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measures {
+    /// Net present value at the discount rate.
+    pub npv: f64,
+    /// Internal rate of return: the rate at which the NPV is zero. `None`
+    /// when there is none (no investment, or flows that never change sign
+    /// from negative to positive).
+    pub irr: Option<f64>,
+    /// Undiscounted: (sum of later flows − investment) ÷ investment. `None`
+    /// when nothing is invested.
+    pub roi: Option<f64>,
+    /// Undiscounted payback: the month in which the cumulative flow first
+    /// reaches zero, savings spread evenly over each year's months. `None`
+    /// when nothing is invested (nothing to pay back) or never.
+    pub payback_month: Option<u32>,
+    /// The same on discounted flows.
+    pub discounted_payback_month: Option<u32>,
+}
+
+impl Measures {
+    pub fn of(flows: &[f64], rate: f64) -> Measures {
+        let discounted: Vec<f64> = flows
+            .iter()
+            .enumerate()
+            .map(|(y, f)| f / (1.0 + rate).powi(y as i32))
+            .collect();
+        let npv = discounted.iter().fold(0.0, |a, b| a + b);
+        let investment = -flows.first().copied().unwrap_or(0.0);
+        let later = flows.iter().skip(1).fold(0.0, |a, b| a + b);
+        let invested = investment > 0.0;
+        Measures {
+            npv,
+            irr: if invested { irr(flows) } else { None },
+            roi: invested.then(|| (later - investment) / investment),
+            payback_month: if invested { payback(flows) } else { None },
+            discounted_payback_month: if invested { payback(&discounted) } else { None },
+        }
+    }
+}
+
+/// The first month in which the cumulative flow reaches zero, each year's
+/// flow spread evenly over its 12 months.
+fn payback(flows: &[f64]) -> Option<u32> {
+    let mut cumulative = flows.first().copied()?;
+    if cumulative >= 0.0 {
+        return None;
+    }
+    for (y, flow) in flows.iter().enumerate().skip(1) {
+        if *flow > 0.0 && cumulative + flow >= 0.0 {
+            let months = (-cumulative / (flow / 12.0)).ceil().clamp(1.0, 12.0) as u32;
+            return Some((y as u32 - 1) * 12 + months);
+        }
+        cumulative += flow;
+    }
+    None
+}
+
+/// The rate r > −1 at which the NPV of `flows` is zero, by bisection, when
+/// the NPV changes sign between −99% and 1000%.
+fn irr(flows: &[f64]) -> Option<f64> {
+    let npv = |r: f64| {
+        flows
+            .iter()
+            .enumerate()
+            .map(|(y, f)| f / (1.0 + r).powi(y as i32))
+            .fold(0.0, |a, b| a + b)
+    };
+    let (mut lo, mut hi) = (-0.99, 10.0);
+    let (f_lo, f_hi) = (npv(lo), npv(hi));
+    if f_lo.signum() == f_hi.signum() {
+        return None;
+    }
+    for _ in 0..200 {
+        let mid = (lo + hi) / 2.0;
+        if npv(mid).signum() == f_lo.signum() {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some((lo + hi) / 2.0)
 }
 
 /// The licence products of the model, indexed like `model.licenses`.
@@ -543,5 +627,71 @@ impl HostLicensing {
             cost: mix.cost,
             runner_up,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-6
+    }
+
+    #[test]
+    fn measures_of_a_simple_project() {
+        // Invest 1,000, save 400 a year for 3 years at 10%.
+        let m = Measures::of(&cash_flows(1000.0, 400.0, 3), 0.10);
+        // NPV = −1000 + 400/1.1 + 400/1.21 + 400/1.331 = −5.259…
+        let npv = -1000.0 + 400.0 / 1.1 + 400.0 / 1.21 + 400.0 / 1.331;
+        assert!(close(m.npv, npv), "{}", m.npv);
+        // ROI = (1200 − 1000) / 1000 = 20%.
+        assert!(close(m.roi.unwrap(), 0.2));
+        // Undiscounted: after year 2 the cumulative is −200, and year 3
+        // saves 33.33 a month: 6 months into year 3, month 30.
+        assert_eq!(m.payback_month, Some(30));
+        // Discounted, the cumulative stays below zero: never.
+        assert_eq!(m.discounted_payback_month, None);
+        // The IRR is just under 10% since the NPV at 10% is slightly
+        // negative; it solves 400/(1+r) + 400/(1+r)² + 400/(1+r)³ = 1000.
+        let r = m.irr.unwrap();
+        let at = |r: f64| 400.0 / (1.0 + r) + 400.0 / (1.0 + r).powi(2) + 400.0 / (1.0 + r).powi(3);
+        assert!(close(at(r), 1000.0));
+        assert!(r > 0.09 && r < 0.10, "{r}");
+    }
+
+    #[test]
+    fn nothing_invested_reads_not_applicable() {
+        // No investment and a yearly loss: the NPV is negative, and there
+        // is no ROI, IRR or payback, never a 0.
+        let m = Measures::of(&cash_flows(0.0, -100.0, 5), 0.05);
+        assert!(m.npv < 0.0);
+        assert_eq!(m.roi, None);
+        assert_eq!(m.irr, None);
+        assert_eq!(m.payback_month, None);
+        assert_eq!(m.discounted_payback_month, None);
+    }
+
+    #[test]
+    fn a_project_that_never_pays_back() {
+        let m = Measures::of(&cash_flows(1000.0, 100.0, 5), 0.05);
+        assert_eq!(m.payback_month, None);
+        assert!(close(m.roi.unwrap(), -0.5));
+        // Flows −1000 then +100 × 5 still change sign: the IRR is negative.
+        let r = m.irr.unwrap();
+        assert!(r < 0.0, "{r}");
+        let m = Measures::of(&cash_flows(1000.0, -100.0, 5), 0.05);
+        assert_eq!(
+            m.irr, None,
+            "all flows negative: no rate makes the NPV zero"
+        );
+    }
+
+    #[test]
+    fn payback_in_the_first_month() {
+        // Saving 12,000 a year pays back 500 within the first month.
+        let m = Measures::of(&cash_flows(500.0, 12_000.0, 2), 0.0);
+        assert_eq!(m.payback_month, Some(1));
+        assert_eq!(m.discounted_payback_month, Some(1));
     }
 }

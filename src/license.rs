@@ -204,7 +204,11 @@ impl Product {
                 let k = self.vms_per_license.unwrap_or(u64::MAX).max(1);
                 (need.own.len() as u64).div_ceil(k) as f64
             }
-            _ => need.own.iter().map(|v| vm_units(self, *v)).fold(0.0, |a, b| a + b),
+            _ => need
+                .own
+                .iter()
+                .map(|v| vm_units(self, *v))
+                .fold(0.0, |a, b| a + b),
         };
         if need.own.is_empty() {
             // Nothing runs here that is not licensed where it runs now.
