@@ -188,6 +188,26 @@ pub const CODES: &[(&str, &str)] = &[
         "virtplan::metrics::no-data",
         "a server without measurements",
     ),
+    (
+        "virtplan::cost::currency",
+        "a currency that is not an ISO 4217 code",
+    ),
+    (
+        "virtplan::cost::refresh-cycle",
+        "a hardware refresh cycle shorter than a year",
+    ),
+    (
+        "virtplan::cost::defaults",
+        "no costs node: the defaults used",
+    ),
+    (
+        "virtplan::cost::zero-vms-per-license",
+        "a licence that covers no VM",
+    ),
+    (
+        "virtplan::cost::ignored-setting",
+        "a licence setting its metric does not use",
+    ),
     ("virtplan::place::does-not-fit", "a VM that fits on no host"),
     (
         "virtplan::place::max-hosts",

@@ -168,7 +168,7 @@ pub fn lower(
         },
         RuleKind::SeparateBy { .. } => true,
     });
-    let costs = l.costs(costs_node);
+    let costs = l.costs(costs_node, project_node.name.span);
     let migration = l.migration(migration_node);
     let metrics = by_kind("metrics")
         .filter_map(|n| {
@@ -534,9 +534,29 @@ impl Lowerer<'_> {
             "the horizon must be 1 to 50 years",
             "typical horizons are 3 to 5 years",
         );
+        let currency_v = n.child_arg("currency");
+        let currency = text(currency_v).unwrap_or_else(|| "EUR".to_string());
+        if let Some(v) = currency_v
+            && iso_currency::Currency::from_code(&currency).is_none()
+        {
+            let upper = currency.to_ascii_uppercase();
+            self.diags.push(
+                Diagnostic::error(
+                    "virtplan::cost::currency",
+                    format!("`{currency}` is not an ISO 4217 currency code"),
+                )
+                .at(v.span, "not a currency code")
+                .help(if iso_currency::Currency::from_code(&upper).is_some() {
+                    format!("currency codes are upper case: write \"{upper}\"")
+                } else {
+                    "write the three-letter ISO 4217 code, such as \"EUR\", \"USD\" or \"CHF\""
+                        .to_string()
+                }),
+            );
+        }
         Project {
             name: n.label().map(|l| l.value).unwrap_or_default(),
-            currency: text(n.child_arg("currency")).unwrap_or_else(|| "EUR".to_string()),
+            currency,
             utc_offset_minutes,
             timezone,
             horizon_years: horizon.clamp(1, 50) as u32,
@@ -1166,7 +1186,22 @@ impl Lowerer<'_> {
         rules
     }
 
-    fn costs(&mut self, n: Option<&Node>) -> Costs {
+    fn costs(&mut self, n: Option<&Node>, project: Span) -> Costs {
+        if n.is_none() {
+            self.diags.push(
+                Diagnostic::warning(
+                    "virtplan::cost::defaults",
+                    "no `costs` node: every price and hour is 0 (energy, space, ports, \
+                     administration, support, refresh, spare parts, downtime, storage), PUE is 1.5 \
+                     and the refresh cycle 5 years",
+                )
+                .at(project, "the project has no costs")
+                .help(
+                    "add a `costs { … }` node; without it the cost report compares hardware and \
+                     licence prices only",
+                ),
+            );
+        }
         let num =
             |name: &str, default: f64| n.and_then(|n| number(n.child_arg(name))).unwrap_or(default);
         let a = n.and_then(|n| n.child("adoption"));
@@ -1179,6 +1214,19 @@ impl Lowerer<'_> {
             "PUE is at least 1",
             "PUE is facility power divided by IT power, e.g. 1.5",
         );
+        let cycle_v = n.and_then(|n| n.child_arg("refresh-cycle-years"));
+        if let Some(v) = cycle_v
+            && number(Some(v)).is_some_and(|c| c < 1.0)
+        {
+            self.diags.push(
+                Diagnostic::error(
+                    "virtplan::cost::refresh-cycle",
+                    "a refresh cycle shorter than a year replaces servers more than once a year",
+                )
+                .at(v.span, "too short")
+                .help("write the years between hardware refreshes, typically 4 to 7"),
+            );
+        }
         Costs {
             energy_price: num("energy-price", 0.0),
             pue: pue.max(1.0),
