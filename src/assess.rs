@@ -106,6 +106,48 @@ pub struct Assessment {
     pub vms: Vec<VmDemand>,
 }
 
+/// The error for a server larger than the largest host of its cluster, at
+/// the cluster's targets, naming each resource that does not fit.
+fn too_large(
+    server: &crate::model::Server,
+    cluster: &crate::model::Cluster,
+    needs: &[(&str, f64, f64, &str)],
+    growth: f64,
+    years: u32,
+) -> Diagnostic {
+    let over: Vec<String> = needs
+        .iter()
+        .filter(|(_, need, best, _)| need > best)
+        .map(|(what, need, best, unit)| {
+            format!(
+                "{what} {} {unit} against {} {unit}",
+                num(*need, 1),
+                num(*best, 1)
+            )
+        })
+        .collect();
+    let grown = if growth > 1.0 + 1e-9 {
+        format!(" (with growth over {years} years: × {})", num(growth, 2))
+    } else {
+        String::new()
+    };
+    Diagnostic::error(
+        "virtplan::place::does-not-fit",
+        format!(
+            "server `{}` fits on no host model of cluster `{}`{grown}: {}",
+            server.name,
+            cluster.name,
+            over.join(", ")
+        ),
+    )
+    .at(server.span, "larger than any host")
+    .related(cluster.span, "cluster defined here")
+    .help(
+        "add a larger host model to the cluster, lower the growth, or keep the server physical \
+         on purpose with `verdict \"keep-physical\" reason=\"…\"`",
+    )
+}
+
 pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostics) -> Assessment {
     let settings = &model.project.profile;
     let years = f64::from(model.project.horizon_years);
@@ -242,13 +284,29 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                     .iter()
                     .map(|h| h.memory.gib() * c.target.memory.0)
                     .fold(0.0, f64::max);
-                keep.push(format!(
+                let reason = format!(
                     "too large for any host model: needs {} GHz and {} GiB, the largest host offers {} GHz and {} GiB at target",
                     num(need_ghz, 1),
                     num(need_mem, 1),
                     num(best, 1),
                     num(best_mem, 1)
-                ));
+                );
+                // Unless the project itself keeps the server physical, a
+                // server that outgrows every host is an error: it must not
+                // leave the plan without a word.
+                if server.verdict_override.is_none() {
+                    diags.push(too_large(
+                        server,
+                        c,
+                        &[
+                            ("CPU", need_ghz, best, "GHz"),
+                            ("memory", need_mem, best_mem, "GiB"),
+                        ],
+                        growth,
+                        model.project.horizon_years,
+                    ));
+                }
+                keep.push(reason);
             }
         }
         let b = &model.project.bottleneck;
