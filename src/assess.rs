@@ -7,7 +7,10 @@
 //!
 //! Verdict rules, strongest first (every matching reason is listed):
 //! - `keep-physical`: special hardware; no vendor support virtualized; or a
-//!   VM larger than every candidate host model of its cluster after overhead.
+//!   VM larger than every candidate host model of its cluster after overhead
+//!   and growth. That last reason alone is a `virtplan::place::does-not-fit`
+//!   error unless a `verdict` keeps the server physical; beside fix-first
+//!   reasons it is one more of them.
 //! - `fix-first`: CPU p95 ≥ the bottleneck threshold of the server's own
 //!   capacity, memory peak ≥ its threshold of installed memory, disk IOPS
 //!   p95 ≥ its threshold of the server's `disk-iops`, network p95 ≥ its
@@ -25,7 +28,7 @@ use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::measure::{self, Measured, Measurements, RESOURCES, Resource};
-use crate::model::{Criticality, HostModel, Id, Model, Verdict};
+use crate::model::{Criticality, HostModel, Id, Model, Scope, Verdict};
 use crate::units::{GIB, num};
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +51,8 @@ pub struct Demand {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerAssessment {
     pub name: String,
+    /// Where the server ends up: moves, stays physical, retires…
+    pub scope: Scope,
     pub verdict: Verdict,
     /// The verdict the rules gave, when an override replaced it.
     pub computed: Verdict,
@@ -93,6 +98,8 @@ pub struct Totals {
     pub new_vcpus: u64,
     pub new_memory_gib: f64,
     pub counts: Vec<(Verdict, usize)>,
+    /// Servers per scope: every inventory server is in one.
+    pub scope: Vec<(Scope, usize)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -270,6 +277,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         // As the placement will see it: the busiest slot, overhead and growth included.
         let need_ghz = m.profile[0].iter().copied().fold(0.0, f64::max) * (1.0 + cpu_ovh) * growth;
         let need_mem = memory_gib + mem_ovh;
+        let mut too_large_for_hosts = None;
         if let Some(c) = cluster {
             let fits = models.iter().any(|h| {
                 need_ghz <= h.cpu_ghz() * c.target.cpu.0
@@ -291,11 +299,9 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                     num(best, 1),
                     num(best_mem, 1)
                 );
-                // Unless the project itself keeps the server physical, a
-                // server that outgrows every host is an error: it must not
-                // leave the plan without a word.
-                if server.verdict_override.is_none() {
-                    diags.push(too_large(
+                too_large_for_hosts = Some((
+                    reason,
+                    too_large(
                         server,
                         c,
                         &[
@@ -304,9 +310,8 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                         ],
                         growth,
                         model.project.horizon_years,
-                    ));
-                }
-                keep.push(reason);
+                    ),
+                ));
             }
         }
         let b = &model.project.bottleneck;
@@ -392,6 +397,22 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                 }
             }
         }
+        // A server too large for every host joins the reasons it already
+        // has to stay; when nothing else stops it moving, it is an error
+        // (unless the project keeps it physical on purpose): it must not
+        // leave the plan without a word.
+        if let Some((reason, error)) = too_large_for_hosts {
+            if !keep.is_empty() {
+                keep.push(reason);
+            } else if !fix.is_empty() {
+                fix.push(reason);
+            } else {
+                if server.verdict_override.is_none() {
+                    diags.push(error);
+                }
+                keep.push(reason);
+            }
+        }
         let computed = if !keep.is_empty() {
             Verdict::KeepPhysical
         } else if !fix.is_empty() {
@@ -420,7 +441,8 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             confidence_grade(coverage, history_days * 86400.0, settings.period.0)
         };
 
-        if verdict.moves()
+        let scope = Scope::of(server.status, verdict);
+        if scope == Scope::Moves
             && let (Some(cid), Some(platform)) = (server.cluster, platform)
         {
             let mut profile: [Vec<f64>; 5] = Default::default();
@@ -448,6 +470,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         }
         servers.push(ServerAssessment {
             name: server.name.clone(),
+            scope,
             verdict,
             computed,
             override_reason,
@@ -464,7 +487,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             criticality: server.criticality,
         });
     }
-    let moving = servers.iter().filter(|s| s.verdict.moves());
+    let moving = servers.iter().filter(|s| s.scope == Scope::Moves);
     let totals = Totals {
         servers: servers.len(),
         old_cores: moving.clone().map(|s| u64::from(s.old.vcpus)).sum(),
@@ -480,6 +503,10 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         .into_iter()
         .map(|v| (v, servers.iter().filter(|s| s.verdict == v).count()))
         .collect(),
+        scope: Scope::ALL
+            .into_iter()
+            .map(|sc| (sc, servers.iter().filter(|s| s.scope == sc).count()))
+            .collect(),
     };
     let slots = settings.slots();
     let estate_profile = RESOURCES

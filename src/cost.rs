@@ -23,7 +23,7 @@ use crate::license::{
     HostMix, Licensing, Machine, Metric, Need, Product, failover_load, host_mix, host_units,
     physical_units,
 };
-use crate::model::{Id, Model};
+use crate::model::{Id, Model, Scope};
 use crate::place::Placement;
 
 /// Network ports counted per host in the to-be estate.
@@ -97,11 +97,24 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         .servers
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.verdict.moves() && placement.assignments.contains_key(&s.name))
+        .filter(|(_, s)| s.scope == Scope::Moves && placement.assignments.contains_key(&s.name))
         .map(|(i, _)| i)
         .collect();
-    let servers: Vec<_> = moved.iter().map(|i| &model.servers[*i]).collect();
-    let n = servers.len() as f64;
+    // The as-is side is the whole estate in scope; on the to-be side the
+    // servers that stay physical keep their costs beside the hosts.
+    let scope_of = |i: Id| assessment.servers[i].scope;
+    let estate: Vec<Id> = (0..model.servers.len())
+        .filter(|i| scope_of(*i).in_as_is())
+        .collect();
+    let staying: Vec<Id> = (0..model.servers.len())
+        .filter(|i| scope_of(*i).stays_physical())
+        .collect();
+    let sum_over = |ids: &[Id], f: &dyn Fn(&crate::model::Server) -> f64| -> f64 {
+        ids.iter()
+            .map(|i| f(&model.servers[*i]))
+            .fold(0.0, |a, b| a + b)
+    };
+    let (n, ns) = (estate.len() as f64, staying.len() as f64);
     let hosts: Vec<(&crate::model::HostModel, usize)> = placement
         .clusters
         .iter()
@@ -112,6 +125,12 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         .collect();
     let host_count: usize = hosts.iter().map(|(_, n)| n).sum();
     let hn = host_count as f64;
+    let per_host = |f: &dyn Fn(&crate::model::HostModel) -> f64| -> f64 {
+        hosts
+            .iter()
+            .map(|(h, k)| f(h) * *k as f64)
+            .fold(0.0, |a, b| a + b)
+    };
     let kwh = |watts: f64| watts / 1000.0 * 8760.0 * c.pue * c.energy_price;
 
     let mut yearly = Vec::new();
@@ -123,102 +142,97 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             to_be,
         });
     };
-    let server_watts: f64 = servers
-        .iter()
-        .map(|s| s.power.map_or(DEFAULT_SERVER_WATTS, |p| p.0))
-        .sum();
-    let host_watts: f64 = hosts
-        .iter()
-        .map(|(h, k)| (h.power_idle.0 + h.power_peak.0) / 2.0 * *k as f64)
-        .sum();
+    let who = format!("{n} servers vs {hn} hosts + {ns} servers staying physical");
+    let watts = |s: &crate::model::Server| s.power.map_or(DEFAULT_SERVER_WATTS, |p| p.0);
+    let (server_watts, staying_watts) = (sum_over(&estate, &watts), sum_over(&staying, &watts));
+    let host_watts = per_host(&|h| (h.power_idle.0 + h.power_peak.0) / 2.0);
     line(
         "energy and cooling",
         format!(
-            "{} W servers vs {} W hosts × 8760 h × PUE {} × {} per kWh",
+            "{} W servers vs {} W hosts + {} W staying × 8760 h × PUE {} × {} per kWh",
             server_watts.round(),
             host_watts.round(),
+            staying_watts.round(),
             c.pue,
             c.energy_price
         ),
         kwh(server_watts),
-        kwh(host_watts),
+        kwh(host_watts + staying_watts),
     );
-    let server_ru: f64 = servers.iter().map(|s| f64::from(s.rack_units)).sum();
-    let host_ru: f64 = hosts
-        .iter()
-        .map(|(h, k)| f64::from(h.rack_units) * *k as f64)
-        .sum();
+    let ru = |s: &crate::model::Server| f64::from(s.rack_units);
+    let (server_ru, staying_ru) = (sum_over(&estate, &ru), sum_over(&staying, &ru));
+    let host_ru = per_host(&|h| f64::from(h.rack_units));
     line(
         "rack space",
         format!(
-            "{server_ru} U vs {host_ru} U × {} per U",
+            "{server_ru} U vs {host_ru} U + {staying_ru} U staying × {} per U",
             c.rack_unit_per_year
         ),
         server_ru * c.rack_unit_per_year,
-        host_ru * c.rack_unit_per_year,
+        (host_ru + staying_ru) * c.rack_unit_per_year,
     );
-    let ports: f64 = servers.iter().map(|s| f64::from(s.nics)).sum();
+    let nics = |s: &crate::model::Server| f64::from(s.nics);
+    let (ports, staying_ports) = (sum_over(&estate, &nics), sum_over(&staying, &nics));
     line(
         "network ports",
         format!(
-            "{ports} server NICs vs {PORTS_PER_HOST} per host × {} per port",
+            "{ports} server NICs vs {PORTS_PER_HOST} per host + {staying_ports} staying × {} per port",
             c.network_port_per_year
         ),
         ports * c.network_port_per_year,
-        hn * PORTS_PER_HOST * c.network_port_per_year,
+        (hn * PORTS_PER_HOST + staying_ports) * c.network_port_per_year,
     );
-    let server_support: f64 = servers
-        .iter()
-        .map(|s| s.support_per_year.unwrap_or(c.server_support_per_year))
-        .sum();
-    let host_support: f64 = hosts
-        .iter()
-        .map(|(h, k)| h.support_per_year * *k as f64)
-        .sum();
+    let support =
+        |s: &crate::model::Server| s.support_per_year.unwrap_or(c.server_support_per_year);
     line(
         "hardware support",
-        "support-per-year of each server vs each host".to_string(),
-        server_support,
-        host_support,
+        "support-per-year of each server vs each host and each server staying".to_string(),
+        sum_over(&estate, &support),
+        per_host(&|h| h.support_per_year) + sum_over(&staying, &support),
     );
     line(
         "hardware refresh",
         format!(
-            "{} per server every {} years",
+            "{} per server every {} years ({who})",
             c.server_refresh_price, c.refresh_cycle_years
         ),
         n * c.server_refresh_price / c.refresh_cycle_years,
-        0.0,
+        ns * c.server_refresh_price / c.refresh_cycle_years,
     );
     line(
         "spare parts",
-        format!("{} per physical server", c.spare_parts_per_year),
+        format!("{} per physical server ({who})", c.spare_parts_per_year),
         n * c.spare_parts_per_year,
-        0.0,
+        ns * c.spare_parts_per_year,
     );
+    let moved_n = moved.len() as f64;
     line(
         "downtime from hardware failures",
         format!(
-            "{}% failing × ({} h repair vs {} h restart) × {} per hour",
+            "{}% failing × ({} h repair vs {} h restart for the {moved_n} VMs) × {} per hour",
             c.failure_rate.0 * 100.0,
             c.repair_hours,
             c.restart_hours,
             c.downtime_hour
         ),
         n * c.failure_rate.0 * c.repair_hours * c.downtime_hour,
-        n * c.failure_rate.0 * c.restart_hours * c.downtime_hour,
+        (moved_n * c.restart_hours + ns * c.repair_hours) * c.failure_rate.0 * c.downtime_hour,
     );
     line(
         "administration",
         format!(
-            "{} h per server vs {} h per host + {} h per VM, × {} per hour",
+            "{} h per server vs {} h per host + {} h per VM + {} h per server staying, × {} per hour",
             c.server_admin_hours_per_year,
             c.host_admin_hours_per_year,
             c.vm_admin_hours_per_year,
+            c.server_admin_hours_per_year,
             c.admin_hour
         ),
         n * c.server_admin_hours_per_year * c.admin_hour,
-        (hn * c.host_admin_hours_per_year + n * c.vm_admin_hours_per_year) * c.admin_hour,
+        (hn * c.host_admin_hours_per_year
+            + moved_n * c.vm_admin_hours_per_year
+            + ns * c.server_admin_hours_per_year)
+            * c.admin_hour,
     );
     line(
         "deploying new servers",
@@ -241,7 +255,12 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     );
 
     // Licences.
-    let (counts, host_licenses) = license_counts(model, assessment, placement, &moved);
+    let sides = Sides {
+        estate: &estate,
+        staying: &staying,
+        moved: &moved,
+    };
+    let (counts, host_licenses) = license_counts(model, assessment, placement, &sides);
     let mut licence_purchase = 0.0;
     for lc in &counts {
         let Some(lic) = model.licenses.iter().find(|l| l.name == lc.license) else {
@@ -279,16 +298,18 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     }
     investment.push(Investment {
         item: "licences bought".to_string(),
-        basis: "units needed beyond those owned × price".to_string(),
+        basis: "to-be units beyond the as-is units × price (the as-is licences are assumed owned and transferable)".to_string(),
         amount: licence_purchase,
     });
     let a = &c.adoption;
-    let hours =
-        a.recognition_hours + a.planning_hours + a.roi_hours + a.migration_hours_per_server * n;
+    let hours = a.recognition_hours
+        + a.planning_hours
+        + a.roi_hours
+        + a.migration_hours_per_server * moved_n;
     investment.push(Investment {
         item: "adoption work".to_string(),
         basis: format!(
-            "({} + {} + {} h + {} h × {n} servers) × {} per hour",
+            "({} + {} + {} h + {} h × {moved_n} servers moved) × {} per hour",
             a.recognition_hours,
             a.planning_hours,
             a.roi_hours,
@@ -462,28 +483,46 @@ fn own_licences(model: &Model, id: Id) -> Vec<Id> {
         .collect()
 }
 
-/// Counts every licence as-is (per physical server) and to-be (the
-/// cheapest compliant mix per host, whole clusters for cluster metrics).
-fn license_counts(
-    model: &Model,
-    assessment: &Assessment,
-    placement: &Placement,
-    moved: &[Id],
-) -> (Vec<LicenseCount>, Vec<HostLicensing>) {
-    let products = products(model);
-    let years = f64::from(model.project.horizon_years);
-    let mut as_is = vec![0.0; products.len()];
-    for id in moved {
+/// The servers on each side of the comparison.
+struct Sides<'a> {
+    /// Every server in scope: the as-is estate.
+    estate: &'a [Id],
+    /// Servers that stay physical in the to-be estate.
+    staying: &'a [Id],
+    /// Servers that become VMs.
+    moved: &'a [Id],
+}
+
+/// Units of every licence the given physical servers need.
+fn physical_licences(model: &Model, products: &[Product], ids: &[Id]) -> Vec<f64> {
+    let mut units = vec![0.0; products.len()];
+    for id in ids {
         let s = &model.servers[*id];
         let m = Machine {
             sockets: s.sockets,
             cores: s.cores(),
         };
         for l in own_licences(model, *id) {
-            as_is[l] += physical_units(&products[l], m);
+            units[l] += physical_units(&products[l], m);
         }
     }
-    let mut to_be = vec![0.0; products.len()];
+    units
+}
+
+/// Counts every licence as-is (per physical server) and to-be (the
+/// cheapest compliant mix per host, whole clusters for cluster metrics,
+/// and the servers that stay physical as they are).
+fn license_counts(
+    model: &Model,
+    assessment: &Assessment,
+    placement: &Placement,
+    sides: &Sides,
+) -> (Vec<LicenseCount>, Vec<HostLicensing>) {
+    let products = products(model);
+    let years = f64::from(model.project.horizon_years);
+    let moved = sides.moved;
+    let as_is = physical_licences(model, &products, sides.estate);
+    let mut to_be = physical_licences(model, &products, sides.staying);
     let mut hosts_out = Vec::new();
     for cp in &placement.clusters {
         let Some(cluster) = model.clusters.iter().find(|c| c.name == cp.name) else {

@@ -1074,6 +1074,11 @@ impl Lowerer<'_> {
             Some("critical") => Criticality::Critical,
             _ => Criticality::Medium,
         };
+        let status = get
+            .arg("status")
+            .and_then(|v| v.value.as_str())
+            .and_then(Status::from_word)
+            .unwrap_or_default();
         let method = text(get.arg("method")).as_deref().map(parse_method);
         if !ok {
             return None;
@@ -1100,6 +1105,7 @@ impl Lowerer<'_> {
             tags: strings(get.node("tags")),
             owner: text(get.arg("owner")),
             criticality,
+            status,
             depends_on,
             special_hardware: get
                 .all("special-hardware")

@@ -152,6 +152,73 @@ impl Verdict {
     }
 }
 
+/// Whether a server takes part in the move, as the project declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Assessed, and moved when its verdict allows.
+    #[default]
+    Active,
+    /// Decommissioned instead of moved: an as-is cost that ends, no VM.
+    Retire,
+    /// Listed for completeness; neither side of the cost comparison.
+    OutOfScope,
+}
+
+impl Status {
+    pub const ALL: [Status; 3] = [Status::Active, Status::Retire, Status::OutOfScope];
+    /// The words of the language, in the order of [`Status::ALL`].
+    pub const WORDS: [&'static str; 3] = ["active", "retire", "out-of-scope"];
+
+    pub fn from_word(word: &str) -> Option<Status> {
+        Self::WORDS
+            .iter()
+            .position(|w| *w == word)
+            .map(|i| Self::ALL[i])
+    }
+}
+
+/// Where a server ends up in the plan: every inventory server has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    Moves,
+    KeepPhysical,
+    FixFirst,
+    Retire,
+    OutOfScope,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 5] = [
+        Scope::Moves,
+        Scope::KeepPhysical,
+        Scope::FixFirst,
+        Scope::Retire,
+        Scope::OutOfScope,
+    ];
+
+    pub fn of(status: Status, verdict: Verdict) -> Scope {
+        match (status, verdict) {
+            (Status::Retire, _) => Scope::Retire,
+            (Status::OutOfScope, _) => Scope::OutOfScope,
+            (Status::Active, Verdict::Virtualize | Verdict::VirtualizeWithCare) => Scope::Moves,
+            (Status::Active, Verdict::FixFirst) => Scope::FixFirst,
+            (Status::Active, Verdict::KeepPhysical) => Scope::KeepPhysical,
+        }
+    }
+
+    /// Whether the server stays a physical server in the to-be estate.
+    pub fn stays_physical(self) -> bool {
+        matches!(self, Scope::KeepPhysical | Scope::FixFirst)
+    }
+
+    /// Whether the server counts on the as-is side of the costs.
+    pub fn in_as_is(self) -> bool {
+        self != Scope::OutOfScope
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
@@ -211,6 +278,7 @@ pub struct Server {
     pub tags: Vec<String>,
     pub owner: Option<String>,
     pub criticality: Criticality,
+    pub status: Status,
     pub depends_on: Vec<Id>,
     pub special_hardware: Vec<SpecialHardware>,
     /// `Some(note)` when the vendor does not support it virtualized.

@@ -613,6 +613,12 @@ const SERVER_CHILDREN: &[NodeSpec] = &[
         Kind::Enum(CRITICALITY),
         "Business criticality (default \"medium\").",
     ),
+    value(
+        "status",
+        Kind::Enum(&crate::model::Status::WORDS),
+        "Whether the server takes part: \"active\" (default), \"retire\" (decommissioned \
+         instead of moved) or \"out-of-scope\".",
+    ),
     node(
         "depends-on",
         "Servers this server needs to run.",
