@@ -14,20 +14,17 @@
 //! metrics on hosts the cheaper of licensing the whole host (covering
 //! `vms-per-license` VMs per full licensing) and licensing each VM is kept.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::assess::Assessment;
 use crate::license::{
-    HostMix, Licensing, Machine, Metric, Need, Product, failover_load, host_mix, host_units,
-    physical_units,
+    HostMix, Licensing, Machine, Metric, Need, Product, cluster_licences, physical_units,
 };
-use crate::model::{Id, Model, Scope};
+use crate::model::{HOST_PORTS, HostYearly, Id, Model, Scope, energy_cost};
 use crate::place::Placement;
 
-/// Network ports counted per host in the to-be estate.
-pub const PORTS_PER_HOST: f64 = 2.0;
 /// Power of a physical server that states none.
 pub const DEFAULT_SERVER_WATTS: f64 = 300.0;
 
@@ -131,7 +128,9 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             .map(|(h, k)| f(h) * *k as f64)
             .fold(0.0, |a, b| a + b)
     };
-    let kwh = |watts: f64| watts / 1000.0 * 8760.0 * c.pue * c.energy_price;
+    let kwh = |watts: f64| energy_cost(watts, c);
+    // Each host's yearly costs, from the one function placement uses too.
+    let host_year = |f: fn(&HostYearly) -> f64| per_host(&|h| f(&h.yearly(c)));
 
     let mut yearly = Vec::new();
     let mut line = |item: &str, basis: String, as_is: f64, to_be: f64| {
@@ -145,7 +144,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let who = format!("{n} servers vs {hn} hosts + {ns} servers staying physical");
     let watts = |s: &crate::model::Server| s.power.map_or(DEFAULT_SERVER_WATTS, |p| p.0);
     let (server_watts, staying_watts) = (sum_over(&estate, &watts), sum_over(&staying, &watts));
-    let host_watts = per_host(&|h| (h.power_idle.0 + h.power_peak.0) / 2.0);
+    let host_watts = per_host(&|h| h.mean_watts());
     line(
         "energy and cooling",
         format!(
@@ -157,7 +156,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             c.energy_price
         ),
         kwh(server_watts),
-        kwh(host_watts + staying_watts),
+        host_year(|y| y.energy) + kwh(staying_watts),
     );
     let ru = |s: &crate::model::Server| f64::from(s.rack_units);
     let (server_ru, staying_ru) = (sum_over(&estate, &ru), sum_over(&staying, &ru));
@@ -169,18 +168,18 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             c.rack_unit_per_year
         ),
         server_ru * c.rack_unit_per_year,
-        (host_ru + staying_ru) * c.rack_unit_per_year,
+        host_year(|y| y.space) + staying_ru * c.rack_unit_per_year,
     );
     let nics = |s: &crate::model::Server| f64::from(s.nics);
     let (ports, staying_ports) = (sum_over(&estate, &nics), sum_over(&staying, &nics));
     line(
         "network ports",
         format!(
-            "{ports} server NICs vs {PORTS_PER_HOST} per host + {staying_ports} staying × {} per port",
+            "{ports} server NICs vs {HOST_PORTS} per host + {staying_ports} staying × {} per port",
             c.network_port_per_year
         ),
         ports * c.network_port_per_year,
-        (hn * PORTS_PER_HOST + staying_ports) * c.network_port_per_year,
+        host_year(|y| y.ports) + staying_ports * c.network_port_per_year,
     );
     let support =
         |s: &crate::model::Server| s.support_per_year.unwrap_or(c.server_support_per_year);
@@ -188,7 +187,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         "hardware support",
         "support-per-year of each server vs each host and each server staying".to_string(),
         sum_over(&estate, &support),
-        per_host(&|h| h.support_per_year) + sum_over(&staying, &support),
+        host_year(|y| y.support) + sum_over(&staying, &support),
     );
     line(
         "hardware refresh",
@@ -229,10 +228,9 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             c.admin_hour
         ),
         n * c.server_admin_hours_per_year * c.admin_hour,
-        (hn * c.host_admin_hours_per_year
-            + moved_n * c.vm_admin_hours_per_year
-            + ns * c.server_admin_hours_per_year)
-            * c.admin_hour,
+        host_year(|y| y.admin)
+            + (moved_n * c.vm_admin_hours_per_year + ns * c.server_admin_hours_per_year)
+                * c.admin_hour,
     );
     line(
         "deploying new servers",
@@ -464,25 +462,6 @@ fn irr(flows: &[f64]) -> Option<f64> {
     Some((lo + hi) / 2.0)
 }
 
-/// The licence products of the model, indexed like `model.licenses`.
-fn products(model: &Model) -> Vec<Product> {
-    model.licenses.iter().map(|l| l.product.clone()).collect()
-}
-
-/// The licences of one server, leaving out those another of its licences
-/// covers (a server with Datacenter needs no Standard as well).
-fn own_licences(model: &Model, id: Id) -> Vec<Id> {
-    let lics = &model.servers[id].licenses;
-    lics.iter()
-        .copied()
-        .filter(|l| {
-            !lics
-                .iter()
-                .any(|o| o != l && model.licenses[*o].product.covers.contains(l))
-        })
-        .collect()
-}
-
 /// The servers on each side of the comparison.
 struct Sides<'a> {
     /// Every server in scope: the as-is estate.
@@ -502,7 +481,7 @@ fn physical_licences(model: &Model, products: &[Product], ids: &[Id]) -> Vec<f64
             sockets: s.sockets,
             cores: s.cores(),
         };
-        for l in own_licences(model, *id) {
+        for l in model.own_licences(*id) {
             units[l] += physical_units(&products[l], m);
         }
     }
@@ -518,7 +497,7 @@ fn license_counts(
     placement: &Placement,
     sides: &Sides,
 ) -> (Vec<LicenseCount>, Vec<HostLicensing>) {
-    let products = products(model);
+    let products = model.products();
     let years = f64::from(model.project.horizon_years);
     let moved = sides.moved;
     let as_is = physical_licences(model, &products, sides.estate);
@@ -535,44 +514,33 @@ fn license_counts(
             sockets: hm.sockets,
             cores: hm.cores(),
         };
-        // Each host's VMs per product; cluster metrics are set apart.
-        let mut on_cluster = BTreeSet::new();
         let per_host: Vec<BTreeMap<Id, Vec<u32>>> = cp
             .hosts
             .iter()
             .map(|h| {
-                let mut need: BTreeMap<Id, Vec<u32>> = BTreeMap::new();
-                for vm in &h.vms {
-                    let Some(id) = model.servers.iter().position(|s| &s.name == vm) else {
-                        continue;
-                    };
-                    if !moved.contains(&id) {
-                        continue;
-                    }
-                    for l in own_licences(model, id) {
-                        if products[l].metric == Metric::PerClusterCore {
-                            on_cluster.insert(l);
-                        } else {
-                            need.entry(l)
-                                .or_default()
-                                .push(assessment.servers[id].vm.vcpus);
-                        }
-                    }
-                }
-                need
+                model.licence_needs(
+                    h.vms
+                        .iter()
+                        .filter_map(|vm| model.servers.iter().position(|s| &s.name == vm))
+                        .filter(|id| moved.contains(id))
+                        .map(|id| (id, assessment.servers[id].vm.vcpus)),
+                )
             })
             .collect();
-        let loads = failover_load(&per_host, cluster.failures_to_tolerate as usize);
         let platform = model.platforms[cluster.platform].license;
-        for (h, load) in cp.hosts.iter().zip(&loads) {
-            let mix = host_mix(&products, machine, load, platform, years);
-            for c in &mix.choices {
-                to_be[c.product] += c.licensing.units();
-            }
-            hosts_out.push(HostLicensing::new(model, &cp.name, &h.name, load, &mix));
+        let licences = cluster_licences(
+            &products,
+            machine,
+            &per_host,
+            cluster.failures_to_tolerate as usize,
+            platform,
+            years,
+        );
+        for (t, u) in to_be.iter_mut().zip(&licences.units) {
+            *t += u;
         }
-        for l in on_cluster {
-            to_be[l] += host_units(&products[l], machine) * cp.hosts.len() as f64;
+        for ((h, load), mix) in cp.hosts.iter().zip(&licences.loads).zip(&licences.mixes) {
+            hosts_out.push(HostLicensing::new(model, &cp.name, &h.name, load, mix));
         }
     }
     let counts = model

@@ -384,6 +384,73 @@ pub fn failover_load(hosts: &[BTreeMap<usize, Vec<u32>>], k: usize) -> Vec<BTree
         .collect()
 }
 
+/// The licences of one cluster's hosts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterLicences {
+    /// Units per product, indexed like the products.
+    pub units: Vec<f64>,
+    /// The mix chosen on each host, in host order.
+    pub mixes: Vec<HostMix>,
+    /// What each host may run across failures, per product.
+    pub loads: Vec<BTreeMap<usize, Need>>,
+    /// Cost over the horizon of all of it.
+    pub cost: f64,
+}
+
+/// Licenses a cluster: each host's cheapest mix for what it may run across
+/// `k` failures, the platform licence on every host, and products counted
+/// on every core of the cluster (`per-cluster-core`) once for each host.
+/// `per_host[h]` maps each product the VMs of host h need to their vCPUs.
+pub fn cluster_licences(
+    products: &[Product],
+    machine: Machine,
+    per_host: &[BTreeMap<usize, Vec<u32>>],
+    k: usize,
+    platform: Option<usize>,
+    years: f64,
+) -> ClusterLicences {
+    let mut units = vec![0.0; products.len()];
+    let mut on_cluster = std::collections::BTreeSet::new();
+    let by_host: Vec<BTreeMap<usize, Vec<u32>>> = per_host
+        .iter()
+        .map(|need| {
+            let mut need = need.clone();
+            need.retain(|p, _| {
+                let cluster_wide = products[*p].metric == Metric::PerClusterCore;
+                if cluster_wide {
+                    on_cluster.insert(*p);
+                }
+                !cluster_wide
+            });
+            need
+        })
+        .collect();
+    let loads = failover_load(&by_host, k);
+    let mut cost = 0.0;
+    let mixes: Vec<HostMix> = loads
+        .iter()
+        .map(|load| {
+            let mix = host_mix(products, machine, load, platform, years);
+            for c in &mix.choices {
+                units[c.product] += c.licensing.units();
+            }
+            cost += mix.cost;
+            mix
+        })
+        .collect();
+    for p in on_cluster {
+        let n = host_units(&products[p], machine) * per_host.len() as f64;
+        units[p] += n;
+        cost += n * products[p].unit_cost(years);
+    }
+    ClusterLicences {
+        units,
+        mixes,
+        loads,
+        cost,
+    }
+}
+
 /// Units of one product a physical server needs, as-is.
 pub fn physical_units(p: &Product, m: Machine) -> f64 {
     match p.metric {

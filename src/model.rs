@@ -96,6 +96,50 @@ impl HostModel {
     pub fn cpu_ghz(&self) -> f64 {
         f64::from(self.cores()) * self.clock.0 / 1e9 * self.cpu_perf
     }
+    /// Power drawn on average: the midpoint of idle and peak.
+    pub fn mean_watts(&self) -> f64 {
+        (self.power_idle.0 + self.power_peak.0) / 2.0
+    }
+    /// What one host of this model costs each year, item by item. The cost
+    /// report's to-be lines and placement's choice of model both use it.
+    pub fn yearly(&self, c: &Costs) -> HostYearly {
+        HostYearly {
+            energy: energy_cost(self.mean_watts(), c),
+            space: f64::from(self.rack_units) * c.rack_unit_per_year,
+            ports: HOST_PORTS * c.network_port_per_year,
+            support: self.support_per_year,
+            admin: c.host_admin_hours_per_year * c.admin_hour,
+        }
+    }
+    /// Price and running costs of one host over `years`, licences aside.
+    pub fn cost_over(&self, c: &Costs, years: f64) -> f64 {
+        self.price + years * self.yearly(c).total()
+    }
+}
+
+/// Network ports counted per host in the to-be estate.
+pub const HOST_PORTS: f64 = 2.0;
+
+/// Yearly energy and cooling of a constant draw: watts × 8760 h × PUE ×
+/// price per kWh.
+pub fn energy_cost(watts: f64, c: &Costs) -> f64 {
+    watts / 1000.0 * 8760.0 * c.pue * c.energy_price
+}
+
+/// The yearly running costs of one host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostYearly {
+    pub energy: f64,
+    pub space: f64,
+    pub ports: f64,
+    pub support: f64,
+    pub admin: f64,
+}
+
+impl HostYearly {
+    pub fn total(&self) -> f64 {
+        self.energy + self.space + self.ports + self.support + self.admin
+    }
 }
 
 /// Target utilization per resource.
@@ -163,6 +207,42 @@ pub enum Status {
     Retire,
     /// Listed for completeness; neither side of the cost comparison.
     OutOfScope,
+}
+
+impl Model {
+    /// The licences of one server, leaving out those another of its
+    /// licences covers (a server with Datacenter needs no Standard too).
+    pub fn own_licences(&self, id: Id) -> Vec<Id> {
+        let lics = &self.servers[id].licenses;
+        lics.iter()
+            .copied()
+            .filter(|l| {
+                !lics
+                    .iter()
+                    .any(|o| o != l && self.licenses[*o].product.covers.contains(l))
+            })
+            .collect()
+    }
+
+    /// The licences the given VMs need on one host: licence → the vCPUs of
+    /// each VM that needs it.
+    pub fn licence_needs(
+        &self,
+        vms: impl IntoIterator<Item = (Id, u32)>,
+    ) -> std::collections::BTreeMap<Id, Vec<u32>> {
+        let mut need: std::collections::BTreeMap<Id, Vec<u32>> = Default::default();
+        for (id, vcpus) in vms {
+            for l in self.own_licences(id) {
+                need.entry(l).or_default().push(vcpus);
+            }
+        }
+        need
+    }
+
+    /// The licence products, indexed like `licenses`.
+    pub fn products(&self) -> Vec<crate::license::Product> {
+        self.licenses.iter().map(|l| l.product.clone()).collect()
+    }
 }
 
 impl Status {

@@ -219,14 +219,15 @@ pub fn place(
         conflicting_rules(model, &vms, diags);
         // Dimensioning: every candidate model, the cheapest wins.
         let mut candidates = Vec::new();
-        let mut best: Option<(usize, Problem, Solution, failover::Verdict)> = None;
+        let mut best: Option<(usize, Problem, Solution, failover::Verdict, f64)> = None;
         for &hm_id in &cluster.host_models {
             let hm = &model.host_models[hm_id];
             let problem = build_problem(model, cluster, hm, &vms, &all_on);
             let mut sol = pack::solve(&problem, budget);
             let verdict = failover::ensure(&problem, &mut sol, all_on.failures);
             let hosts = sol.hosts.len();
-            let cost = hosts as f64 * host_cost(model, hm);
+            // The cheapest total wins, licences included.
+            let cost = solution_cost(model, &vms, cluster, hm, &problem, &sol);
             candidates.push(CandidateResult {
                 host_model: hm.name.clone(),
                 hosts,
@@ -234,16 +235,15 @@ pub fn place(
             });
             let better = match &best {
                 None => true,
-                Some((b_hm, _, b, _)) => {
-                    let bcost = b.hosts.len() as f64 * host_cost(model, &model.host_models[*b_hm]);
-                    (sol.unplaced.len(), cost, hosts) < (b.unplaced.len(), bcost, b.hosts.len())
+                Some((_, _, b, _, bcost)) => {
+                    (sol.unplaced.len(), cost, hosts) < (b.unplaced.len(), *bcost, b.hosts.len())
                 }
             };
             if better {
-                best = Some((hm_id, problem, sol, verdict));
+                best = Some((hm_id, problem, sol, verdict, cost));
             }
         }
-        let Some((hm_id, problem, fresh, fresh_verdict)) = best else {
+        let Some((hm_id, problem, fresh, fresh_verdict, _)) = best else {
             continue;
         };
         let hm = &model.host_models[hm_id];
@@ -343,15 +343,47 @@ pub fn place(
     placement
 }
 
-/// Cost of one host over the project horizon: price, support, energy at
-/// the midpoint of idle and peak power, and rack space.
+/// Cost of one host over the project horizon, licences aside: its price
+/// and [`HostModel::yearly`], the function the cost report uses too.
 pub fn host_cost(model: &Model, hm: &HostModel) -> f64 {
-    let years = f64::from(model.project.horizon_years);
-    let c = &model.costs;
-    let watts = (hm.power_idle.0 + hm.power_peak.0) / 2.0;
-    let energy = watts / 1000.0 * 8760.0 * c.pue * c.energy_price;
-    let space = f64::from(hm.rack_units) * c.rack_unit_per_year;
-    hm.price + years * (hm.support_per_year + energy + space)
+    hm.cost_over(&model.costs, f64::from(model.project.horizon_years))
+}
+
+/// Cost over the horizon of a candidate solution: its hosts and the
+/// licences they need, counted as the cost report counts them.
+fn solution_cost(
+    model: &Model,
+    vms: &[&VmDemand],
+    cluster: &Cluster,
+    hm: &HostModel,
+    problem: &Problem,
+    sol: &Solution,
+) -> f64 {
+    let vcpus: BTreeMap<Id, u32> = vms.iter().map(|v| (v.server, v.vcpus)).collect();
+    let per_host: Vec<_> = sol
+        .hosts
+        .iter()
+        .map(|h| {
+            model.licence_needs(
+                h.items
+                    .iter()
+                    .flat_map(|i| &problem.items[*i].members)
+                    .map(|id| (*id, vcpus.get(id).copied().unwrap_or(0))),
+            )
+        })
+        .collect();
+    let licences = crate::license::cluster_licences(
+        &model.products(),
+        crate::license::Machine {
+            sockets: hm.sockets,
+            cores: hm.cores(),
+        },
+        &per_host,
+        cluster.failures_to_tolerate as usize,
+        model.platforms[cluster.platform].license,
+        f64::from(model.project.horizon_years),
+    );
+    sol.hosts.len() as f64 * host_cost(model, hm) + licences.cost
 }
 
 fn target_of(cluster: &Cluster, r: Resource) -> f64 {

@@ -978,12 +978,15 @@ fn referee(spec: &Spec, c: &Compiled) -> Verdict {
     }
     v.hosts = hosts.len();
     // Unplaced VMs: reported, and their affinity group fits no empty host.
+    // (A server the assessment finds too large for every host is reported
+    // with the same code but never reaches the placement.)
     let reported: BTreeSet<String> = c
         .diags
         .items
         .iter()
         .filter(|d| d.code == "virtplan::place::does-not-fit")
         .filter_map(|d| Some(d.message.split('`').nth(1)?.to_string()))
+        .filter(|name| demands[spec.index(name)].2)
         .collect();
     let unplaced: BTreeSet<usize> = cp.unplaced.iter().map(|n| spec.index(n)).collect();
     v.unplaced = unplaced.len();
@@ -1885,12 +1888,25 @@ fn a_vm_larger_than_any_host_does_not_fit() {
     );
     assert_eq!(host_of(&c, "ok"), "c-01");
 
+    // Too large for every host: never silently kept physical, but an error
+    // naming the resource, its demand and the largest host's 8 GHz.
     let spec = standard(vec![flat("huge", 9.0), flat("ok", 1.0)]);
     let c = checked(&spec, &quick());
     let plan = c.plan.as_ref().expect("plan");
     let huge = &plan.assessment.servers[0];
     assert_eq!(huge.verdict.as_str(), "keep-physical", "{:?}", huge.reasons);
     assert!(!plan.capacity.assignments.contains_key("huge"));
+    let d = c
+        .diags
+        .items
+        .iter()
+        .find(|d| d.code == "virtplan::place::does-not-fit")
+        .expect("does-not-fit for the assessment's too-large server");
+    assert!(
+        d.message.contains("`huge`") && d.message.contains("CPU 9 GHz against 8 GHz"),
+        "{}",
+        d.message
+    );
 
     let mut forced = flat("huge", 9.0);
     forced.extra = "    verdict \"virtualize\" reason=\"the vendor said so\"\n".to_string();
