@@ -1,0 +1,694 @@
+//! Writing outputs without losing data.
+//!
+//! `plan` renders into a temporary folder beside `--out` and swaps it in with
+//! two renames; `fmt` replaces each file through a temporary file in its own
+//! folder. Every change to the disk goes through [`Ops`], so a test can make
+//! any single step fail (or every step from one on, like a crash) and check
+//! that the previous state survives.
+//!
+//! The rules for `--out`:
+//! - a manifest, [`MANIFEST`], lists the files virtplan wrote (with length
+//!   and SHA-256) and the user files it keeps;
+//! - files virtplan wrote and no longer produces are removed;
+//! - a file virtplan did not write (no manifest, not listed, or edited since)
+//!   stops the run, unless `--force`: then such files are kept (carried into
+//!   the new folder by hard link and listed as kept), except those with the
+//!   name of an output, which are replaced;
+//! - symlinks anywhere in `--out`, or `--out` itself a symlink, stop the run,
+//!   with or without `--force`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The manifest's file name, at the top of `--out`.
+pub const MANIFEST: &str = ".virtplan-manifest";
+const MANIFEST_VERSION: u32 = 1;
+
+/// The operations that change the disk. The provided methods are the real
+/// ones; [`Disk`] uses them as they are.
+pub trait Ops {
+    fn create_dir(&mut self, path: &Path) -> io::Result<()> {
+        fs::create_dir(path)
+    }
+    /// Creates a new file; fails if anything exists at `path`. The file is
+    /// readable by its owner only until [`Ops::set_permissions`].
+    fn create(&mut self, path: &Path) -> io::Result<File> {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(path)
+    }
+    fn write(&mut self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
+        file.write_all(bytes)
+    }
+    fn set_permissions(&mut self, file: &File, permissions: Permissions) -> io::Result<()> {
+        file.set_permissions(permissions)
+    }
+    fn chown(&mut self, file: &File, uid: u32, gid: u32) -> io::Result<()> {
+        #[cfg(unix)]
+        return std::os::unix::fs::fchown(file, Some(uid), Some(gid));
+        #[cfg(not(unix))]
+        {
+            let _ = (file, uid, gid);
+            Ok(())
+        }
+    }
+    fn sync(&mut self, file: &File) -> io::Result<()> {
+        file.sync_all()
+    }
+    fn sync_dir(&mut self, path: &Path) -> io::Result<()> {
+        File::open(path)?.sync_all()
+    }
+    fn link(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::hard_link(from, to)
+    }
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+    /// Removes a file, or a symlink itself (never what it points to).
+    fn remove_file(&mut self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+    fn remove_dir(&mut self, path: &Path) -> io::Result<()> {
+        fs::remove_dir(path)
+    }
+}
+
+/// The real disk.
+pub struct Disk;
+
+impl Ops for Disk {}
+
+/// Why a file of `--out` stops the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotOurs {
+    /// The folder has no manifest.
+    NoManifest,
+    /// Not listed in the manifest.
+    Unlisted,
+    /// Listed as written, but its content changed since.
+    Edited,
+    /// Listed as a kept user file, and an output now has its name.
+    OutputName,
+}
+
+/// Why output could not be written. Nothing was changed when one of these is
+/// returned, except by [`OutputError::Io`] from [`replace_file`]'s final
+/// folder sync (the file is then already replaced).
+#[derive(Debug)]
+pub enum OutputError {
+    /// `--out` and the project folder are the same or one holds the other.
+    Overlap { out: PathBuf, project: PathBuf },
+    /// A symlink where virtplan would write.
+    Symlink(PathBuf),
+    /// Something that is neither a regular file nor a folder.
+    Special(PathBuf),
+    /// `--out` exists and is not a folder.
+    NotAFolder(PathBuf),
+    /// `--out` names no folder (`/`, `..`).
+    BadOut(PathBuf),
+    /// Files virtplan did not write, without `--force`.
+    NotOurs {
+        out: PathBuf,
+        files: Vec<(String, NotOurs)>,
+    },
+    /// The manifest cannot be read, without `--force`.
+    Manifest { path: PathBuf, reason: String },
+    Io {
+        doing: &'static str,
+        path: PathBuf,
+        error: io::Error,
+    },
+}
+
+fn io_err(doing: &'static str, path: &Path) -> impl FnOnce(io::Error) -> OutputError {
+    let path = path.to_path_buf();
+    move |error| OutputError::Io { doing, path, error }
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputError::Overlap { out, project } => write!(
+                f,
+                "--out `{}` and the project `{}` overlap (the same folder, or one inside the other); \
+                 write the plan to a folder outside the project",
+                out.display(),
+                project.display()
+            ),
+            OutputError::Symlink(p) => write!(
+                f,
+                "`{}` is a symlink; virtplan never writes through symlinks (not even with --force): \
+                 remove it, or choose another --out",
+                p.display()
+            ),
+            OutputError::Special(p) => write!(
+                f,
+                "`{}` is neither a file nor a folder; remove it, or choose another --out",
+                p.display()
+            ),
+            OutputError::NotAFolder(p) => {
+                write!(f, "--out `{}` exists and is not a folder", p.display())
+            }
+            OutputError::BadOut(p) => write!(f, "--out `{}` does not name a folder", p.display()),
+            OutputError::NotOurs { out, files } => {
+                let no_manifest = files.iter().any(|(_, why)| *why == NotOurs::NoManifest);
+                if no_manifest {
+                    write!(
+                        f,
+                        "--out `{}` is not empty and has no {MANIFEST}, so virtplan did not write it: ",
+                        out.display()
+                    )?;
+                } else {
+                    write!(
+                        f,
+                        "--out `{}` holds files virtplan did not write: ",
+                        out.display()
+                    )?;
+                }
+                for (i, (name, why)) in files.iter().take(8).enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    let why = match why {
+                        NotOurs::NoManifest => "",
+                        NotOurs::Unlisted => " (not in the manifest)",
+                        NotOurs::Edited => " (edited since virtplan wrote it)",
+                        NotOurs::OutputName => " (your file, with the name of an output)",
+                    };
+                    write!(f, "{sep}{name}{why}")?;
+                }
+                if files.len() > 8 {
+                    write!(f, " and {} more", files.len() - 8)?;
+                }
+                write!(
+                    f,
+                    "; virtplan does not overwrite or delete them. Move them away, or pass --force \
+                     to keep them in the plan folder (those with an output's name are replaced)"
+                )
+            }
+            OutputError::Manifest { path, reason } => write!(
+                f,
+                "cannot read `{}`: {reason}; pass --force to take the folder over",
+                path.display()
+            ),
+            OutputError::Io { doing, path, error } => {
+                write!(f, "cannot {doing} `{}`: {error}", path.display())
+            }
+        }
+    }
+}
+
+/// What [`write_plan`] did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Written {
+    /// Output files written.
+    pub files: usize,
+    /// Files of the previous plan that are no longer produced, now removed.
+    pub removed: Vec<String>,
+    /// Files virtplan did not write, kept in the folder.
+    pub kept: Vec<String>,
+    /// Things that went wrong after the plan was in place.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    bytes: u64,
+    sha256: String,
+}
+
+impl Entry {
+    fn of(bytes: &[u8]) -> Entry {
+        let digest = Sha256::digest(bytes);
+        Entry {
+            bytes: bytes.len() as u64,
+            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    virtplan_manifest: u32,
+    /// Files virtplan wrote.
+    written: BTreeMap<String, Entry>,
+    /// Files of the user that virtplan keeps (taken over with `--force`).
+    kept: BTreeSet<String>,
+}
+
+/// `--out` made absolute: its existing part canonical, missing parent
+/// folders created. Refuses a symlink as `--out`.
+pub fn resolve_out(out: &Path) -> Result<PathBuf, OutputError> {
+    match fs::symlink_metadata(out) {
+        Ok(m) if m.file_type().is_symlink() => return Err(OutputError::Symlink(out.into())),
+        Ok(_) => return fs::canonicalize(out).map_err(io_err("resolve", out)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err("read", out)(e)),
+    }
+    let name = match out.components().next_back() {
+        Some(Component::Normal(name)) => name,
+        _ => return Err(OutputError::BadOut(out.into())),
+    };
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+    let parent = fs::canonicalize(parent).map_err(io_err("resolve", parent))?;
+    Ok(parent.join(name))
+}
+
+/// Refuses an `--out` (from [`resolve_out`]) that is the project folder,
+/// inside it, or holds it.
+pub fn check_apart(out: &Path, project: &Path) -> Result<(), OutputError> {
+    let project = fs::canonicalize(project).map_err(io_err("resolve", project))?;
+    if out.starts_with(&project) || project.starts_with(out) {
+        return Err(OutputError::Overlap {
+            out: out.into(),
+            project,
+        });
+    }
+    Ok(())
+}
+
+/// The files and folders under a folder, as `/`-joined relative names.
+#[derive(Debug, Default)]
+struct Tree {
+    /// Name → path relative to the folder.
+    files: BTreeMap<String, PathBuf>,
+    dirs: BTreeMap<String, PathBuf>,
+}
+
+fn scan(root: &Path) -> Result<Tree, OutputError> {
+    fn walk(root: &Path, rel: &Path, tree: &mut Tree) -> Result<(), OutputError> {
+        let dir = root.join(rel);
+        let mut entries = fs::read_dir(&dir)
+            .map_err(io_err("read", &dir))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io_err("read", &dir))?;
+        entries.sort();
+        for name in entries {
+            let rel = rel.join(&name);
+            let path = root.join(&rel);
+            let meta = fs::symlink_metadata(&path).map_err(io_err("read", &path))?;
+            let key = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            if meta.file_type().is_symlink() {
+                return Err(OutputError::Symlink(path));
+            } else if meta.is_dir() {
+                tree.dirs.insert(key, rel.clone());
+                walk(root, &rel, tree)?;
+            } else if meta.is_file() {
+                tree.files.insert(key, rel);
+            } else {
+                return Err(OutputError::Special(path));
+            }
+        }
+        Ok(())
+    }
+    let mut tree = Tree::default();
+    walk(root, Path::new(""), &mut tree)?;
+    Ok(tree)
+}
+
+fn read_manifest(out: &Path) -> Result<Manifest, String> {
+    let text = fs::read_to_string(out.join(MANIFEST)).map_err(|e| e.to_string())?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if manifest.virtplan_manifest != MANIFEST_VERSION {
+        return Err(format!(
+            "manifest version {}, this virtplan reads version {MANIFEST_VERSION}",
+            manifest.virtplan_manifest
+        ));
+    }
+    Ok(manifest)
+}
+
+/// Removes a file or a folder with everything in it, never following a
+/// symlink (a symlink is removed itself).
+fn remove_tree(ops: &mut dyn Ops, path: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(path)?;
+    if meta.is_dir() {
+        let mut entries = fs::read_dir(path)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<io::Result<Vec<_>>>()?;
+        entries.sort();
+        for entry in entries {
+            remove_tree(ops, &entry)?;
+        }
+        ops.remove_dir(path)
+    } else {
+        ops.remove_file(path)
+    }
+}
+
+fn exists(path: &Path) -> Result<bool, OutputError> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_err("read", path)(e)),
+    }
+}
+
+/// The temporary and backup folders beside `out`.
+fn siblings(out: &Path) -> Result<(PathBuf, PathBuf, PathBuf), OutputError> {
+    let (Some(parent), Some(name)) = (out.parent(), out.file_name()) else {
+        return Err(OutputError::BadOut(out.into()));
+    };
+    let name = name.to_string_lossy();
+    Ok((
+        parent.to_path_buf(),
+        parent.join(format!(".{name}.virtplan-new")),
+        parent.join(format!(".{name}.virtplan-old")),
+    ))
+}
+
+/// Finishes or undoes what an interrupted run left: a backup with no
+/// `--out` is the previous plan, put back; a backup beside `--out` is the
+/// previous plan after a finished swap, removed; a temporary folder is
+/// removed.
+fn recover(ops: &mut dyn Ops, out: &Path, temp: &Path, backup: &Path) -> Result<(), OutputError> {
+    for leftover in [backup, temp] {
+        if let Ok(m) = fs::symlink_metadata(leftover)
+            && !m.is_dir()
+        {
+            return Err(OutputError::NotAFolder(leftover.into()));
+        }
+    }
+    if exists(backup)? {
+        if exists(out)? {
+            remove_tree(ops, backup).map_err(io_err("remove", backup))?;
+        } else {
+            ops.rename(backup, out).map_err(io_err("restore", backup))?;
+        }
+    }
+    if exists(temp)? {
+        remove_tree(ops, temp).map_err(io_err("remove", temp))?;
+    }
+    Ok(())
+}
+
+/// Creates the folders of `rel` under `root` that `made` does not hold yet.
+fn make_dirs(
+    ops: &mut dyn Ops,
+    root: &Path,
+    rel: &Path,
+    made: &mut BTreeSet<PathBuf>,
+) -> Result<(), OutputError> {
+    let mut dir = PathBuf::new();
+    for c in rel.components() {
+        dir.push(c);
+        if made.insert(dir.clone()) {
+            let path = root.join(&dir);
+            ops.create_dir(&path).map_err(io_err("create", &path))?;
+        }
+    }
+    Ok(())
+}
+
+fn new_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let mut file = ops.create(path).map_err(io_err("create", path))?;
+    ops.write(&mut file, bytes).map_err(io_err("write", path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        ops.set_permissions(&file, Permissions::from_mode(0o644))
+            .map_err(io_err("set the mode of", path))?;
+    }
+    ops.sync(&file).map_err(io_err("sync", path))
+}
+
+/// A relative output name made of plain components only.
+fn safe_name(name: &str) -> Option<PathBuf> {
+    let path = Path::new(name);
+    (!name.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_))))
+        .then(|| path.to_path_buf())
+}
+
+/// Writes `files` (relative names, contents) as the whole content of `out`
+/// (from [`resolve_out`]), with the manifest; see the module comment.
+/// Either `out` ends up as the new plan, or it is left as it was.
+pub fn write_plan(
+    ops: &mut dyn Ops,
+    out: &Path,
+    files: &[(String, String)],
+    force: bool,
+) -> Result<Written, OutputError> {
+    let (parent, temp, backup) = siblings(out)?;
+    recover(ops, out, &temp, &backup)?;
+    let mut outputs = BTreeMap::new();
+    for (name, text) in files {
+        let rel = safe_name(name).ok_or_else(|| OutputError::BadOut(out.join(name)))?;
+        outputs.insert(name.clone(), (rel, text.as_bytes()));
+    }
+
+    let had_old = match fs::symlink_metadata(out) {
+        Ok(m) if m.file_type().is_symlink() => return Err(OutputError::Symlink(out.into())),
+        Ok(m) if !m.is_dir() => return Err(OutputError::NotAFolder(out.into())),
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(io_err("read", out)(e)),
+    };
+    let old = if had_old { scan(out)? } else { Tree::default() };
+
+    let mut written = Written {
+        files: outputs.len(),
+        ..Written::default()
+    };
+    // User files carried into the new folder, and folders kept.
+    let mut carry: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut keep_dirs: Vec<PathBuf> = Vec::new();
+    let manifest = if old.files.contains_key(MANIFEST) {
+        match read_manifest(out) {
+            Ok(m) => Some(m),
+            Err(reason) if !force => {
+                return Err(OutputError::Manifest {
+                    path: out.join(MANIFEST),
+                    reason,
+                });
+            }
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let mut foreign = Vec::new();
+    for (name, rel) in &old.files {
+        if name == MANIFEST {
+            continue;
+        }
+        let why = match &manifest {
+            None => Some(NotOurs::NoManifest),
+            Some(m) => match m.written.get(name) {
+                Some(entry) => {
+                    let path = out.join(rel);
+                    let bytes = fs::read(&path).map_err(io_err("read", &path))?;
+                    if Entry::of(&bytes) == *entry {
+                        if !outputs.contains_key(name) {
+                            written.removed.push(name.clone());
+                        }
+                        None
+                    } else {
+                        Some(NotOurs::Edited)
+                    }
+                }
+                None if m.kept.contains(name) && !outputs.contains_key(name) => {
+                    carry.insert(name.clone(), rel.clone());
+                    None
+                }
+                None if m.kept.contains(name) => Some(NotOurs::OutputName),
+                None => Some(NotOurs::Unlisted),
+            },
+        };
+        if let Some(why) = why {
+            foreign.push((name.clone(), why));
+            if !outputs.contains_key(name) {
+                carry.insert(name.clone(), rel.clone());
+            }
+        }
+    }
+    if !foreign.is_empty() && !force {
+        return Err(OutputError::NotOurs {
+            out: out.into(),
+            files: foreign,
+        });
+    }
+    // Folders that held only files virtplan wrote go with them; others stay.
+    let ours: BTreeSet<&str> = manifest
+        .iter()
+        .flat_map(|m| m.written.keys())
+        .map(String::as_str)
+        .collect();
+    for (name, rel) in &old.dirs {
+        let prefix = format!("{name}/");
+        if !ours.iter().any(|f| f.starts_with(&prefix)) {
+            keep_dirs.push(rel.clone());
+        }
+    }
+    written.kept = carry.keys().cloned().collect();
+
+    let new_manifest = Manifest {
+        virtplan_manifest: MANIFEST_VERSION,
+        written: outputs
+            .iter()
+            .map(|(name, (_, bytes))| (name.clone(), Entry::of(bytes)))
+            .collect(),
+        kept: carry.keys().cloned().collect(),
+    };
+    let mut manifest_text = serde_json::to_string_pretty(&new_manifest)
+        .map_err(|e| io_err("write", &temp.join(MANIFEST))(io::Error::other(e)))?;
+    manifest_text.push('\n');
+
+    if let Err(e) = build(
+        ops,
+        out,
+        &temp,
+        &outputs,
+        &carry,
+        &keep_dirs,
+        &manifest_text,
+    ) {
+        let _ = remove_tree(ops, &temp);
+        return Err(e);
+    }
+    swap(ops, out, &parent, &temp, &backup, had_old, &mut written)?;
+    Ok(written)
+}
+
+/// Fills the temporary folder and syncs it, files then folders.
+fn build(
+    ops: &mut dyn Ops,
+    out: &Path,
+    temp: &Path,
+    outputs: &BTreeMap<String, (PathBuf, &[u8])>,
+    carry: &BTreeMap<String, PathBuf>,
+    keep_dirs: &[PathBuf],
+    manifest: &str,
+) -> Result<(), OutputError> {
+    ops.create_dir(temp).map_err(io_err("create", temp))?;
+    let mut made = BTreeSet::new();
+    for rel in keep_dirs {
+        make_dirs(ops, temp, rel, &mut made)?;
+    }
+    for (rel, bytes) in outputs.values() {
+        if let Some(dir) = rel.parent() {
+            make_dirs(ops, temp, dir, &mut made)?;
+        }
+        new_file(ops, &temp.join(rel), bytes)?;
+    }
+    for rel in carry.values() {
+        if let Some(dir) = rel.parent() {
+            make_dirs(ops, temp, dir, &mut made)?;
+        }
+        let to = temp.join(rel);
+        ops.link(&out.join(rel), &to).map_err(io_err("keep", &to))?;
+    }
+    new_file(ops, &temp.join(MANIFEST), manifest.as_bytes())?;
+    // Deepest first: `a/b` sorts after `a`.
+    for dir in made.iter().rev() {
+        let path = temp.join(dir);
+        ops.sync_dir(&path).map_err(io_err("sync", &path))?;
+    }
+    ops.sync_dir(temp).map_err(io_err("sync", temp))
+}
+
+/// Puts the temporary folder in place of `out`; on failure puts the previous
+/// plan back and removes the temporary folder.
+fn swap(
+    ops: &mut dyn Ops,
+    out: &Path,
+    parent: &Path,
+    temp: &Path,
+    backup: &Path,
+    had_old: bool,
+    written: &mut Written,
+) -> Result<(), OutputError> {
+    if had_old && let Err(e) = ops.rename(out, backup) {
+        let _ = remove_tree(ops, temp);
+        return Err(io_err("move aside", out)(e));
+    }
+    let undo = |ops: &mut dyn Ops, new_in_place: bool| {
+        let moved = !new_in_place || ops.rename(out, temp).is_ok();
+        if moved && had_old {
+            let _ = ops.rename(backup, out);
+        }
+        let _ = remove_tree(ops, temp);
+    };
+    if let Err(e) = ops.rename(temp, out) {
+        undo(ops, false);
+        return Err(io_err("move into place", temp)(e));
+    }
+    if let Err(e) = ops.sync_dir(parent) {
+        undo(ops, true);
+        return Err(io_err("sync", parent)(e));
+    }
+    if had_old && let Err(e) = remove_tree(ops, backup) {
+        written.warnings.push(format!(
+            "the plan is written, but the previous one is left at `{}` ({e}); the next run removes it",
+            backup.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces the regular file `path` with `bytes` through a temporary file in
+/// the same folder (synced, then renamed over it), keeping its permissions
+/// and its owner. Refuses a symlink.
+pub fn replace_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let meta = fs::symlink_metadata(path).map_err(io_err("read", path))?;
+    if meta.file_type().is_symlink() {
+        return Err(OutputError::Symlink(path.into()));
+    }
+    if !meta.is_file() {
+        return Err(OutputError::Special(path.into()));
+    }
+    let Some(name) = path.file_name() else {
+        return Err(OutputError::Special(path.into()));
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let temp = dir.join(format!(".{}.virtplan-tmp", name.to_string_lossy()));
+    if let Ok(m) = fs::symlink_metadata(&temp) {
+        // A leftover of an interrupted run (or a symlink: removed itself).
+        if m.is_dir() {
+            return Err(OutputError::Special(temp));
+        }
+        ops.remove_file(&temp).map_err(io_err("remove", &temp))?;
+    }
+    let result = (|| {
+        let mut file = ops.create(&temp).map_err(io_err("create", &temp))?;
+        ops.write(&mut file, bytes)
+            .map_err(io_err("write", &temp))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let now = file.metadata().map_err(io_err("read", &temp))?;
+            if (now.uid(), now.gid()) != (meta.uid(), meta.gid()) {
+                ops.chown(&file, meta.uid(), meta.gid())
+                    .map_err(io_err("keep the owner of", path))?;
+            }
+        }
+        ops.set_permissions(&file, meta.permissions())
+            .map_err(io_err("keep the permissions of", path))?;
+        ops.sync(&file).map_err(io_err("sync", &temp))?;
+        drop(file);
+        ops.rename(&temp, path).map_err(io_err("replace", path))
+    })();
+    if let Err(e) = result {
+        let _ = ops.remove_file(&temp);
+        return Err(e);
+    }
+    ops.sync_dir(dir).map_err(io_err("sync", dir))
+}
