@@ -692,3 +692,358 @@ pub fn replace_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), 
     }
     ops.sync_dir(dir).map_err(io_err("sync", dir))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Failure injection: every run of [`write_plan`] and [`replace_file`]
+    //! is repeated with its N-th disk operation failing, for N = 0, 1, 2, …
+    //! until a run gets through without reaching N. After a failed step the
+    //! previous state must be there byte for byte, with nothing left behind;
+    //! after a crash (every step from N on failing, so no clean-up runs
+    //! either) the folder is the old or the new plan, never a mix, and the
+    //! next run finishes the job.
+
+    use super::*;
+
+    /// [`Disk`], except that operation number `fail_at` fails (a write
+    /// writes half its bytes first, like a full disk), and with `crash` every
+    /// later one too.
+    struct Faulty {
+        fail_at: usize,
+        crash: bool,
+        count: usize,
+        fired: bool,
+    }
+
+    impl Faulty {
+        fn new(fail_at: usize, crash: bool) -> Faulty {
+            Faulty {
+                fail_at,
+                crash,
+                count: 0,
+                fired: false,
+            }
+        }
+        fn step(&mut self) -> io::Result<()> {
+            let n = self.count;
+            self.count += 1;
+            if n == self.fail_at || (self.crash && n > self.fail_at) {
+                self.fired = true;
+                Err(io::Error::other(format!("injected failure at step {n}")))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    impl Ops for Faulty {
+        fn create_dir(&mut self, path: &Path) -> io::Result<()> {
+            self.step()?;
+            Disk.create_dir(path)
+        }
+        fn create(&mut self, path: &Path) -> io::Result<File> {
+            self.step()?;
+            Disk.create(path)
+        }
+        fn write(&mut self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
+            if let Err(e) = self.step() {
+                file.write_all(&bytes[..bytes.len() / 2])?;
+                return Err(e);
+            }
+            Disk.write(file, bytes)
+        }
+        fn set_permissions(&mut self, file: &File, permissions: Permissions) -> io::Result<()> {
+            self.step()?;
+            Disk.set_permissions(file, permissions)
+        }
+        fn chown(&mut self, file: &File, uid: u32, gid: u32) -> io::Result<()> {
+            self.step()?;
+            Disk.chown(file, uid, gid)
+        }
+        fn sync(&mut self, file: &File) -> io::Result<()> {
+            self.step()?;
+            Disk.sync(file)
+        }
+        fn sync_dir(&mut self, path: &Path) -> io::Result<()> {
+            self.step()?;
+            Disk.sync_dir(path)
+        }
+        fn link(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+            self.step()?;
+            Disk.link(from, to)
+        }
+        fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+            self.step()?;
+            Disk.rename(from, to)
+        }
+        fn remove_file(&mut self, path: &Path) -> io::Result<()> {
+            self.step()?;
+            Disk.remove_file(path)
+        }
+        fn remove_dir(&mut self, path: &Path) -> io::Result<()> {
+            self.step()?;
+            Disk.remove_dir(path)
+        }
+    }
+
+    /// Every file under `dir` with its bytes, and every folder (as `name/`).
+    fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        let tree = scan(dir).unwrap();
+        let mut all: BTreeMap<String, Vec<u8>> = tree
+            .files
+            .iter()
+            .map(|(name, rel)| (name.clone(), fs::read(dir.join(rel)).unwrap()))
+            .collect();
+        for name in tree.dirs.keys() {
+            all.insert(format!("{name}/"), Vec::new());
+        }
+        all
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn files(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect()
+    }
+
+    fn old_plan() -> Vec<(String, String)> {
+        files(&[
+            ("plan.json", "{\"format\": 1, \"old\": true}\n"),
+            ("costs.md", "# Costs, old\n"),
+            ("ansible/inventory.yml", "old: inventory\n"),
+            ("ansible/wave-1.yml", "- old wave 1\n"),
+            ("ansible/wave-2.yml", "- old wave 2\n"),
+            ("capacity-main-01.svg", "<svg>old</svg>"),
+        ])
+    }
+
+    fn new_plan() -> Vec<(String, String)> {
+        files(&[
+            (
+                "plan.json",
+                "{\"format\": 1, \"new\": true, \"longer\": \"yes\"}\n",
+            ),
+            ("costs.md", "# Costs, old\n"),
+            ("runbook.md", "# Runbook\n"),
+            ("ansible/inventory.yml", "new: inventory\n"),
+            ("ansible/wave-1.yml", "- new wave 1\n"),
+            ("charts/host-1.svg", "<svg>new</svg>"),
+        ])
+    }
+
+    /// A fresh folder holding `project/` and `out/`, where `out/` is the old
+    /// plan with a user file taken over earlier (`notes/mine.txt`, kept).
+    fn setup(root: &Path) -> (PathBuf, PathBuf) {
+        let _ = fs::remove_dir_all(root);
+        let project = root.join("project");
+        fs::create_dir_all(&project).unwrap();
+        fs::write(project.join("estate.kdl"), "project \"p\"\n").unwrap();
+        let out = root.join("out");
+        write_plan(&mut Disk, &out, &old_plan(), false).unwrap();
+        fs::create_dir(out.join("notes")).unwrap();
+        fs::write(out.join("notes/mine.txt"), "my notes\n").unwrap();
+        write_plan(&mut Disk, &out, &old_plan(), true).unwrap();
+        (project, out)
+    }
+
+    fn temp_root(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("tmp")
+            .join(name)
+    }
+
+    /// The old and the new plan, as written by runs that do not fail.
+    fn expected(root: &Path) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
+        let (_, out) = setup(root);
+        let old = contents(&out);
+        write_plan(&mut Disk, &out, &new_plan(), false).unwrap();
+        let new = contents(&out);
+        (old, new)
+    }
+
+    #[test]
+    fn the_expected_plans_are_what_the_rules_say() {
+        let (old, new) = expected(&temp_root("output-expected"));
+        assert_eq!(old["notes/mine.txt"], b"my notes\n");
+        assert_eq!(new["notes/mine.txt"], b"my notes\n");
+        assert!(old.contains_key("ansible/wave-2.yml"));
+        assert!(old.contains_key("capacity-main-01.svg"));
+        // No longer produced: removed.
+        assert!(!new.contains_key("ansible/wave-2.yml"));
+        assert!(!new.contains_key("capacity-main-01.svg"));
+        assert_eq!(new["runbook.md"], b"# Runbook\n");
+        let manifest: Manifest = serde_json::from_slice(&new[MANIFEST]).expect("a manifest");
+        assert_eq!(
+            manifest.written.keys().collect::<Vec<_>>(),
+            [
+                "ansible/inventory.yml",
+                "ansible/wave-1.yml",
+                "charts/host-1.svg",
+                "costs.md",
+                "plan.json",
+                "runbook.md"
+            ]
+        );
+        assert_eq!(manifest.written["runbook.md"].bytes, 10);
+        assert_eq!(manifest.kept.iter().collect::<Vec<_>>(), ["notes/mine.txt"]);
+    }
+
+    #[test]
+    fn a_failed_step_leaves_the_previous_plan() {
+        let root = temp_root("output-fail-step");
+        let (old, new) = expected(&root.join("expected"));
+        let run = root.join("run");
+        let mut n = 0;
+        loop {
+            let (project, out) = setup(&run);
+            let mut ops = Faulty::new(n, false);
+            let result = write_plan(&mut ops, &out, &new_plan(), false);
+            if !ops.fired {
+                assert!(result.is_ok(), "{result:?}");
+                assert_eq!(contents(&out), new);
+                break;
+            }
+            match result {
+                Err(e) => {
+                    assert!(matches!(e, OutputError::Io { .. }), "step {n}: {e}");
+                    assert_eq!(contents(&out), old, "step {n}: {e}");
+                }
+                // Only removing the previous plan may fail after the swap.
+                Ok(written) => {
+                    assert_eq!(written.warnings.len(), 1, "step {n}");
+                    assert_eq!(contents(&out), new, "step {n}");
+                    write_plan(&mut Disk, &out, &new_plan(), false).unwrap();
+                }
+            }
+            assert_eq!(names(&run), ["out", "project"], "step {n}: leftovers");
+            assert_eq!(names(&project), ["estate.kdl"]);
+            assert_eq!(
+                fs::read(project.join("estate.kdl")).unwrap(),
+                b"project \"p\"\n"
+            );
+            n += 1;
+        }
+        // 6 files of 4 steps, their folders, the kept file, the manifest,
+        // syncs and two renames: the loop went through all of them.
+        assert!(n > 40, "only {n} steps");
+    }
+
+    #[test]
+    fn a_crash_at_any_step_leaves_the_old_or_the_new_plan() {
+        let root = temp_root("output-crash");
+        let (old, new) = expected(&root.join("expected"));
+        let run = root.join("run");
+        let mut n = 0;
+        loop {
+            let (project, out) = setup(&run);
+            let mut ops = Faulty::new(n, true);
+            let _ = write_plan(&mut ops, &out, &new_plan(), false);
+            if !ops.fired {
+                assert_eq!(contents(&out), new);
+                break;
+            }
+            // Between the two renames the previous plan sits under the
+            // backup name; the next run puts it back before anything else.
+            let visible = if out.exists() {
+                contents(&out)
+            } else {
+                contents(&run.join(".out.virtplan-old"))
+            };
+            assert!(visible == old || visible == new, "step {n}: a mixed folder");
+            write_plan(&mut Disk, &out, &new_plan(), false).unwrap();
+            assert_eq!(contents(&out), new, "step {n}");
+            assert_eq!(names(&run), ["out", "project"], "step {n}: leftovers");
+            assert_eq!(names(&project), ["estate.kdl"]);
+            n += 1;
+        }
+        assert!(n > 40, "only {n} steps");
+    }
+
+    #[test]
+    fn a_crash_between_the_renames_is_undone_by_the_next_run() {
+        let root = temp_root("output-between");
+        let (old, _) = expected(&root.join("expected"));
+        let run = root.join("run");
+        let (_, out) = setup(&run);
+        fs::rename(&out, run.join(".out.virtplan-old")).unwrap();
+        fs::create_dir(run.join(".out.virtplan-new")).unwrap();
+        fs::write(run.join(".out.virtplan-new/half"), "ha").unwrap();
+        // Steps 0-2 recover (put the plan back, remove the half-built
+        // folder); step 3, the first of the new build, fails.
+        let mut ops = Faulty::new(3, false);
+        assert!(write_plan(&mut ops, &out, &new_plan(), false).is_err());
+        assert_eq!(contents(&out), old);
+        assert_eq!(names(&run), ["out", "project"]);
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn replacing_a_file_is_all_or_nothing_and_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_root("output-replace");
+        let path = dir.join("servers.kdl");
+        let old = "server   \"a\"\n".repeat(1000);
+        let new = "server \"a\"\n".repeat(1000);
+        for crash in [false, true] {
+            let mut n = 0;
+            loop {
+                let _ = fs::remove_dir_all(&dir);
+                fs::create_dir_all(&dir).unwrap();
+                fs::write(&path, &old).unwrap();
+                // A mode the umask would change on a new file.
+                fs::set_permissions(&path, Permissions::from_mode(0o664)).unwrap();
+                let mut ops = Faulty::new(n, crash);
+                let result = replace_file(&mut ops, &path, new.as_bytes());
+                let now = fs::read_to_string(&path).unwrap();
+                assert_eq!(mode(&path), 0o664, "step {n}");
+                if !ops.fired {
+                    assert!(result.is_ok());
+                    assert_eq!(now, new);
+                    assert_eq!(names(&dir), ["servers.kdl"]);
+                    break;
+                }
+                assert!(result.is_err(), "step {n}");
+                assert!(now == old || now == new, "step {n}: a cut file");
+                if crash {
+                    // The next run removes the leftover temporary file.
+                    replace_file(&mut Disk, &path, new.as_bytes()).unwrap();
+                    assert_eq!(fs::read_to_string(&path).unwrap(), new);
+                } else {
+                    // Only the final folder sync comes after the rename.
+                    let synced = n == ops.count - 1;
+                    assert_eq!(&now, if synced { &new } else { &old }, "step {n}");
+                }
+                assert_eq!(names(&dir), ["servers.kdl"], "step {n}: leftovers");
+                n += 1;
+            }
+            // create, write, permissions, sync, rename, folder sync.
+            assert_eq!(n, 6);
+        }
+    }
+
+    #[test]
+    fn replacing_refuses_a_symlink() {
+        let dir = temp_root("output-replace-symlink");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("target.kdl"), "a 1\n").unwrap();
+        std::os::unix::fs::symlink("target.kdl", dir.join("link.kdl")).unwrap();
+        let err = replace_file(&mut Disk, &dir.join("link.kdl"), b"b 2\n").unwrap_err();
+        assert!(matches!(err, OutputError::Symlink(_)), "{err}");
+        assert_eq!(fs::read(dir.join("target.kdl")).unwrap(), b"a 1\n");
+    }
+}
