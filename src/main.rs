@@ -163,11 +163,16 @@ fn plan(
         Ok(fs) => fs,
         Err(code) => return code,
     };
-    let target =
-        match output::resolve_out(out).and_then(|o| output::check_apart(&o, dir).map(|()| o)) {
-            Ok(target) => target,
-            Err(e) => return usage(&e.to_string()),
-        };
+    // Refuse a bad --out before the work of compiling.
+    let target = output::resolve_out(out).and_then(|o| {
+        output::check_apart(&o, dir)?;
+        output::precheck(&o, force)?;
+        Ok(o)
+    });
+    let target = match target {
+        Ok(target) => target,
+        Err(e) => return usage(&e.to_string()),
+    };
     let mut formats = Formats {
         markdown: false,
         json: false,

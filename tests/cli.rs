@@ -220,8 +220,9 @@ fn plan_refuses_an_out_overlapping_the_project() {
     let project = small_project(&dir);
     let before = tree(&project);
     let inside = project.join("out");
+    let deeper = project.join("new/out");
     let same = project.join("metrics/..");
-    for out in [&inside, &same, &dir] {
+    for out in [&inside, &deeper, &same, &dir] {
         refused(&[p("plan"), &project, p("--out"), out], &["overlap"]);
     }
     assert_eq!(tree(&project), before);

@@ -243,26 +243,37 @@ struct Manifest {
     kept: BTreeSet<String>,
 }
 
-/// `--out` made absolute: its existing part canonical, missing parent
-/// folders created. Refuses a symlink as `--out`.
+/// `--out` made absolute without writing anything: its longest existing
+/// part canonical, the missing rest (plain names only) appended. Refuses a
+/// symlink as `--out`.
 pub fn resolve_out(out: &Path) -> Result<PathBuf, OutputError> {
-    match fs::symlink_metadata(out) {
-        Ok(m) if m.file_type().is_symlink() => return Err(OutputError::Symlink(out.into())),
-        Ok(_) => return fs::canonicalize(out).map_err(io_err("resolve", out)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_err("read", out)(e)),
+    let mut missing = Vec::new();
+    let mut existing = out;
+    loop {
+        match fs::symlink_metadata(existing) {
+            Ok(m) if existing == out && m.file_type().is_symlink() => {
+                return Err(OutputError::Symlink(out.into()));
+            }
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let Some(Component::Normal(name)) = existing.components().next_back() else {
+                    return Err(OutputError::BadOut(out.into()));
+                };
+                missing.push(name);
+                existing = match existing.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+            }
+            Err(e) => return Err(io_err("read", existing)(e)),
+        }
     }
-    let name = match out.components().next_back() {
-        Some(Component::Normal(name)) => name,
-        _ => return Err(OutputError::BadOut(out.into())),
-    };
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(parent).map_err(io_err("create", parent))?;
-    let parent = fs::canonicalize(parent).map_err(io_err("resolve", parent))?;
-    Ok(parent.join(name))
+    let mut path = fs::canonicalize(existing).map_err(io_err("resolve", existing))?;
+    path.extend(missing.iter().rev());
+    if path.file_name().is_none() {
+        return Err(OutputError::BadOut(out.into()));
+    }
+    Ok(path)
 }
 
 /// Refuses an `--out` (from [`resolve_out`]) that is the project folder,
@@ -435,39 +446,35 @@ fn safe_name(name: &str) -> Option<PathBuf> {
         .then(|| path.to_path_buf())
 }
 
-/// Writes `files` (relative names, contents) as the whole content of `out`
-/// (from [`resolve_out`]), with the manifest; see the module comment.
-/// Either `out` ends up as the new plan, or it is left as it was.
-pub fn write_plan(
-    ops: &mut dyn Ops,
-    out: &Path,
-    files: &[(String, String)],
-    force: bool,
-) -> Result<Written, OutputError> {
-    let (parent, temp, backup) = siblings(out)?;
-    recover(ops, out, &temp, &backup)?;
-    let mut outputs = BTreeMap::new();
-    for (name, text) in files {
-        let rel = safe_name(name).ok_or_else(|| OutputError::BadOut(out.join(name)))?;
-        outputs.insert(name.clone(), (rel, text.as_bytes()));
-    }
+/// What `out` holds now, and what of it goes into the new plan.
+#[derive(Debug, Default)]
+struct Inspection {
+    /// Whether `out` exists.
+    exists: bool,
+    /// User files carried into the new folder (name → relative path).
+    carry: BTreeMap<String, PathBuf>,
+    /// Folders kept (those not made only for virtplan's files).
+    keep_dirs: Vec<PathBuf>,
+    /// virtplan's files no longer produced.
+    removed: Vec<String>,
+}
 
-    let had_old = match fs::symlink_metadata(out) {
+/// Reads `out` and sorts its files into virtplan's and the user's, against
+/// the names of the new outputs; refuses what the module comment says.
+fn inspect<T>(
+    out: &Path,
+    outputs: &BTreeMap<String, T>,
+    force: bool,
+) -> Result<Inspection, OutputError> {
+    let mut found = Inspection::default();
+    match fs::symlink_metadata(out) {
         Ok(m) if m.file_type().is_symlink() => return Err(OutputError::Symlink(out.into())),
         Ok(m) if !m.is_dir() => return Err(OutputError::NotAFolder(out.into())),
-        Ok(_) => true,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Ok(_) => found.exists = true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
         Err(e) => return Err(io_err("read", out)(e)),
-    };
-    let old = if had_old { scan(out)? } else { Tree::default() };
-
-    let mut written = Written {
-        files: outputs.len(),
-        ..Written::default()
-    };
-    // User files carried into the new folder, and folders kept.
-    let mut carry: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut keep_dirs: Vec<PathBuf> = Vec::new();
+    }
+    let old = scan(out)?;
     let manifest = if old.files.contains_key(MANIFEST) {
         match read_manifest(out) {
             Ok(m) => Some(m),
@@ -495,7 +502,7 @@ pub fn write_plan(
                     let bytes = fs::read(&path).map_err(io_err("read", &path))?;
                     if Entry::of(&bytes) == *entry {
                         if !outputs.contains_key(name) {
-                            written.removed.push(name.clone());
+                            found.removed.push(name.clone());
                         }
                         None
                     } else {
@@ -503,7 +510,7 @@ pub fn write_plan(
                     }
                 }
                 None if m.kept.contains(name) && !outputs.contains_key(name) => {
-                    carry.insert(name.clone(), rel.clone());
+                    found.carry.insert(name.clone(), rel.clone());
                     None
                 }
                 None if m.kept.contains(name) => Some(NotOurs::OutputName),
@@ -513,7 +520,7 @@ pub fn write_plan(
         if let Some(why) = why {
             foreign.push((name.clone(), why));
             if !outputs.contains_key(name) {
-                carry.insert(name.clone(), rel.clone());
+                found.carry.insert(name.clone(), rel.clone());
             }
         }
     }
@@ -532,36 +539,90 @@ pub fn write_plan(
     for (name, rel) in &old.dirs {
         let prefix = format!("{name}/");
         if !ours.iter().any(|f| f.starts_with(&prefix)) {
-            keep_dirs.push(rel.clone());
+            found.keep_dirs.push(rel.clone());
         }
     }
-    written.kept = carry.keys().cloned().collect();
+    Ok(found)
+}
 
+/// Before compiling: whether [`write_plan`] will refuse `out` (from
+/// [`resolve_out`]) whatever the outputs are. Writes nothing. Only a kept
+/// user file with the name of an output is found later.
+pub fn precheck(out: &Path, force: bool) -> Result<(), OutputError> {
+    inspect::<()>(out, &BTreeMap::new(), force).map(|_| ())
+}
+
+/// Writes `files` (relative names, contents) as the whole content of `out`
+/// (from [`resolve_out`]), with the manifest; see the module comment.
+/// Either `out` ends up as the new plan, or it is left as it was (missing
+/// parent folders of `out` may stay created).
+pub fn write_plan(
+    ops: &mut dyn Ops,
+    out: &Path,
+    files: &[(String, String)],
+    force: bool,
+) -> Result<Written, OutputError> {
+    let (parent, temp, backup) = siblings(out)?;
+    recover(ops, out, &temp, &backup)?;
+    let mut outputs = BTreeMap::new();
+    for (name, text) in files {
+        let rel = safe_name(name).ok_or_else(|| OutputError::BadOut(out.join(name)))?;
+        outputs.insert(name.clone(), (rel, text.as_bytes()));
+    }
+    let found = inspect(out, &outputs, force)?;
+    let written = Written {
+        files: outputs.len(),
+        removed: found.removed,
+        kept: found.carry.keys().cloned().collect(),
+        warnings: Vec::new(),
+    };
     let new_manifest = Manifest {
         virtplan_manifest: MANIFEST_VERSION,
         written: outputs
             .iter()
             .map(|(name, (_, bytes))| (name.clone(), Entry::of(bytes)))
             .collect(),
-        kept: carry.keys().cloned().collect(),
+        kept: found.carry.keys().cloned().collect(),
     };
     let mut manifest_text = serde_json::to_string_pretty(&new_manifest)
         .map_err(|e| io_err("write", &temp.join(MANIFEST))(io::Error::other(e)))?;
     manifest_text.push('\n');
+
+    // Missing parent folders, from the top.
+    let mut missing = Vec::new();
+    let mut dir = parent.as_path();
+    while !exists(dir)? {
+        missing.push(dir);
+        dir = dir
+            .parent()
+            .ok_or_else(|| OutputError::BadOut(out.into()))?;
+    }
+    for dir in missing.iter().rev() {
+        ops.create_dir(dir).map_err(io_err("create", dir))?;
+    }
 
     if let Err(e) = build(
         ops,
         out,
         &temp,
         &outputs,
-        &carry,
-        &keep_dirs,
+        &found.carry,
+        &found.keep_dirs,
         &manifest_text,
     ) {
         let _ = remove_tree(ops, &temp);
         return Err(e);
     }
-    swap(ops, out, &parent, &temp, &backup, had_old, &mut written)?;
+    let mut written = written;
+    swap(
+        ops,
+        out,
+        &parent,
+        &temp,
+        &backup,
+        found.exists,
+        &mut written,
+    )?;
     Ok(written)
 }
 
