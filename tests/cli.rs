@@ -5,6 +5,8 @@
 //! mode and owner; a closed stdout ends the run quietly. (The failure
 //! injection loops are unit tests in `src/cli/output.rs`.)
 
+#![cfg(unix)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -147,12 +149,14 @@ fn plan_never_overwrites_files_it_did_not_write() {
 
 #[test]
 fn plan_keeps_user_files_and_refuses_edits_unless_forced() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = scratch("force");
     let project = small_project(&dir);
     let out = dir.join("out");
     let args = [p("plan"), &project, p("--out"), &out];
     let forced = [p("plan"), &project, p("--out"), &out, p("--force")];
     plan_ok(&args);
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o750)).expect("chmod");
     let plan = tree(&out);
     fs::write(out.join("notes.md"), "mine\n").expect("write");
     refused(&args, &["notes.md (not in the manifest)"]);
@@ -170,9 +174,11 @@ fn plan_keeps_user_files_and_refuses_edits_unless_forced() {
         now[".virtplan-manifest"].clone(),
     );
     assert_eq!(now, with_notes);
-    // Kept from now on, without --force.
+    // Kept from now on, without --force; the folder keeps its mode.
     plan_ok(&args);
     assert_eq!(tree(&out), with_notes);
+    let mode = fs::metadata(&out).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o750);
     // A generated file edited by hand is not overwritten either.
     fs::write(out.join("costs.md"), "edited\n").expect("write");
     refused(&args, &["costs.md (edited since virtplan wrote it)"]);

@@ -637,6 +637,14 @@ fn build(
     manifest: &str,
 ) -> Result<(), OutputError> {
     ops.create_dir(temp).map_err(io_err("create", temp))?;
+    if let Ok(meta) = fs::symlink_metadata(out)
+        && meta.is_dir()
+    {
+        // The new folder gets the permissions of the one it replaces.
+        let dir = File::open(temp).map_err(io_err("open", temp))?;
+        ops.set_permissions(&dir, meta.permissions())
+            .map_err(io_err("set the mode of", temp))?;
+    }
     let mut made = BTreeSet::new();
     for rel in keep_dirs {
         make_dirs(ops, temp, rel, &mut made)?;
@@ -754,7 +762,7 @@ pub fn replace_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), 
     ops.sync_dir(dir).map_err(io_err("sync", dir))
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     //! Failure injection: every run of [`write_plan`] and [`replace_file`]
     //! is repeated with its N-th disk operation failing, for N = 0, 1, 2, …
