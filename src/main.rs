@@ -236,6 +236,10 @@ fn plan(
         Ok(files) => files,
         Err(e) => return usage(&e),
     };
+    let _lock = match output::lock(&target) {
+        Ok(lock) => lock,
+        Err(e) => return usage(&e.to_string()),
+    };
     match output::write_plan(&mut output::Disk, &target, &files, force) {
         Ok(written) => {
             for warning in &written.warnings {

@@ -346,3 +346,75 @@ fn a_closed_stdout_ends_quietly() {
     // Killed by SIGPIPE, as `head` would leave `cat`.
     assert_eq!(o.status.signal(), Some(13), "{:?}: {err}", o.status);
 }
+
+#[test]
+fn plan_refuses_while_another_run_writes_beside_out() {
+    use std::os::fd::AsRawFd;
+    let dir = scratch("lock");
+    let project = small_project(&dir);
+    let out = dir.join("out");
+    // What a running virtplan holds: a lock on the folder beside --out.
+    let held = fs::File::open(&dir).expect("open");
+    // SAFETY: `held` is an open descriptor during the call.
+    let r = unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(r, 0);
+    refused(
+        &[p("plan"), &project, p("--out"), &out],
+        &["another virtplan"],
+    );
+    assert!(!out.exists());
+    drop(held);
+    plan_ok(&[p("plan"), &project, p("--out"), &out]);
+}
+
+#[test]
+fn previous_parsing_names_what_is_wrong() {
+    use virtplan::place::{Previous, PreviousError};
+    let ok =
+        r#"{"format": 1, "project": {"name": "P"}, "capacity": {"assignments": {"db": "h-1"}}}"#;
+    let previous = Previous::from_json(ok).expect("a plan");
+    assert_eq!(previous.project, "P");
+    assert_eq!(previous.assignments["db"], "h-1");
+    assert_eq!(previous.check_project("P"), Ok(()));
+    assert_eq!(
+        previous.check_project("Q"),
+        Err(PreviousError::OtherProject {
+            found: "P".into(),
+            expected: "Q".into()
+        })
+    );
+    let cases = [
+        (r#"{"project": {"name": "P"}}"#, PreviousError::NoFormat),
+        (r#"{"format": "1"}"#, PreviousError::NoFormat),
+        (
+            r#"{"format": 2, "project": {"name": "P"}}"#,
+            PreviousError::Format {
+                found: "2".into(),
+                expected: 1,
+            },
+        ),
+        (
+            r#"{"format": 1.5}"#,
+            PreviousError::Format {
+                found: "1.5".into(),
+                expected: 1,
+            },
+        ),
+        (r#"{"format": 1, "project": {}}"#, PreviousError::NoProject),
+        (
+            r#"{"format": 1, "project": {"name": "P"}}"#,
+            PreviousError::NoAssignments,
+        ),
+        (
+            r#"{"format": 1, "project": {"name": "P"}, "capacity": {"assignments": {"db": 3}}}"#,
+            PreviousError::BadAssignment("db".into()),
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(Previous::from_json(text).map(|_| ()), Err(want), "{text}");
+    }
+    assert!(matches!(
+        Previous::from_json("servers: 3"),
+        Err(PreviousError::NotJson(_))
+    ));
+}

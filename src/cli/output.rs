@@ -118,6 +118,8 @@ pub enum OutputError {
         out: PathBuf,
         files: Vec<(String, NotOurs)>,
     },
+    /// Another virtplan holds the lock on `--out`'s parent folder.
+    Busy(PathBuf),
     /// The manifest cannot be read, without `--force`.
     Manifest { path: PathBuf, reason: String },
     Io {
@@ -191,6 +193,11 @@ impl std::fmt::Display for OutputError {
                      to keep them in the plan folder (those with an output's name are replaced)"
                 )
             }
+            OutputError::Busy(out) => write!(
+                f,
+                "another virtplan is writing `{}` (or a folder beside it); wait for it to finish",
+                out.display()
+            ),
             OutputError::Manifest { path, reason } => write!(
                 f,
                 "cannot read `{}`: {reason}; pass --force to take the folder over",
@@ -550,6 +557,49 @@ fn inspect<T>(
 /// user file with the name of an output is found later.
 pub fn precheck(out: &Path, force: bool) -> Result<(), OutputError> {
     inspect::<()>(out, &BTreeMap::new(), force).map(|_| ())
+}
+
+/// An exclusive lock on the folder holding `--out`, held while a plan is
+/// written there, so that two runs never interleave their renames.
+pub struct Lock {
+    #[cfg(unix)]
+    _dir: File,
+}
+
+/// Takes the lock on `out`'s parent folder (`flock` on the folder itself, so
+/// no lock file is left), or says another virtplan holds it. Without
+/// `flock`, nothing is locked.
+pub fn lock(out: &Path) -> Result<Lock, OutputError> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // The nearest existing folder: the parent, unless it is still to be made.
+        let mut parent = out
+            .parent()
+            .ok_or_else(|| OutputError::BadOut(out.into()))?;
+        while !exists(parent)? {
+            parent = parent
+                .parent()
+                .ok_or_else(|| OutputError::BadOut(out.into()))?;
+        }
+        let dir = File::open(parent).map_err(io_err("open", parent))?;
+        // SAFETY: `dir` is an open descriptor for the duration of the call.
+        let r = unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 {
+            let e = io::Error::last_os_error();
+            return Err(if e.kind() == io::ErrorKind::WouldBlock {
+                OutputError::Busy(out.into())
+            } else {
+                io_err("lock", parent)(e)
+            });
+        }
+        Ok(Lock { _dir: dir })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = out;
+        Ok(Lock {})
+    }
 }
 
 /// Writes `files` (relative names, contents) as the whole content of `out`
