@@ -13,8 +13,10 @@ use virtplan::source::{FileSource, SourceMap};
 mod cli {
     //! The binary's I/O edge: the only code that touches the file system.
     pub mod disk;
+    pub mod output;
 }
 use cli::disk::DiskSource;
+use cli::output;
 
 /// A declarative plan compiler for server virtualization projects.
 #[derive(Parser)]
@@ -47,6 +49,10 @@ enum Command {
         /// A previous plan.json: VMs stay on the host they had unless moving saves hosts.
         #[arg(long)]
         previous: Option<PathBuf>,
+        /// Take over an --out folder holding files virtplan did not write: they are kept,
+        /// except those with an output's name, which are replaced. Symlinks are still refused.
+        #[arg(long)]
+        force: bool,
     },
     /// Format every .kdl file of a project canonically, keeping comments.
     Fmt {
@@ -59,6 +65,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing to a closed pipe (`virtplan check . |
+    // head -0`) would panic; restore the default: end quietly, like any tool.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL
+    // is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -75,12 +89,14 @@ fn main() -> ExitCode {
             format,
             templates,
             previous,
+            force,
         } => plan(
             &dir,
             &out,
             &format,
             templates.as_deref(),
             previous.as_deref(),
+            force,
         ),
         Command::Fmt { dir, check } => fmt(&dir, check),
     }
@@ -141,10 +157,21 @@ fn plan(
     format: &[String],
     templates: Option<&Path>,
     previous: Option<&Path>,
+    force: bool,
 ) -> ExitCode {
     let fs = match project(dir) {
         Ok(fs) => fs,
         Err(code) => return code,
+    };
+    // Refuse a bad --out before the work of compiling.
+    let target = output::resolve_out(out).and_then(|o| {
+        output::check_apart(&o, dir)?;
+        output::precheck(&o, force)?;
+        Ok(o)
+    });
+    let target = match target {
+        Ok(target) => target,
+        Err(e) => return usage(&e.to_string()),
     };
     let mut formats = Formats {
         markdown: false,
@@ -195,6 +222,11 @@ fn plan(
         }
     }
     let compiled = virtplan::compile_with(&fs, &options);
+    if let (Some(prev), Some(model), Some(path)) = (&options.previous, &compiled.model, previous)
+        && let Err(e) = prev.check_project(&model.project.name)
+    {
+        return usage(&format!("`{}`: {e}", path.display()));
+    }
     report(&compiled.diags, &compiled.sources);
     let (false, Some(plan)) = (compiled.diags.has_errors(), &compiled.plan) else {
         eprintln!("no outputs written: fix the errors above first");
@@ -204,19 +236,27 @@ fn plan(
         Ok(files) => files,
         Err(e) => return usage(&e),
     };
-    for (rel, text) in &files {
-        let path = out.join(rel);
-        if let Some(parent) = path.parent()
-            && let Err(e) = std::fs::create_dir_all(parent)
-        {
-            return usage(&format!("cannot create `{}`: {e}", parent.display()));
+    let _lock = match output::lock(&target) {
+        Ok(lock) => lock,
+        Err(e) => return usage(&e.to_string()),
+    };
+    match output::write_plan(&mut output::Disk, &target, &files, force) {
+        Ok(written) => {
+            for warning in &written.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let mut line = format!("wrote {} files to {}", written.files, out.display());
+            if !written.removed.is_empty() {
+                line += &format!(", removed {} it no longer writes", written.removed.len());
+            }
+            if !written.kept.is_empty() {
+                line += &format!(", kept {} of yours", written.kept.len());
+            }
+            println!("{line}");
+            ExitCode::SUCCESS
         }
-        if let Err(e) = std::fs::write(&path, text) {
-            return usage(&format!("cannot write `{}`: {e}", path.display()));
-        }
+        Err(e) => usage(&e.to_string()),
     }
-    println!("wrote {} files to {}", files.len(), out.display());
-    ExitCode::SUCCESS
 }
 
 fn fmt(dir: &Path, check_only: bool) -> ExitCode {
@@ -241,8 +281,14 @@ fn fmt(dir: &Path, check_only: bool) -> ExitCode {
         };
         if formatted != text {
             changed.push(path.clone());
-            if !check_only && let Err(e) = std::fs::write(fs.root.join(&path), formatted) {
-                return usage(&format!("cannot write `{path}`: {e}"));
+            if !check_only
+                && let Err(e) = output::replace_file(
+                    &mut output::Disk,
+                    &fs.root.join(&path),
+                    formatted.as_bytes(),
+                )
+            {
+                return usage(&e.to_string());
             }
         }
     }

@@ -156,24 +156,114 @@ pub struct Placement {
 /// Where servers ran in a previous plan.
 #[derive(Debug, Clone, Default)]
 pub struct Previous {
+    /// The project the previous plan was made for (`project.name`).
+    pub project: String,
     pub assignments: BTreeMap<String, String>,
 }
 
+/// Why a file given as a previous `plan.json` cannot be used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreviousError {
+    /// Not JSON at all (the parser's message).
+    NotJson(String),
+    /// JSON without a numeric `format`.
+    NoFormat,
+    /// A `format` this virtplan does not read (as written in the file).
+    Format { found: String, expected: u32 },
+    /// No `project.name` string.
+    NoProject,
+    /// No `capacity.assignments` object.
+    NoAssignments,
+    /// An assignment whose host is not a string (the server's name).
+    BadAssignment(String),
+    /// The plan of another project.
+    OtherProject { found: String, expected: String },
+}
+
+impl std::fmt::Display for PreviousError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PreviousError::NotJson(e) => write!(f, "not a plan.json: {e}"),
+            PreviousError::NoFormat => write!(
+                f,
+                "not a virtplan plan.json: it has no `format` version (this virtplan reads format {})",
+                crate::plan::FORMAT
+            ),
+            PreviousError::Format { found, expected } => write!(
+                f,
+                "plan.json has format {found}, but this virtplan reads format {expected}; \
+                 re-run the virtplan that wrote it, or plan without --previous"
+            ),
+            PreviousError::NoProject => {
+                write!(f, "not a virtplan plan.json: it has no `project.name`")
+            }
+            PreviousError::NoAssignments => {
+                write!(f, "not a plan.json: it has no capacity.assignments")
+            }
+            PreviousError::BadAssignment(server) => write!(
+                f,
+                "not a plan.json: capacity.assignments of `{server}` is not a host name"
+            ),
+            PreviousError::OtherProject { found, expected } => write!(
+                f,
+                "plan.json is the plan of project `{found}`, but this project is `{expected}`; \
+                 pass the plan.json this project's last `virtplan plan` wrote"
+            ),
+        }
+    }
+}
+
 impl Previous {
-    /// Reads the `capacity.assignments` of a previous `plan.json`.
-    pub fn from_json(text: &str) -> Result<Previous, String> {
+    /// Reads the `capacity.assignments` of a previous `plan.json`, after
+    /// checking that its `format` is [`crate::plan::FORMAT`] and that it
+    /// names a project (compare it with [`Previous::check_project`]).
+    pub fn from_json(text: &str) -> Result<Previous, PreviousError> {
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not a plan.json: {e}"))?;
+            serde_json::from_str(text).map_err(|e| PreviousError::NotJson(e.to_string()))?;
+        let format = value
+            .get("format")
+            .filter(|f| f.is_number())
+            .ok_or(PreviousError::NoFormat)?;
+        if format.as_u64() != Some(u64::from(crate::plan::FORMAT)) {
+            return Err(PreviousError::Format {
+                found: format.to_string(),
+                expected: crate::plan::FORMAT,
+            });
+        }
+        let project = value
+            .get("project")
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+            .ok_or(PreviousError::NoProject)?
+            .to_string();
         let map = value
             .get("capacity")
             .and_then(|c| c.get("assignments"))
             .and_then(|a| a.as_object())
-            .ok_or("not a plan.json: it has no capacity.assignments")?;
-        let assignments = map
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-            .collect();
-        Ok(Previous { assignments })
+            .ok_or(PreviousError::NoAssignments)?;
+        let mut assignments = BTreeMap::new();
+        for (server, host) in map {
+            let host = host
+                .as_str()
+                .ok_or_else(|| PreviousError::BadAssignment(server.clone()))?;
+            assignments.insert(server.clone(), host.to_string());
+        }
+        Ok(Previous {
+            project,
+            assignments,
+        })
+    }
+
+    /// Whether this previous plan was made for the project named `name`.
+    pub fn check_project(&self, name: &str) -> Result<(), PreviousError> {
+        if self.project == name {
+            Ok(())
+        } else {
+            Err(PreviousError::OtherProject {
+                found: self.project.clone(),
+                expected: name.to_string(),
+            })
+        }
     }
 }
 

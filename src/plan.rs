@@ -10,7 +10,8 @@ use crate::cost::CostReport;
 use crate::migrate::Runbook;
 use crate::place::Placement;
 
-/// Version of the `plan.json` layout.
+/// Version of the `plan.json` layout. `--previous` reads only this version,
+/// and only a plan whose `project.name` is the project being planned.
 pub const FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +29,7 @@ pub struct ProjectInfo {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
+    /// [`FORMAT`], first in `plan.json`.
     pub format: u32,
     pub project: ProjectInfo,
     pub assessment: Assessment,
