@@ -8,10 +8,12 @@
 //! are parsed in parallel on scoped threads with a large stack; the result
 //! does not depend on thread timing because outputs are put back in order.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::source::{FileId, FileSource, SourceMap, Span, glob_match, resolve_relative};
+use crate::source::{
+    FileId, FileSource, Glob, ReadError, SkipReason, Skipped, SourceMap, Span, resolve_relative,
+};
 use crate::syntax::{self, Node, Val};
 
 /// A parsed project.
@@ -62,8 +64,14 @@ pub fn decode(
 
 pub fn load(fs: &dyn FileSource) -> Loaded {
     let mut loaded = Loaded::default();
-    let mut all = fs.list();
+    let listing = fs.listing();
+    let mut all = listing.files;
     all.sort();
+    let mut skipped = listing.skipped;
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    for s in &skipped {
+        loaded.diags.push(skipped_diagnostic(s));
+    }
     let mut queue: Vec<String> = all
         .iter()
         .filter(|p| !p.contains('/') && p.ends_with(".kdl"))
@@ -80,6 +88,8 @@ pub fn load(fs: &dyn FileSource) -> Loaded {
         return loaded;
     }
     let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
+    // Where each included file was first included, for read errors.
+    let mut included_at: BTreeMap<String, Span> = BTreeMap::new();
     while !queue.is_empty() {
         let round = std::mem::take(&mut queue);
         let mut texts = Vec::new();
@@ -90,10 +100,13 @@ pub fn load(fs: &dyn FileSource) -> Loaded {
                         texts.push(id);
                     }
                 }
-                Err(e) => loaded.diags.push(
-                    Diagnostic::error("virtplan::load::read", format!("cannot read `{path}`: {e}"))
-                        .help("check that the file exists and is readable"),
-                ),
+                Err(e) => {
+                    let mut d = read_diagnostic(path, &e);
+                    if let Some(span) = included_at.get(path) {
+                        d = d.at(*span, "included here");
+                    }
+                    loaded.diags.push(d);
+                }
             }
         }
         let parsed = parse_parallel(&loaded.sources, &texts);
@@ -118,7 +131,8 @@ pub fn load(fs: &dyn FileSource) -> Loaded {
                     );
                     continue;
                 };
-                let matched: Vec<&String> = all.iter().filter(|p| glob_match(&full, p)).collect();
+                let glob = Glob::new(&full);
+                let matched: Vec<&String> = all.iter().filter(|p| glob.matches(p)).collect();
                 if matched.is_empty() {
                     loaded.diags.push(
                         Diagnostic::error(
@@ -131,6 +145,7 @@ pub fn load(fs: &dyn FileSource) -> Loaded {
                 }
                 for m in matched {
                     if seen.insert(m.clone()) {
+                        included_at.insert(m.clone(), arg.span);
                         queue.push(m.clone());
                     }
                 }
@@ -139,6 +154,55 @@ pub fn load(fs: &dyn FileSource) -> Loaded {
         }
     }
     loaded
+}
+
+/// The diagnostic for a file that could not be read: a code per cause.
+/// The message names the path as written, never what the file holds or
+/// where a link points.
+pub fn read_diagnostic(path: &str, e: &ReadError) -> Diagnostic {
+    Diagnostic::error(e.code(), format!("cannot read `{path}`: {e}")).help(e.help())
+}
+
+/// The diagnostic for an entry the listing left out: a warning, since the
+/// project may still be complete without it.
+fn skipped_diagnostic(s: &Skipped) -> Diagnostic {
+    let path = &s.path;
+    let (message, help) = match &s.reason {
+        SkipReason::BuildOutput => (
+            format!("folder `{path}` is skipped as build output"),
+            "files in folders named `target` are never loaded; move project files elsewhere"
+                .to_string(),
+        ),
+        SkipReason::TooDeep { limit } => (
+            format!("folder `{path}` is more than {limit} folders deep and is skipped"),
+            "move its files closer to the project root".to_string(),
+        ),
+        SkipReason::LinkedFolder => (
+            format!("`{path}` links to a folder, which is not listed"),
+            "globs and top-level files do not look through linked folders; \
+             name a file in it by path, or include the folder's real path"
+                .to_string(),
+        ),
+        SkipReason::OutsideProject => (
+            format!("`{path}` links outside the project and is skipped"),
+            "virtplan reads only files inside the project directory; \
+             copy the file into the project instead of linking to it"
+                .to_string(),
+        ),
+        SkipReason::BrokenLink => (
+            format!("`{path}` is a link to nothing and is skipped"),
+            "remove the link or restore the file it points to".to_string(),
+        ),
+        SkipReason::NotARegularFile { kind } => (
+            format!("`{path}` is {kind} and is skipped"),
+            "only regular files are read; pipes, sockets and devices never are".to_string(),
+        ),
+        SkipReason::Unreadable(e) => (
+            format!("`{path}` cannot be listed: {e}"),
+            "check its permissions".to_string(),
+        ),
+    };
+    Diagnostic::warning("virtplan::load::skipped", message).help(help)
 }
 
 type Parsed = (Vec<Node>, Diagnostics);
