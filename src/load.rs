@@ -239,3 +239,127 @@ fn parse_parallel(sources: &SourceMap, ids: &[FileId]) -> Vec<Parsed> {
         out
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Severity;
+    use crate::source::{Listing, MemorySource};
+
+    /// A memory project whose listing skips entries and whose reads of
+    /// some paths fail, as a disk can.
+    struct Faulty {
+        files: MemorySource,
+        skipped: Vec<Skipped>,
+        fails: Vec<(&'static str, ReadError)>,
+    }
+
+    impl FileSource for Faulty {
+        fn list(&self) -> Vec<String> {
+            self.files.list()
+        }
+        fn listing(&self) -> Listing {
+            Listing {
+                files: self.list(),
+                skipped: self.skipped.clone(),
+            }
+        }
+        fn read(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+            match self.fails.iter().find(|(p, _)| *p == path) {
+                Some((_, e)) => Err(e.clone()),
+                None => self.files.read(path),
+            }
+        }
+    }
+
+    type CodeMessageSpan<'a> = (&'a str, &'a str, Option<(u32, u32)>);
+
+    #[test]
+    fn read_errors_get_their_code_and_the_include_site() {
+        let fs = Faulty {
+            files: MemorySource::new()
+                .with("main.kdl", "include \"parts/*.kdl\"\n")
+                .with("parts/big.kdl", "")
+                .with("parts/pipe.kdl", ""),
+            skipped: vec![],
+            fails: vec![
+                (
+                    "parts/big.kdl",
+                    ReadError::TooLarge {
+                        size: 100,
+                        limit: 10,
+                    },
+                ),
+                (
+                    "parts/pipe.kdl",
+                    ReadError::NotARegularFile {
+                        kind: crate::source::FileKind::Fifo,
+                    },
+                ),
+            ],
+        };
+        let loaded = load(&fs);
+        let got: Vec<CodeMessageSpan> = loaded
+            .diags
+            .items
+            .iter()
+            .map(|d| (d.code, d.message.as_str(), d.span.map(|s| (s.start, s.end))))
+            .collect();
+        // The include's argument `"parts/*.kdl"` is bytes 8..21 of main.kdl.
+        assert_eq!(
+            got,
+            [
+                (
+                    "virtplan::load::too-large",
+                    "cannot read `parts/big.kdl`: it holds 100 bytes, over the limit of 10 bytes",
+                    Some((8, 21))
+                ),
+                (
+                    "virtplan::load::not-a-file",
+                    "cannot read `parts/pipe.kdl`: it is a named pipe (FIFO), not a regular file",
+                    Some((8, 21))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn skipped_entries_are_warnings_in_path_order() {
+        let fs = Faulty {
+            files: MemorySource::new().with("main.kdl", ""),
+            skipped: vec![
+                Skipped {
+                    path: "target".into(),
+                    reason: SkipReason::BuildOutput,
+                },
+                Skipped {
+                    path: "link.kdl".into(),
+                    reason: SkipReason::OutsideProject,
+                },
+            ],
+            fails: vec![],
+        };
+        let loaded = load(&fs);
+        let got: Vec<(&str, Severity, &str)> = loaded
+            .diags
+            .items
+            .iter()
+            .map(|d| (d.code, d.severity, d.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "virtplan::load::skipped",
+                    Severity::Warning,
+                    "`link.kdl` links outside the project and is skipped"
+                ),
+                (
+                    "virtplan::load::skipped",
+                    Severity::Warning,
+                    "folder `target` is skipped as build output"
+                ),
+            ]
+        );
+    }
+}

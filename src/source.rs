@@ -416,6 +416,41 @@ mod tests {
     }
 
     #[test]
+    fn read_errors_have_listed_codes_and_say_what_happened() {
+        let cases = [
+            (ReadError::NotFound, "virtplan::load::read", "no such file"),
+            (
+                ReadError::OutsideProject,
+                "virtplan::load::outside-project",
+                "it resolves to a place outside the project",
+            ),
+            (
+                ReadError::NotARegularFile {
+                    kind: FileKind::Socket,
+                },
+                "virtplan::load::not-a-file",
+                "it is a socket, not a regular file",
+            ),
+            (
+                ReadError::TooLarge { size: 10, limit: 9 },
+                "virtplan::load::too-large",
+                "it holds 10 bytes, over the limit of 9 bytes",
+            ),
+            (
+                ReadError::Io("Permission denied".into()),
+                "virtplan::load::read",
+                "Permission denied",
+            ),
+        ];
+        for (e, code, text) in cases {
+            assert_eq!(e.code(), code);
+            assert!(crate::diag::CODES.iter().any(|(c, _)| *c == code), "{code}");
+            assert_eq!(e.to_string(), text);
+            assert_eq!(String::from(e), text);
+        }
+    }
+
+    #[test]
     fn relative_paths() {
         assert_eq!(
             resolve_relative("a/b.kdl", "c/*.kdl").as_deref(),

@@ -290,3 +290,202 @@ fn io_error(e: std::io::Error) -> ReadError {
         _ => ReadError::Io(e.to_string()),
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A project directory `proj/` with a sibling `elsewhere/`, under the
+    /// system's temporary directory; removed on drop.
+    struct Tmp(PathBuf);
+
+    impl Tmp {
+        fn new(name: &str) -> Tmp {
+            let path = std::env::temp_dir()
+                .join(format!("virtplan-disk-unit-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(path.join("proj")).expect("create proj/");
+            std::fs::create_dir_all(path.join("elsewhere")).expect("create elsewhere/");
+            Tmp(path)
+        }
+        fn write(&self, rel: &str, bytes: &[u8]) {
+            let path = self.0.join(rel);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("create folders");
+            std::fs::write(path, bytes).expect("write a file");
+        }
+        fn link(&self, rel: &str, target: &str) {
+            std::os::unix::fs::symlink(target, self.0.join(rel)).expect("create a link");
+        }
+        fn source(&self) -> DiskSource {
+            DiskSource::new(&self.0.join("proj"))
+        }
+    }
+
+    impl Drop for Tmp {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn read_all(mut r: Box<dyn Read + Send + '_>) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).map(|_| out)
+    }
+
+    #[test]
+    fn paths_leaving_the_root_are_refused() {
+        let tmp = Tmp::new("leave");
+        tmp.write("elsewhere/secret", b"s3cret");
+        tmp.write("proj/a.kdl", b"x");
+        let fs = tmp.source();
+        let absolute = tmp.0.join("elsewhere/secret");
+        for path in ["../elsewhere/secret", absolute.to_str().expect("UTF-8")] {
+            assert_eq!(fs.read(path), Err(ReadError::OutsideProject), "{path}");
+            assert_eq!(fs.open(path).err(), Some(ReadError::OutsideProject));
+        }
+        // Inside, however it is written, is fine.
+        assert_eq!(fs.read("./a.kdl"), Ok(b"x".to_vec()));
+        assert_eq!(fs.read("missing.kdl"), Err(ReadError::NotFound));
+    }
+
+    #[test]
+    fn links_resolve_before_the_check() {
+        let tmp = Tmp::new("links");
+        tmp.write("elsewhere/secret", b"s3cret");
+        tmp.write("proj/data/real.csv", b"a,b\n");
+        tmp.link("proj/out.csv", "../elsewhere/secret");
+        tmp.link("proj/in.csv", "data/real.csv");
+        tmp.link("proj/dir", "../elsewhere");
+        let fs = tmp.source();
+        assert_eq!(fs.read("out.csv"), Err(ReadError::OutsideProject));
+        assert_eq!(fs.open("out.csv").err(), Some(ReadError::OutsideProject));
+        assert_eq!(fs.read("dir/secret"), Err(ReadError::OutsideProject));
+        assert_eq!(fs.read("in.csv"), Ok(b"a,b\n".to_vec()));
+        let streamed = read_all(fs.open("in.csv").expect("open in.csv")).expect("read in.csv");
+        assert_eq!(streamed, b"a,b\n");
+    }
+
+    #[test]
+    fn only_regular_files_are_opened() {
+        let tmp = Tmp::new("kinds");
+        std::fs::create_dir_all(tmp.0.join("proj/folder")).expect("create folder");
+        let fifo = tmp.0.join("proj/pipe.csv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("run mkfifo");
+        assert!(made.success());
+        let fs = tmp.source();
+        let pipe = ReadError::NotARegularFile {
+            kind: FileKind::Fifo,
+        };
+        // Would block forever (no writer) if the pipe were opened.
+        assert_eq!(fs.read("pipe.csv"), Err(pipe.clone()));
+        assert_eq!(fs.open("pipe.csv").err(), Some(pipe));
+        assert_eq!(
+            fs.read("folder"),
+            Err(ReadError::NotARegularFile {
+                kind: FileKind::Directory
+            })
+        );
+        assert_eq!(
+            fs.read("/dev/null"),
+            Err(ReadError::OutsideProject),
+            "a device outside is refused for being outside"
+        );
+        // An opened pipe fails the same check on its handle.
+        let opened = open_no_block(&fifo).expect("open a pipe without blocking");
+        assert_eq!(
+            check(&opened.metadata().expect("fstat"), u64::MAX),
+            Err(ReadError::NotARegularFile {
+                kind: FileKind::Fifo
+            })
+        );
+    }
+
+    #[test]
+    fn size_limits_per_kind_of_read() {
+        let tmp = Tmp::new("limits");
+        tmp.write("proj/five.kdl", b"12345");
+        tmp.write("proj/six.csv", b"123456");
+        let mut fs = tmp.source();
+        assert_eq!(fs.max_read, 64 << 20);
+        assert_eq!(fs.max_stream, 16 << 30);
+        fs.max_read = 5;
+        fs.max_stream = 6;
+        assert_eq!(fs.read("five.kdl"), Ok(b"12345".to_vec()));
+        assert_eq!(
+            fs.read("six.csv"),
+            Err(ReadError::TooLarge { size: 6, limit: 5 })
+        );
+        let streamed = read_all(fs.open("six.csv").expect("open six.csv")).expect("stream");
+        assert_eq!(streamed, b"123456");
+        fs.max_stream = 5;
+        assert_eq!(
+            fs.open("six.csv").err(),
+            Some(ReadError::TooLarge { size: 6, limit: 5 })
+        );
+    }
+
+    #[test]
+    fn a_stream_fails_when_the_file_grows_past_the_limit() {
+        let tmp = Tmp::new("grows");
+        tmp.write("proj/m.csv", b"1234");
+        let mut fs = tmp.source();
+        fs.max_stream = 4;
+        let stream = fs.open("m.csv").expect("open m.csv");
+        tmp.write("proj/m.csv", b"123456789");
+        let err = read_all(stream).expect_err("grew past the limit");
+        assert_eq!(
+            err.to_string(),
+            "the file grew past the size limit while being read"
+        );
+    }
+
+    #[test]
+    fn the_listing_names_what_it_skips() {
+        let tmp = Tmp::new("listing");
+        tmp.write("elsewhere/x.kdl", b"");
+        tmp.write("proj/a.kdl", b"");
+        tmp.write("proj/.git/HEAD", b"");
+        tmp.write("proj/target/t.kdl", b"");
+        tmp.write("proj/sub/b.kdl", b"");
+        tmp.link("proj/in.kdl", "sub/b.kdl");
+        tmp.link("proj/out.kdl", "../elsewhere/x.kdl");
+        tmp.link("proj/gone.kdl", "nothing-here.kdl");
+        tmp.link("proj/alias", "sub");
+        let listing = tmp.source().listing();
+        assert_eq!(listing.files, ["a.kdl", "in.kdl", "sub/b.kdl"]);
+        let skipped: Vec<(&str, &SkipReason)> = listing
+            .skipped
+            .iter()
+            .map(|s| (s.path.as_str(), &s.reason))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("alias", &SkipReason::LinkedFolder),
+                ("gone.kdl", &SkipReason::BrokenLink),
+                ("out.kdl", &SkipReason::OutsideProject),
+                ("target", &SkipReason::BuildOutput),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_listing_stops_at_the_depth_limit() {
+        let tmp = Tmp::new("depth");
+        let sixteen = "d/".repeat(MAX_DEPTH);
+        tmp.write(&format!("proj/{sixteen}ok.kdl"), b"");
+        tmp.write(&format!("proj/{sixteen}d/deep.kdl"), b"");
+        let listing = tmp.source().listing();
+        assert_eq!(listing.files, [format!("{sixteen}ok.kdl")]);
+        assert_eq!(
+            listing.skipped,
+            [Skipped {
+                path: format!("{sixteen}d"),
+                reason: SkipReason::TooDeep { limit: MAX_DEPTH },
+            }]
+        );
+    }
+}
