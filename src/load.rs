@@ -2,6 +2,9 @@
 //!
 //! In: a [`FileSource`]. Out: a [`Loaded`] project: the source map, the
 //! checked nodes of every file in a deterministic order, and diagnostics.
+//! Entries the source's listing left out (a `target` folder, a link to
+//! outside the project, ...) are reported as warnings; a file that cannot be
+//! read gets the code of its [`ReadError`], at the `include` that named it.
 //! The top-level `*.kdl` files are loaded in sorted order; each `include`
 //! adds the files its path or glob matches (relative to the including file,
 //! never outside the project), each file at most once. Files of one round
