@@ -113,6 +113,22 @@ pub const CODES: &[(&str, &str)] = &[
     ("virtplan::load::not-utf8", "a file is not valid UTF-8"),
     ("virtplan::load::read", "a file could not be read"),
     (
+        "virtplan::load::outside-project",
+        "a path resolves, through links, to a place outside the project",
+    ),
+    (
+        "virtplan::load::not-a-file",
+        "a path names a pipe, socket, device or folder, not a regular file",
+    ),
+    (
+        "virtplan::load::too-large",
+        "a file is larger than the size limit",
+    ),
+    (
+        "virtplan::load::skipped",
+        "the listing left out a folder or link (build output, too deep, linked folder, link outside the project)",
+    ),
+    (
         "virtplan::load::no-files",
         "the project directory holds no .kdl file",
     ),

@@ -48,9 +48,28 @@ mod common;
 use virtplan::diag::{CODES, RenderOptions, Severity, render};
 use virtplan::source::MemorySource;
 
-/// Codes that no case produces, with the reason. Empty: every code can be
-/// produced from KDL text and small CSV files.
-const SKIPPED: &[(&str, &str)] = &[];
+/// Codes that no case produces, with the reason: they need a real disk
+/// (links, pipes, the disk source's size limit, its listing), which an
+/// in-memory project does not have. `tests/disk.rs` produces each of them
+/// by running the binary on a project built in a temporary directory.
+const SKIPPED: &[(&str, &str)] = &[
+    (
+        "virtplan::load::outside-project",
+        "needs a link on disk: tests/disk.rs",
+    ),
+    (
+        "virtplan::load::not-a-file",
+        "needs a pipe on disk: tests/disk.rs",
+    ),
+    (
+        "virtplan::load::too-large",
+        "needs the disk source's size limit: tests/disk.rs",
+    ),
+    (
+        "virtplan::load::skipped",
+        "needs a disk listing: tests/disk.rs",
+    ),
+];
 
 /// The warning of a project without a `costs` node.
 const NO_COSTS: &str = "virtplan::cost::defaults";

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 mod common;
 
 use virtplan::emit::{self, Formats};
-use virtplan::source::{FileSource, MemorySource};
+use virtplan::source::{FileSource, MemorySource, ReadError};
 
 fn example_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -31,7 +31,7 @@ impl FileSource for Reversed {
         l.reverse();
         l
     }
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+    fn read(&self, path: &str) -> Result<Vec<u8>, ReadError> {
         self.0.read(path)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use virtplan::source::FileSource;
+use virtplan::source::{FileSource, ReadError};
 
 /// The files of a converted trace: the top level and `metrics/`.
 pub struct Disk(pub PathBuf);
@@ -28,7 +28,7 @@ impl FileSource for Disk {
         out.sort();
         out
     }
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        std::fs::read(self.0.join(path)).map_err(|e| e.to_string())
+    fn read(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+        std::fs::read(self.0.join(path)).map_err(|e| ReadError::Io(e.to_string()))
     }
 }
