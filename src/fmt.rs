@@ -23,9 +23,10 @@
 //! - block comments and multi-line strings keep their inside as written.
 //!
 //! The file's line endings stay: LF stays LF, CRLF stays CRLF. A file that
-//! mixes them is written with the majority (LF when tied) and a warning
-//! `virtplan::fmt::mixed-line-endings` says so. A leading byte order mark
-//! stays as it was.
+//! mixes them, or uses another ending KDL allows (a lone CR, NEL, VT, FF,
+//! LS, PS), is written with the more common of LF and CRLF (LF when tied)
+//! and the warning `virtplan::fmt::mixed-line-endings` says so. A leading
+//! byte order mark stays as it was.
 //!
 //! Before returning, the formatter checks its own output: it must hold the
 //! same tokens (whitespace, newlines and `;` aside) and parse with the `kdl`
@@ -240,8 +241,8 @@ fn line_ending(file: FileId, offset: usize, text: &str, diags: &mut Diagnostics)
             Diagnostic::warning(
                 "virtplan::fmt::mixed-line-endings",
                 format!(
-                    "the file mixes line endings ({crlf} CRLF, {lf} LF, {other} other); fmt \
-                     writes {} everywhere",
+                    "the file's line endings are not all of one kind ({crlf} CRLF, {lf} LF, \
+                     {other} other); fmt writes {} everywhere",
                     chosen.name()
                 ),
             )
@@ -250,8 +251,8 @@ fn line_ending(file: FileId, offset: usize, text: &str, diags: &mut Diagnostics)
                 format!("the first {} line ending", kind.name()),
             )
             .help(format!(
-                "fmt keeps a file's line endings; this one had no single kind, so it takes \
-                 the most common ({})",
+                "fmt keeps a file's line endings when they are all LF or all CRLF; here it \
+                 takes the more common of the two ({}, LF when tied)",
                 chosen.name()
             )),
         );
@@ -362,8 +363,10 @@ fn lex(text: &str) -> Result<Vec<Token<'_>>, usize> {
         } else if SPACES.contains(&c) {
             (Kind::Space, run(rest, |c| SPACES.contains(&c)))
         } else if rest.starts_with("//") {
+            // Up to the newline; spaces at its end are whitespace.
             let end = newlines(rest).next().map_or(rest.len(), |(i, _, _)| i);
-            (Kind::LineComment, end)
+            let text = rest[..end].trim_end_matches(|c| SPACES.contains(&c));
+            (Kind::LineComment, text.len())
         } else if rest.starts_with("/*") {
             (Kind::BlockComment, block_comment(rest).ok_or(at)?)
         } else if rest.starts_with("/-") {

@@ -634,6 +634,11 @@ const SHAPES: &[Shape] = &[
         expected: "p { // on the brace\n    // before a\n    a 1 // after a\n\n    /* before b */ b 2\n    // before the close\n}\n",
     },
     Shape {
+        name: "trailing-whitespace",
+        input: "a 1 // c \t \nb 2   \n",
+        expected: "a 1 // c\nb 2\n",
+    },
+    Shape {
         name: "semicolons",
         input: "a 1; b 2 /* b */; c { d; e }\n",
         expected: "a 1\nb 2 /* b */\nc {\n    d\n    e\n}\n",
@@ -693,12 +698,14 @@ fn each_shape_formats_to_its_expected_text() {
 }
 
 /// A file that mixes CRLF and LF is written with the majority, LF when
-/// tied, and a warning says so; a file with one kind gets none.
+/// tied, and a warning says so; so is one with lone CRs; a file with one
+/// kind gets none.
 #[test]
 fn mixed_line_endings_take_the_majority_with_a_warning() {
     let warn = vec!["virtplan::fmt::mixed-line-endings"];
-    let cases: [(&str, &str, Vec<&str>); 4] = [
+    let cases: [(&str, &str, Vec<&str>); 5] = [
         ("a 1\r\nb 2\nc 3\r\n", "a 1\r\nb 2\r\nc 3\r\n", warn.clone()),
+        ("a 1\rb 2\r", "a 1\nb 2\n", warn.clone()),
         ("a 1\nb 2\r\nc 3\n", "a 1\nb 2\nc 3\n", warn.clone()),
         ("a 1\r\nb 2\n", "a 1\nb 2\n", warn.clone()),
         ("a 1\r\nb 2\r\n", "a 1\r\nb 2\r\n", vec![]),
