@@ -753,7 +753,7 @@ impl Gen {
         self.pick(&[" ", "  ", "\t", " \t "])
     }
     fn piece(&mut self, text: String) -> String {
-        self.pieces.push(text.clone());
+        self.pieces.push(text.replace("\r\n", "\n"));
         text
     }
     /// A space between entries, maybe holding a comment or a continuation.
@@ -856,6 +856,12 @@ impl Gen {
 /// every place, continuations, `;`, blank lines, odd indentation, LF or
 /// CRLF, with or without a byte order mark.
 fn generated_inputs() -> Vec<Input> {
+    generated().into_iter().map(|(input, _)| input).collect()
+}
+
+/// The generated files, each with its unique pieces in order (see
+/// [`generated_pieces`]).
+fn generated() -> Vec<(Input, Vec<String>)> {
     (0..300u64)
         .map(|seed| {
             let mut g = Gen {
@@ -872,17 +878,18 @@ fn generated_inputs() -> Vec<Input> {
             for _ in 0..1 + g.next() % 4 {
                 g.node(0, &mut text);
             }
-            Input {
+            let input = Input {
                 origin: format!("generated file {seed}"),
                 flat_name: format!("generated-{seed}.kdl"),
                 text,
-            }
+            };
+            (input, g.pieces)
         })
         .collect()
 }
 
 /// The unique pieces (comments, slashdashed parts, names) of a generated
-/// file: every `// cN end`, `/* cN ... */`, `/-xNx`, `/-kNk=1` and `nNn`.
+/// file, in order: every `// cN end`, `/* cN ... */`, `/-xNx`, `/-kNk=1` and `nNn`.
 fn generated_pieces(text: &str) -> Vec<String> {
     let mut pieces = Vec::new();
     let mut rest = text;
@@ -909,7 +916,6 @@ fn generated_pieces(text: &str) -> Vec<String> {
             None => rest = &rest[1..],
         }
     }
-    pieces.sort();
     pieces
 }
 
@@ -919,7 +925,7 @@ fn generated_pieces(text: &str) -> Vec<String> {
 #[test]
 fn generated_combinations_keep_everything() {
     let mut problems = Vec::new();
-    for input in generated_inputs() {
+    for (input, pieces) in generated() {
         let origin = &input.origin;
         let text = &input.text;
         let (out, codes) = format_with_codes(text);
@@ -934,7 +940,12 @@ fn generated_combinations_keep_everything() {
         if meaning(origin, text) != meaning(origin, &out) {
             problems.push(format!("{origin}: the meaning changed\n{show}"));
         }
-        if generated_pieces(text) != generated_pieces(&out) {
+        assert_eq!(
+            generated_pieces(text),
+            pieces,
+            "{origin}: the test misreads its input"
+        );
+        if generated_pieces(&out) != pieces {
             problems.push(format!("{origin}: comments or slashdashes changed\n{show}"));
         }
         let crlf = text.contains("\r\n");
