@@ -241,6 +241,14 @@ pub const CODES: &[(&str, &str)] = &[
         "virtplan::migrate::cycle-too-large",
         "servers in a dependency circle larger than max-wave-size",
     ),
+    (
+        "virtplan::fmt::mixed-line-endings",
+        "fmt found more than one kind of line ending and wrote the most common",
+    ),
+    (
+        "virtplan::fmt::refused",
+        "fmt would have lost or changed something, so it left the file as it was",
+    ),
 ];
 
 /// Options for [`render`].

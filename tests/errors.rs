@@ -48,7 +48,8 @@ mod common;
 use virtplan::diag::{CODES, RenderOptions, Severity, render};
 use virtplan::source::MemorySource;
 
-/// Codes that no case produces, with the reason: they need a real disk
+/// Codes that no case produces, with the reason: `fmt`'s own, and those
+/// that need a real disk
 /// (links, pipes, the disk source's size limit, its listing), which an
 /// in-memory project does not have. `tests/disk.rs` produces each of them
 /// by running the binary on a project built in a temporary directory.
@@ -68,6 +69,14 @@ const SKIPPED: &[(&str, &str)] = &[
     (
         "virtplan::load::skipped",
         "needs a disk listing: tests/disk.rs",
+    ),
+    (
+        "virtplan::fmt::mixed-line-endings",
+        "only `fmt` produces it, not compiling; tests/fmt.rs covers it",
+    ),
+    (
+        "virtplan::fmt::refused",
+        "only `fmt` produces it, not compiling; the unit tests of src/fmt.rs cover it",
     ),
 ];
 

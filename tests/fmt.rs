@@ -1,6 +1,10 @@
 //! The formatter on every KDL text we ship: the example projects and the
 //! ```kdl blocks of the book, plus one file written to hold comments of
-//! every kind.
+//! every kind, a list of shapes KDL v2 allows (comment or slashdash before
+//! `{`, continuation lines, slashdashed blocks, `;`, CRLF, a byte order
+//! mark) each with its expected output worked out by hand, and 300 generated
+//! files that combine them (checked against the `kdl` crate's reading,
+//! comment by comment, with their line endings and byte order mark).
 //!
 //! For each file: formatting succeeds, formatting the output again changes
 //! nothing, indentation is in steps of four spaces, every `//` comment
@@ -481,6 +485,12 @@ fn ckdl_accepts_every_formatted_file() {
         .into_iter()
         .chain(book_inputs())
         .chain([every_comment_kind()])
+        .chain(SHAPES.iter().map(|s| Input {
+            origin: format!("shape {}", s.name),
+            flat_name: format!("shape-{}.kdl", s.name),
+            text: s.input.to_string(),
+        }))
+        .chain(generated_inputs())
         .collect();
     let mut formatted = Vec::new();
     let mut originals = Vec::new();
@@ -567,6 +577,399 @@ fn comments_of_every_kind_survive() {
     assert!(
         problems.is_empty(),
         "{} problem(s):\n{}\n--- input ---\n{text}--- formatted ---\n{once}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+// ------------------------------------------------------------------ shapes
+
+/// The document a KDL text means, formatting aside (the `kdl` crate's view,
+/// independent of virtplan's language).
+fn meaning(origin: &str, text: &str) -> kdl::KdlDocument {
+    let body = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let mut doc = kdl::KdlDocument::parse_v2(body)
+        .unwrap_or_else(|e| panic!("{origin}: the kdl crate rejects it: {e:?}\n{text}"));
+    doc.clear_format_recursive();
+    doc
+}
+
+/// One layout KDL v2 allows, its input and the formatted text worked out by
+/// hand.
+struct Shape {
+    name: &'static str,
+    input: &'static str,
+    expected: &'static str,
+}
+
+const SHAPES: &[Shape] = &[
+    Shape {
+        name: "comment-before-brace",
+        input: "server \"a\" cores=4 /* note */ {\n  clock \"1GHz\"\n}\n",
+        expected: "server \"a\" cores=4 /* note */ {\n    clock \"1GHz\"\n}\n",
+    },
+    Shape {
+        name: "slashdash-entry-before-brace",
+        input: "server \"a\"   /-cores=4 {\n  clock \"1GHz\"\n}\n",
+        expected: "server \"a\" /-cores=4 {\n    clock \"1GHz\"\n}\n",
+    },
+    Shape {
+        name: "line-continuation-with-comment",
+        input: "server \"a\" \\ // x\n  cores=4\nserver \"b\"\n",
+        expected: "server \"a\" \\ // x\n    cores=4\nserver \"b\"\n",
+    },
+    Shape {
+        name: "slashdashed-block",
+        input: "/-server \"x\" {\n  clock \"1GHz\"\n      nested {\n deep 1\n }\n}\nproject \"p\" {\n/-server \"y\" {\nclock 1\n}\n}\n",
+        expected: "/-server \"x\" {\n    clock \"1GHz\"\n    nested {\n        deep 1\n    }\n}\nproject \"p\" {\n    /-server \"y\" {\n        clock 1\n    }\n}\n",
+    },
+    Shape {
+        name: "slashdashed-children-and-comment-after-close",
+        input: "server \"d\" {\n  a 1\n}   /-{\n  b 2\n  } // after\n",
+        expected: "server \"d\" {\n    a 1\n} /-{\n    b 2\n} // after\n",
+    },
+    Shape {
+        name: "comments-in-a-block",
+        input: "p { // on the brace\n  // before a\n  a 1 // after a\n\n\n  /* before b */ b 2\n  // before the close\n}\n",
+        expected: "p { // on the brace\n    // before a\n    a 1 // after a\n\n    /* before b */ b 2\n    // before the close\n}\n",
+    },
+    Shape {
+        name: "trailing-whitespace",
+        input: "a 1 // c \t \nb 2   \n",
+        expected: "a 1 // c\nb 2\n",
+    },
+    Shape {
+        name: "semicolons",
+        input: "a 1; b 2 /* b */; c { d; e }\n",
+        expected: "a 1\nb 2 /* b */\nc {\n    d\n    e\n}\n",
+    },
+    Shape {
+        name: "crlf",
+        input: "a 1\r\nb {\r\n  c 2 // c\r\n}\r\n",
+        expected: "a 1\r\nb {\r\n    c 2 // c\r\n}\r\n",
+    },
+    Shape {
+        name: "bom",
+        input: "\u{FEFF}a 1\nb {\n  c 2\n}\n",
+        expected: "\u{FEFF}a 1\nb {\n    c 2\n}\n",
+    },
+    Shape {
+        name: "bom-crlf",
+        input: "\u{FEFF}// head\r\na 1\r\n",
+        expected: "\u{FEFF}// head\r\na 1\r\n",
+    },
+];
+
+/// Formats a text; the output and the codes of the diagnostics.
+fn format_with_codes(text: &str) -> (Option<String>, Vec<&'static str>) {
+    let mut diags = Diagnostics::default();
+    let out = virtplan::fmt::format(FileId(0), text, &mut diags);
+    (out, diags.items.iter().map(|d| d.code).collect())
+}
+
+/// Each shape formats to the text worked out by hand, without a diagnostic,
+/// keeps its meaning, and is already formatted once formatted.
+#[test]
+fn each_shape_formats_to_its_expected_text() {
+    let mut problems = Vec::new();
+    for shape in SHAPES {
+        let (out, codes) = format_with_codes(shape.input);
+        let Some(out) = out else {
+            problems.push(format!("{}: fmt refused it: {codes:?}", shape.name));
+            continue;
+        };
+        if out != shape.expected {
+            problems.push(format!(
+                "{}: expected\n{:?}\ngot\n{:?}",
+                shape.name, shape.expected, out
+            ));
+        }
+        if !codes.is_empty() {
+            problems.push(format!("{}: unexpected diagnostics {codes:?}", shape.name));
+        }
+        if meaning(shape.name, shape.input) != meaning(shape.name, &out) {
+            problems.push(format!("{}: the meaning changed", shape.name));
+        }
+        if format_with_codes(&out).0.as_deref() != Some(out.as_str()) {
+            problems.push(format!("{}: not idempotent", shape.name));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A file that mixes CRLF and LF is written with the majority, LF when
+/// tied, and a warning says so; so is one with lone CRs; a file with one
+/// kind gets none.
+#[test]
+fn mixed_line_endings_take_the_majority_with_a_warning() {
+    let warn = vec!["virtplan::fmt::mixed-line-endings"];
+    let cases: [(&str, &str, Vec<&str>); 5] = [
+        ("a 1\r\nb 2\nc 3\r\n", "a 1\r\nb 2\r\nc 3\r\n", warn.clone()),
+        ("a 1\rb 2\r", "a 1\nb 2\n", warn.clone()),
+        ("a 1\nb 2\r\nc 3\n", "a 1\nb 2\nc 3\n", warn.clone()),
+        ("a 1\r\nb 2\n", "a 1\nb 2\n", warn.clone()),
+        ("a 1\r\nb 2\r\n", "a 1\r\nb 2\r\n", vec![]),
+    ];
+    for (input, expected, codes) in cases {
+        let (out, got) = format_with_codes(input);
+        assert_eq!(out.as_deref(), Some(expected), "input {input:?}");
+        assert_eq!(got, codes, "input {input:?}");
+    }
+}
+
+// ------------------------------------------------ generated combinations
+
+/// A small deterministic generator (xorshift), so that failures reproduce.
+struct Gen {
+    state: u64,
+    /// Counter for unique markers.
+    n: usize,
+    newline: &'static str,
+    /// Every comment and slashdashed piece written, each unique.
+    pieces: Vec<String>,
+}
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+    fn id(&mut self) -> usize {
+        self.n += 1;
+        self.n
+    }
+    fn indent(&mut self) -> String {
+        " ".repeat((self.next() % 7) as usize)
+    }
+    fn space(&mut self) -> &'static str {
+        self.pick(&[" ", "  ", "\t", " \t "])
+    }
+    fn piece(&mut self, text: String) -> String {
+        self.pieces.push(text.replace("\r\n", "\n"));
+        text
+    }
+    /// A space between entries, maybe holding a comment or a continuation.
+    fn gap(&mut self, out: &mut String) {
+        out.push_str(self.space());
+        if self.chance(15) {
+            let id = self.id();
+            out.push_str(&self.piece(format!("/* c{id} */")));
+            out.push_str(self.space());
+        } else if self.chance(8) {
+            let id = self.id();
+            let comment = self.piece(format!("// c{id} end"));
+            out.push_str(&format!("\\ {comment}{}", self.newline));
+            out.push_str(&self.indent());
+        }
+    }
+    fn node(&mut self, depth: usize, out: &mut String) {
+        let nl = self.newline;
+        if self.chance(10) {
+            out.push_str(&self.indent());
+            let id = self.id();
+            out.push_str(&self.piece(format!("// c{id} end")));
+            out.push_str(nl);
+        }
+        if self.chance(5) {
+            out.push_str(nl);
+        }
+        out.push_str(&self.indent());
+        if self.chance(10) {
+            let id = self.id();
+            out.push_str(&self.piece(format!("/* c{id} */")));
+            out.push_str(self.space());
+        }
+        let slashdashed = self.chance(10);
+        if slashdashed {
+            out.push_str(self.pick(&["/-", "/- "]));
+        }
+        let id = self.id();
+        out.push_str(&self.piece(format!("n{id}n")));
+        for _ in 0..self.next() % 4 {
+            self.gap(out);
+            let id = self.id();
+            let entry = match self.next() % 5 {
+                0 => format!("{id}"),
+                1 => format!("k{id}={id}"),
+                2 => format!("\"s{id}\""),
+                3 => self.piece(format!("/-x{id}x")),
+                _ => self.piece(format!("/-k{id}k=1")),
+            };
+            out.push_str(&entry);
+        }
+        if self.chance(40) && depth < 2 {
+            self.gap(out);
+            out.push('{');
+            self.block(depth, out);
+            if self.chance(20) {
+                out.push_str(self.space());
+                out.push_str("/-{");
+                self.block(depth, out);
+            }
+        } else if self.chance(10) {
+            self.gap(out);
+            out.push_str("/-{");
+            self.block(depth, out);
+        }
+        if self.chance(15) {
+            out.push_str(self.space());
+            let id = self.id();
+            out.push_str(&self.piece(format!("// c{id} end")));
+        } else if !slashdashed && self.chance(10) {
+            // Not after a slashdashed node: the kdl crate rejects `/-a;`.
+            out.push(';');
+        }
+        out.push_str(nl);
+    }
+    /// The inside of a block after its `{`, up to and with its `}`.
+    fn block(&mut self, depth: usize, out: &mut String) {
+        let nl = self.newline;
+        if self.chance(20) {
+            out.push(' ');
+            let id = self.id();
+            out.push_str(&self.piece(format!("// c{id} end")));
+        }
+        out.push_str(nl);
+        for _ in 0..self.next() % 3 {
+            self.node(depth + 1, out);
+        }
+        if self.chance(15) {
+            out.push_str(&self.indent());
+            let id = self.id();
+            out.push_str(&self.piece(format!("/* c{id}{nl}   more */")));
+            out.push_str(nl);
+        }
+        out.push_str(&self.indent());
+        out.push('}');
+    }
+}
+
+/// Generated files mixing every shape above: comments and slashdashes in
+/// every place, continuations, `;`, blank lines, odd indentation, LF or
+/// CRLF, with or without a byte order mark.
+fn generated_inputs() -> Vec<Input> {
+    generated().into_iter().map(|(input, _)| input).collect()
+}
+
+/// The generated files, each with its unique pieces in order (see
+/// [`generated_pieces`]).
+fn generated() -> Vec<(Input, Vec<String>)> {
+    (0..300u64)
+        .map(|seed| {
+            let mut g = Gen {
+                state: 0x9E37_79B9_7F4A_7C15 ^ (seed + 1).wrapping_mul(0x2545_F491_4F6C_DD1D),
+                n: 0,
+                newline: if seed % 2 == 0 { "\n" } else { "\r\n" },
+                pieces: Vec::new(),
+            };
+            let mut text = if seed % 3 == 0 {
+                "\u{FEFF}".to_string()
+            } else {
+                String::new()
+            };
+            for _ in 0..1 + g.next() % 4 {
+                g.node(0, &mut text);
+            }
+            let input = Input {
+                origin: format!("generated file {seed}"),
+                flat_name: format!("generated-{seed}.kdl"),
+                text,
+            };
+            (input, g.pieces)
+        })
+        .collect()
+}
+
+/// The unique pieces (comments, slashdashed parts, names) of a generated
+/// file, in order: every `// cN end`, `/* cN ... */`, `/-xNx`, `/-kNk=1` and `nNn`.
+fn generated_pieces(text: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(['/', 'n']) {
+        rest = &rest[i..];
+        let end = if rest.starts_with("//") {
+            rest.find(" end").map(|e| e + 4)
+        } else if rest.starts_with("/*") {
+            rest.find("*/").map(|e| e + 2)
+        } else if let Some(after) = rest.strip_prefix("/-x") {
+            after.find('x').map(|e| e + 4)
+        } else if rest.starts_with("/-k") {
+            rest.find("=1").map(|e| e + 2)
+        } else if rest.starts_with('n') && rest[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            rest[1..].find('n').map(|e| e + 2)
+        } else {
+            None
+        };
+        match end {
+            Some(end) => {
+                pieces.push(rest[..end].replace("\r\n", "\n"));
+                rest = &rest[end..];
+            }
+            None => rest = &rest[1..],
+        }
+    }
+    pieces
+}
+
+/// Over 300 generated files: formatting keeps the meaning (kdl crate), every
+/// comment and slashdashed piece exactly once and in order, the line endings
+/// and the byte order mark; indents by four; and is idempotent.
+#[test]
+fn generated_combinations_keep_everything() {
+    let mut problems = Vec::new();
+    for (input, pieces) in generated() {
+        let origin = &input.origin;
+        let text = &input.text;
+        let (out, codes) = format_with_codes(text);
+        let Some(out) = out else {
+            problems.push(format!("{origin}: refused ({codes:?}):\n{text}"));
+            continue;
+        };
+        let show = format!("--- input ---\n{text}--- output ---\n{out}");
+        if !codes.is_empty() {
+            problems.push(format!("{origin}: diagnostics {codes:?}\n{show}"));
+        }
+        if meaning(origin, text) != meaning(origin, &out) {
+            problems.push(format!("{origin}: the meaning changed\n{show}"));
+        }
+        assert_eq!(
+            generated_pieces(text),
+            pieces,
+            "{origin}: the test misreads its input"
+        );
+        if generated_pieces(&out) != pieces {
+            problems.push(format!("{origin}: comments or slashdashes changed\n{show}"));
+        }
+        let crlf = text.contains("\r\n");
+        let lone_lf = out.replace("\r\n", "").contains('\n');
+        if out.contains("\r\n") != crlf || (crlf && lone_lf) {
+            problems.push(format!("{origin}: line endings changed\n{show}"));
+        }
+        if text.starts_with('\u{FEFF}') != out.starts_with('\u{FEFF}')
+            || out.trim_start_matches('\u{FEFF}').starts_with(['\r', '\n'])
+        {
+            problems.push(format!("{origin}: the byte order mark changed\n{show}"));
+        }
+        for (n, line) in badly_indented(&out) {
+            problems.push(format!(
+                "{origin}: line {n} badly indented: {line:?}\n{show}"
+            ));
+        }
+        if format_with_codes(&out).0.as_deref() != Some(out.as_str()) {
+            problems.push(format!("{origin}: not idempotent\n{show}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
         problems.len(),
         problems.join("\n")
     );
