@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::import::{self, Context, Imported, MAX_ROW_DIAGS, PENDING, Series};
 use crate::model::{Id, Model, ProfileSettings, Server};
-use crate::source::{FileSource, SourceMap, Span, glob_match};
+use crate::source::{FileId, FileSource, SourceMap, Span, glob_match};
 
 /// The resources a workload profile tracks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -150,8 +150,9 @@ pub fn measure(
     let settings = &model.project.profile;
     let offset = model.project.utc_offset_minutes;
 
-    // Project-level globs first: their rows may belong to any server.
-    let mut glob_jobs = Vec::new();
+    // Project-level globs first: their rows may belong to any server. A file
+    // two globs match is read once.
+    let mut jobs = Vec::new();
     let listing = if model.metrics.is_empty() {
         Vec::new()
     } else {
@@ -173,7 +174,10 @@ pub fn measure(
             );
         }
         for path in matched {
-            glob_jobs.push(Job {
+            if jobs.iter().any(|j: &Job| &j.path == path) {
+                continue;
+            }
+            jobs.push(Job {
                 path: path.clone(),
                 format: glob.format.clone(),
                 named_at: glob.span,
@@ -181,57 +185,152 @@ pub fn measure(
             });
         }
     }
-    let mut pooled: BTreeMap<Id, Series> = BTreeMap::new();
-    let none = BTreeMap::new();
-    for chunk in glob_jobs.chunks(CHUNK) {
-        for (job, outcome) in chunk.iter().zip(run(chunk, model, &names, fs, &none)) {
-            if let Some(imported) = settle(job, outcome, sources, diags, &mut BTreeMap::new()) {
-                for (id, series) in imported.series {
-                    pooled.entry(id).or_default().append(series);
-                }
-            }
-        }
-    }
-
+    let globs = jobs.len();
     // Then each server's own file, folded at once unless globs also had rows for it.
-    let own_jobs: Vec<Job> = model
-        .servers
-        .iter()
-        .enumerate()
-        .filter_map(|(id, s)| {
-            let m = s.metrics.as_ref()?;
-            Some(Job {
-                path: m.path.clone(),
-                format: m.format.clone(),
-                named_at: m.span,
-                owner: Some(id),
-            })
+    jobs.extend(model.servers.iter().enumerate().filter_map(|(id, s)| {
+        let m = s.metrics.as_ref()?;
+        Some(Job {
+            path: m.path.clone(),
+            format: m.format.clone(),
+            named_at: m.span,
+            owner: Some(id),
         })
-        .collect();
+    }));
+    let mut files: Vec<Option<FileId>> = vec![None; jobs.len()];
+    let mut pooled: Pooled = BTreeMap::new();
     let mut out = Measurements::default();
-    for chunk in own_jobs.chunks(CHUNK) {
-        for (job, outcome) in chunk.iter().zip(run(chunk, model, &names, fs, &pooled)) {
-            if let Some(imported) = settle(job, outcome, sources, diags, &mut out.by_server) {
-                for (id, series) in imported.series {
-                    pooled.entry(id).or_default().append(series);
+    for (from, to) in [(0, globs), (globs, jobs.len())] {
+        let mut start = from;
+        while start < to {
+            let end = (start + CHUNK).min(to);
+            let chunk = &jobs[start..end];
+            for (k, outcome) in run(chunk, model, &names, fs, &pooled)
+                .into_iter()
+                .enumerate()
+            {
+                let j = start + k;
+                let settled = settle(&jobs[j], outcome, sources, diags, &mut out.by_server);
+                if let Some((file, imported)) = settled {
+                    files[j] = file;
+                    for (id, series) in imported.series {
+                        pooled.entry(id).or_default().push((j, series));
+                    }
                 }
             }
+            start = end;
         }
     }
-    for (id, mut series) in pooled {
+    for (id, parts) in pooled {
         if out.by_server.contains_key(&id) {
             continue;
         }
+        let series = merge_sources(id, parts, model, &jobs, &mut files, fs, sources, diags);
         if series.times.is_empty() {
             if series.rejected > 0 {
                 out.rejected_only.insert(id, series.rejected);
             }
             continue;
         }
-        sort_merged(&mut series);
         out.by_server.insert(id, fold(id, series, settings, offset));
     }
     out
+}
+
+/// Rows not folded yet, per server: each file's part, by job index.
+type Pooled = BTreeMap<Id, Vec<(usize, Series)>>;
+
+/// One server's rows from several files, in time order. A time that two
+/// files both give is an error naming both (one per pair of files, with
+/// the first such rows); the row of the file read first is used and the
+/// other counted as rejected.
+#[allow(clippy::too_many_arguments)]
+fn merge_sources(
+    id: Id,
+    parts: Vec<(usize, Series)>,
+    model: &Model,
+    jobs: &[Job],
+    files: &mut [Option<FileId>],
+    fs: &dyn FileSource,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> Series {
+    let mut merged = Series::default();
+    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
+    let mut job_of = Vec::new();
+    for (part, (job, series)) in parts.into_iter().enumerate() {
+        let base = merged.times.len();
+        rows.extend(
+            series
+                .times
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (*t, part, base + i)),
+        );
+        job_of.push(job);
+        merged.append(series);
+    }
+    if job_of.len() < 2 {
+        return merged;
+    }
+    rows.sort_unstable();
+    // (first part, second part) → (times both give, first such rows).
+    let mut clashes: BTreeMap<(usize, usize), (usize, usize, usize)> = BTreeMap::new();
+    let mut keep: Vec<usize> = Vec::with_capacity(rows.len());
+    let mut last: Option<(i64, usize, usize)> = None;
+    for &(t, part, i) in &rows {
+        match last {
+            Some((lt, lpart, li)) if lt == t => {
+                let c = clashes.entry((lpart, part)).or_insert((0, li, i));
+                c.0 += 1;
+                merged.rejected += 1;
+            }
+            _ => {
+                keep.push(i);
+                last = Some((t, part, i));
+            }
+        }
+    }
+    for ((a, b), (count, first, second)) in clashes {
+        let (ja, jb) = (job_of[a], job_of[b]);
+        let (Some(fa), Some(fb)) = (
+            file_of(ja, jobs, files, fs, sources),
+            file_of(jb, jobs, files, fs, sources),
+        ) else {
+            continue;
+        };
+        let local = |span: Span, file: FileId| Span { file, ..span };
+        diags.push(
+            Diagnostic::error(
+                "virtplan::metrics::two-sources",
+                format!(
+                    "`{}` is measured at the same {count} time(s) by `{}` and `{}`",
+                    model.servers[id].name, jobs[ja].path, jobs[jb].path
+                ),
+            )
+            .at(local(merged.spans[second], fb), "this time again")
+            .related(local(merged.spans[first], fa), "first given here, used")
+            .help("one server's rows come from one file: leave the server out of one of them"),
+        );
+    }
+    merged.select(&keep);
+    merged
+}
+
+/// The file of a job in the source map, reading it again if no diagnostic
+/// has put it there yet.
+fn file_of(
+    job: usize,
+    jobs: &[Job],
+    files: &mut [Option<FileId>],
+    fs: &dyn FileSource,
+    sources: &mut SourceMap,
+) -> Option<FileId> {
+    if files[job].is_none() {
+        let path = &jobs[job].path;
+        let text = decode_text(path, fs.read(path).ok()?).ok()?;
+        files[job] = Some(sources.add(path.clone(), text));
+    }
+    files[job]
 }
 
 /// Reads the jobs of one chunk on [`THREADS`] threads, results in job order.
@@ -240,7 +339,7 @@ fn run(
     model: &Model,
     names: &BTreeMap<&str, Id>,
     fs: &dyn FileSource,
-    pooled: &BTreeMap<Id, Series>,
+    pooled: &Pooled,
 ) -> Vec<Outcome> {
     let work = |job: &Job| read_job(job, model, names, fs, pooled);
     if jobs.len() < 2 {
@@ -268,7 +367,7 @@ fn read_job(
     model: &Model,
     names: &BTreeMap<&str, Id>,
     fs: &dyn FileSource,
-    pooled: &BTreeMap<Id, Series>,
+    pooled: &Pooled,
 ) -> Outcome {
     let bytes = match fs.read(&job.path) {
         Ok(b) => b,
@@ -293,6 +392,7 @@ fn read_job(
         model,
     };
     let mut imported = import::read(&job.format, &text, &ctx);
+    rejected_share(job, &mut imported, model);
     let mut folded = None;
     if let Some(id) = job.owner
         && !pooled.contains_key(&id)
@@ -321,6 +421,36 @@ fn read_job(
         imported,
         text,
         folded,
+    }
+}
+
+/// A server with more than `max-rejected` of its rows in one file rejected
+/// is an error at the place that names the file.
+fn rejected_share(job: &Job, imported: &mut Imported, model: &Model) {
+    let max = model.project.profile.max_rejected.0;
+    for (&id, s) in &imported.series {
+        let total = s.times.len() + s.rejected;
+        let share = s.rejected as f64 / total.max(1) as f64;
+        if s.rejected == 0 || share <= max {
+            continue;
+        }
+        imported.diags.push(
+            Diagnostic::error(
+                "virtplan::metrics::rejected",
+                format!(
+                    "`{}`: {} of {total} rows of `{}` were rejected ({:.1}%)",
+                    job.path,
+                    s.rejected,
+                    model.servers[id].name,
+                    share * 100.0
+                ),
+            )
+            .at(job.named_at, "names the file")
+            .help(format!(
+                "fix the rows reported in the file; at most {:.0}% of a server's rows may be rejected (profile max-rejected)",
+                max * 100.0
+            )),
+        );
     }
 }
 
@@ -359,7 +489,7 @@ fn settle(
     sources: &mut SourceMap,
     diags: &mut Diagnostics,
     folded_out: &mut BTreeMap<Id, Measured>,
-) -> Option<Imported> {
+) -> Option<(Option<FileId>, Imported)> {
     match outcome {
         Outcome::Failed(d) => {
             diags.push(d);
@@ -370,13 +500,19 @@ fn settle(
             text,
             folded,
         } => {
+            let mut added = None;
             if let Some(text) = text {
                 let file = sources.add(job.path.clone(), text);
+                added = Some(file);
                 for mut d in imported.diags.drain(..) {
-                    if let Some(span) = &mut d.span
-                        && span.file == PENDING
+                    for span in d
+                        .span
+                        .iter_mut()
+                        .chain(d.related.iter_mut().map(|r| &mut r.0))
                     {
-                        span.file = file;
+                        if span.file == PENDING {
+                            span.file = file;
+                        }
                     }
                     diags.push(d);
                 }
@@ -402,26 +538,9 @@ fn settle(
                 }
                 folded_out.insert(m.server, m);
             }
-            Some(imported)
+            Some((added, imported))
         }
     }
-}
-
-/// Rows merged from several files are put in time order; a timestamp seen
-/// twice keeps its first row.
-fn sort_merged(s: &mut Series) {
-    if s.times.windows(2).all(|w| w[0] < w[1]) {
-        return;
-    }
-    let mut order: Vec<usize> = (0..s.times.len()).collect();
-    order.sort_by_key(|i| (s.times[*i], *i));
-    order.dedup_by_key(|i| s.times[*i]);
-    let dropped = s.times.len() - order.len();
-    s.times = order.iter().map(|i| s.times[*i]).collect();
-    for r in 0..5 {
-        s.values[r] = order.iter().map(|i| s.values[r][*i]).collect();
-    }
-    s.rejected += dropped;
 }
 
 pub fn percentile(values: &mut [f64], p: f64) -> f64 {
@@ -584,6 +703,7 @@ mod tests {
             period: Seconds(7.0 * 86400.0),
             slot: Seconds(3600.0),
             percentile: 95.0,
+            max_rejected: crate::units::Fraction(0.5),
         };
         // 2026-03-02 is a Monday: 08:00 UTC is slot 8.
         assert_eq!(slot_of(1_772_438_400, &s, 0), 8);
