@@ -1083,3 +1083,324 @@ db01;600;2026-03-02 08:10:00 UTC;eth0;1.00;1.00;1220.703125;1220.703125
     assert_eq!(s.vm.vcpus, 11);
     close(s.vm.memory_gib, 32.0);
 }
+
+// ------------------------------------------------------------------ trust in the data
+
+/// `n` hourly rows from Monday 2026-03-02 00:00 UTC, CPU 10% (4 GHz) except
+/// where `cpu` says otherwise, as `(timestamp, cpu_pct)`.
+fn hourly(n: usize, cpu: impl Fn(usize) -> u32) -> Vec<(String, u32)> {
+    (0..n)
+        .map(|h| {
+            (
+                format!("2026-03-{:02}T{:02}:00:00Z", 2 + h / 24, h % 24),
+                cpu(h),
+            )
+        })
+        .collect()
+}
+
+fn csv_of(rows: &[(String, u32)]) -> String {
+    let mut csv = "timestamp,cpu_pct\n".to_string();
+    for (t, c) in rows {
+        csv.push_str(&format!("{t},{c}\n"));
+    }
+    csv
+}
+
+/// Every diagnostic of a measurement file (codes under `virtplan::metrics`).
+fn metric_diags(c: &Compiled) -> Vec<(Severity, String, &'static str)> {
+    c.diags
+        .items
+        .iter()
+        .filter(|d| d.code.starts_with("virtplan::metrics"))
+        .map(|d| {
+            let at = d.span.map_or(String::new(), |s| c.sources.position(s));
+            (d.severity, at, d.code)
+        })
+        .collect()
+}
+
+#[test]
+fn newest_first_file_is_sorted_and_used_with_a_note() {
+    // Two weeks of hourly rows (336), written newest first. Sorted, every
+    // row is used: full coverage over two periods is grade 5. The one note
+    // points at the second row (line 3), the first that goes back in time.
+    let mut rows = hourly(336, |_| 10);
+    rows.reverse();
+    let c = Estate::new()
+        .measured("web01", "", &csv_of(&rows))
+        .compile();
+    assert_eq!(
+        metric_diags(&c),
+        vec![(
+            Severity::Note,
+            "m/web01.csv:3:1".to_string(),
+            "virtplan::metrics::sorted"
+        )]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (336, 0));
+    close(s.history_days, 14.0);
+    assert_eq!(s.confidence, 5);
+}
+
+#[test]
+fn shuffled_file_is_sorted_and_gives_the_profile_of_its_rows() {
+    // 48 hourly rows, CPU 10% except 50% (20 GHz) at hour 30, in an order
+    // that no single row explains: swapped pairs. Sorted, the profile is
+    // that of the rows: p95 of 47 × 4 GHz and one 20 GHz is 4 GHz in every
+    // slot but Tuesday 06:00 (slot 30), whose only sample is 20 GHz.
+    let mut rows = hourly(48, |h| if h == 30 { 50 } else { 10 });
+    for k in (0..48).step_by(2) {
+        rows.swap(k, k + 1);
+    }
+    let est = Estate::new().measured("web01", "", &csv_of(&rows));
+    let c = est.compile();
+    let d = metric_diags(&c);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].2, "virtplan::metrics::sorted");
+    let m = est.measure("web01");
+    assert_eq!((m.samples, m.rejected), (48, 0));
+    close(m.profile[CPU][30], 20.0);
+    close(m.profile[CPU][29], 4.0);
+    close(m.profile[CPU][31], 4.0);
+}
+
+#[test]
+fn a_row_with_a_typo_in_its_date_is_the_one_reported() {
+    // 48 hourly rows on 2 and 3 March; the row on line 21 (hour 19) says
+    // 5 March instead of 2 March. Without it the file is in order, so it is
+    // the one unordered row, not lines 22 to 49.
+    let mut rows = hourly(48, |_| 10);
+    rows[19].0 = "2026-03-05T19:00:00Z".to_string();
+    let c = Estate::new()
+        .measured("web01", "", &csv_of(&rows))
+        .compile();
+    assert_eq!(
+        metric_diags(&c),
+        vec![(
+            Severity::Warning,
+            "m/web01.csv:21:1".to_string(),
+            "virtplan::metrics::order"
+        )]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (47, 1));
+}
+
+#[test]
+fn a_row_with_a_typo_in_its_year_is_the_one_reported() {
+    // The same with 2062 for 2026 on line 21: far outside the period the
+    // other rows cover, so it is an implausible time, and only it.
+    let mut rows = hourly(48, |_| 10);
+    rows[19].0 = "2062-03-02T19:00:00Z".to_string();
+    let c = Estate::new()
+        .measured("web01", "", &csv_of(&rows))
+        .compile();
+    assert_eq!(
+        metric_diags(&c),
+        vec![(
+            Severity::Warning,
+            "m/web01.csv:21:1".to_string(),
+            "virtplan::metrics::implausible-time"
+        )]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (47, 1));
+}
+
+#[test]
+fn rows_far_outside_the_measured_period_are_rejected_each_with_its_line() {
+    // One week of hourly rows at 10% (4 GHz), a first row from 1970 at 99%
+    // and a last row from 9999 at 99%. Both are rejected with their own
+    // line (2 and 171); had they been used the CPU p95 would be 39.6 GHz
+    // in slot 0 and 23, the history 2.9 million days. Without them:
+    // 4 GHz, one week of history, grade 5.
+    let mut rows = vec![("1970-01-01T00:00:00Z".to_string(), 99)];
+    rows.extend(hourly(168, |_| 10));
+    rows.push(("9999-03-02T23:00:00Z".to_string(), 99));
+    let c = Estate::new()
+        .measured("web01", "", &csv_of(&rows))
+        .compile();
+    let d = metric_diags(&c);
+    assert_eq!(
+        d,
+        vec![
+            (
+                Severity::Warning,
+                "m/web01.csv:2:1".to_string(),
+                "virtplan::metrics::implausible-time"
+            ),
+            (
+                Severity::Warning,
+                "m/web01.csv:171:1".to_string(),
+                "virtplan::metrics::implausible-time"
+            ),
+        ]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (168, 2));
+    close(s.demand.cpu_ghz_p, 4.0);
+    close(s.history_days, 7.0);
+    assert_eq!(s.confidence, 5);
+    assert_eq!(s.verdict, Verdict::Virtualize);
+}
+
+#[test]
+fn impossible_dates_and_leap_seconds_are_rejected_and_do_not_roll_over() {
+    // 30 February and 31 April do not exist and 23:59:60 is a leap second:
+    // each row is rejected at its own line (3, 5, 7). Had 2026-02-30 rolled
+    // over to 2 March, the rows after it would have been out of order.
+    let csv = "timestamp,cpu_pct\n\
+               2026-02-28T22:00:00Z,10\n\
+               2026-02-30T00:00:00Z,90\n\
+               2026-02-28T23:00:00Z,10\n\
+               2026-04-31T23:59:59Z,90\n\
+               2026-03-01T00:00:00Z,20\n\
+               2026-03-01T23:59:60Z,90\n\
+               2026-03-02T00:00:00Z,10\n";
+    let c = Estate::new().measured("web01", "", csv).compile();
+    let d = metric_diags(&c);
+    let lines: Vec<(&str, &str)> = d.iter().map(|x| (x.1.as_str(), x.2)).collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("m/web01.csv:3:1", "virtplan::metrics::row"),
+            ("m/web01.csv:5:1", "virtplan::metrics::row"),
+            ("m/web01.csv:7:1", "virtplan::metrics::row"),
+        ]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (4, 3));
+    // 10, 10, 20, 10% of 40 GHz: the peak is 8 GHz, never 36.
+    close(s.demand.cpu_ghz_p, 8.0);
+}
+
+#[test]
+fn fully_quoted_file_is_read_as_rfc_4180() {
+    // Every field quoted; the ignored `note` column holds a comma and a
+    // doubled quote. CPU 10, 30, 20% of 40 GHz → p95 12 GHz.
+    let csv = "\"timestamp\",\"cpu_pct\",\"note\"\n\
+               \"2026-03-02T08:00:00Z\",\"10\",\"ok, \"\"steady\"\"\"\n\
+               \"2026-03-02T09:00:00Z\",\"30\",\"\"\n\
+               \"2026-03-02T10:00:00Z\",\"20\",\"a,b,c\"\n";
+    let c = Estate::new().measured("web01", "", csv).compile();
+    let d = metric_diags(&c);
+    // Only the unused column is reported: `note` starts at byte 22, column 23.
+    assert_eq!(
+        d,
+        vec![(
+            Severity::Warning,
+            "m/web01.csv:1:23".to_string(),
+            "virtplan::metrics::unknown-column"
+        )]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (3, 0));
+    close(s.demand.cpu_ghz_p, 12.0);
+}
+
+#[test]
+fn two_files_giving_one_server_the_same_times_are_an_error_naming_both() {
+    // web01's own file gives CPU at 08:00 and 09:00; an estate-wide export
+    // gives disk IOPS at the same times. That is an error at the second
+    // file's first clashing row (line 2 of m/web01.csv, read after the
+    // glob's files) naming both files, with the first file's row related.
+    let c = Estate::new()
+        .top(r#"metrics "x/*.csv""#)
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct\n2026-03-02T08:00:00Z,10\n2026-03-02T09:00:00Z,30\n",
+        )
+        .file(
+            "x/all.csv",
+            "timestamp,server,disk_iops\n2026-03-02T08:00:00Z,web01,100\n2026-03-02T09:00:00Z,web01,900\n",
+        )
+        .compile();
+    let errs: Vec<&Diagnostic> = c
+        .diags
+        .items
+        .iter()
+        .filter(|d| d.code == "virtplan::metrics::two-sources")
+        .collect();
+    assert_eq!(errs.len(), 1, "{:?}", c.diags.items);
+    let e = errs[0];
+    assert_eq!(e.severity, Severity::Error);
+    assert!(e.message.contains("x/all.csv") && e.message.contains("m/web01.csv"));
+    assert_eq!(c.sources.position(e.span.unwrap()), "m/web01.csv:2:1");
+    assert_eq!(c.sources.position(e.related[0].0), "x/all.csv:2:1");
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (2, 2));
+}
+
+/// web01 with three of its four rows over 100% CPU, and `profile` lines.
+fn mostly_rejected(project: &str) -> Compiled {
+    Estate::new()
+        .project(project)
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct\n\
+             2026-03-02T08:00:00Z,125\n\
+             2026-03-02T09:00:00Z,30\n\
+             2026-03-02T10:00:00Z,180\n\
+             2026-03-02T11:00:00Z,101\n",
+        )
+        .compile()
+}
+
+#[test]
+fn a_server_with_most_rows_rejected_is_an_error_naming_file_count_and_share() {
+    let c = mostly_rejected("");
+    let e = diags_of(&c, "virtplan::metrics::rejected");
+    assert_eq!(e.len(), 1, "{:?}", c.diags.items);
+    assert_eq!(e[0].0, Severity::Error);
+    assert!(e[0].1.starts_with("p.kdl:"), "{e:?}");
+    assert!(
+        e[0].2.contains("m/web01.csv") && e[0].2.contains("3 of 4") && e[0].2.contains("75.0%"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn the_share_of_rejected_rows_allowed_is_configurable() {
+    // 75% rejected is under a limit of 80%, and at a limit of 75% too (only
+    // more than the limit is an error).
+    for limit in ["80%", "75%"] {
+        let c = mostly_rejected(&format!(r#"profile max-rejected="{limit}""#));
+        assert!(diags_of(&c, "virtplan::metrics::rejected").is_empty());
+        assert!(!c.diags.has_errors(), "{:?}", c.diags.items);
+    }
+    let c = mostly_rejected(r#"profile max-rejected="74%""#);
+    assert_eq!(diags_of(&c, "virtplan::metrics::rejected").len(), 1);
+}
+
+#[test]
+fn a_repeated_time_keeps_the_first_row_and_points_at_it() {
+    // 09:00 twice (lines 3 and 4): the second is rejected with a warning
+    // whose related span is the first; the first (30%, 12 GHz) is used.
+    let c = Estate::new()
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct\n\
+             2026-03-02T08:00:00Z,10\n\
+             2026-03-02T09:00:00Z,30\n\
+             2026-03-02T09:00:00Z,90\n\
+             2026-03-02T10:00:00Z,20\n",
+        )
+        .compile();
+    let d: Vec<&Diagnostic> = c
+        .diags
+        .items
+        .iter()
+        .filter(|d| d.code == "virtplan::metrics::order")
+        .collect();
+    assert_eq!(d.len(), 1, "{:?}", c.diags.items);
+    assert_eq!(c.sources.position(d[0].span.unwrap()), "m/web01.csv:4:1");
+    assert_eq!(c.sources.position(d[0].related[0].0), "m/web01.csv:3:1");
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (3, 1));
+    close(s.demand.cpu_ghz_p, 12.0);
+}
