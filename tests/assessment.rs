@@ -1404,3 +1404,254 @@ fn a_repeated_time_keeps_the_first_row_and_points_at_it() {
     assert_eq!((s.samples, s.rejected), (3, 1));
     close(s.demand.cpu_ghz_p, 12.0);
 }
+
+// ------------------------------------------------------------------ generated files
+
+/// SplitMix64: a small seeded generator, so every case can be re-run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// A generated row: its line text and, when it is valid, what it measures
+/// (hour of the week, CPU percent, memory GiB).
+struct GenRow {
+    text: String,
+    valid: Option<(usize, u32, f64)>,
+}
+
+/// Writes a field, quoted (with any quote doubled) when `quote` says so.
+fn field(s: &str, quote: bool) -> String {
+    if quote || s.contains(',') || s.contains('"') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn stamp(hour: usize) -> String {
+    format!("2026-03-{:02}T{:02}:00:00Z", 2 + hour / 24, hour % 24)
+}
+
+/// One generated file for web01: distinct valid hours of the week in
+/// sorted, reversed or pairwise-swapped order (never fixable by removing
+/// one row, so no valid row is taken for an outlier), then bad rows put
+/// after them in file order: repeats of a valid time, impossible dates,
+/// leap seconds, times decades away, malformed and truncated rows; fields
+/// quoted at random, and a `note` column with commas and quotes.
+fn generate(rng: &mut Rng) -> (String, Vec<GenRow>) {
+    let n = 8 + rng.below(40);
+    let mut hours: Vec<usize> = (0..168).collect();
+    for i in (1..hours.len()).rev() {
+        hours.swap(i, rng.below(i + 1));
+    }
+    hours.truncate(n);
+    hours.sort_unstable();
+    match rng.below(3) {
+        0 => {}
+        1 => hours.reverse(),
+        _ => {
+            for k in (0..n - 1).step_by(2) {
+                hours.swap(k, k + 1);
+            }
+        }
+    }
+    let note = rng.chance(50);
+    let quote_all = rng.chance(20);
+    let row = |rng: &mut Rng, t: &str, cpu: &str, mem: &str| {
+        let q = |rng: &mut Rng| quote_all || rng.chance(10);
+        let mut cells = vec![field(t, q(rng)), field(cpu, q(rng)), field(mem, q(rng))];
+        if note {
+            let text = ["ok", "a, b", "say \"hi\"", ""][rng.below(4)];
+            cells.push(field(text, q(rng)));
+        }
+        cells.join(",")
+    };
+    let mut rows: Vec<GenRow> = hours
+        .iter()
+        .map(|&h| {
+            let cpu = rng.below(101) as u32;
+            let mem = rng.below(640) as f64 / 10.0;
+            GenRow {
+                text: row(rng, &stamp(h), &cpu.to_string(), &mem.to_string()),
+                valid: Some((h, cpu, mem)),
+            }
+        })
+        .collect();
+    // Mostly a few bad rows; one file in five has up to twice as many bad
+    // rows as good ones.
+    let bad = if rng.chance(20) {
+        rng.below(2 * n)
+    } else {
+        rng.below(n / 2 + 1)
+    };
+    let (mut early, mut late) = (0, 0);
+    for _ in 0..bad {
+        let at = rows.len();
+        // After every valid row of its time, so the first row of a time is
+        // always a valid one.
+        let pos = |rng: &mut Rng, after: usize| after + 1 + rng.below(at - after);
+        let kind = rng.below(8);
+        let (text, after) = match kind {
+            0 => {
+                let good: Vec<usize> = (0..at).filter(|&i| rows[i].valid.is_some()).collect();
+                let k = good[rng.below(good.len())];
+                let h = rows[k].valid.expect("a valid row").0;
+                (row(rng, &stamp(h), "99", "63.9"), k)
+            }
+            1 => (row(rng, "2026-02-30T10:00:00Z", "99", "1"), 0),
+            2 => (row(rng, "2026-04-31T10:00:00Z", "99", "1"), 0),
+            3 => (row(rng, "2026-03-03T23:59:60Z", "99", "1"), 0),
+            4 if early < n / 8 => {
+                early += 1;
+                (row(rng, "1970-01-01T00:00:00Z", "99", "1"), 0)
+            }
+            5 if late < n / 8 => {
+                late += 1;
+                (row(rng, "9999-03-02T10:00:00Z", "99", "1"), 0)
+            }
+            6 => {
+                let t = stamp(rng.below(168));
+                let text = [
+                    format!("{t},120,1"),
+                    format!("{t},-1,1"),
+                    format!("{t},5"),
+                    format!("\"{t},5,1"),
+                ][rng.below(4)]
+                .clone();
+                let text = if note && !text.starts_with('"') {
+                    format!("{text},x")
+                } else {
+                    text
+                };
+                (text, 0)
+            }
+            _ => (stamp(rng.below(168))[..10].to_string(), 0),
+        };
+        let p = if kind == 0 {
+            pos(rng, after)
+        } else {
+            rng.below(at + 1)
+        };
+        rows.insert(p.min(rows.len()), GenRow { text, valid: None });
+    }
+    let mut header = vec!["timestamp", "cpu_pct", "mem_gib"];
+    if note {
+        header.push("note");
+    }
+    let header: Vec<String> = header.iter().map(|h| field(h, quote_all)).collect();
+    let mut csv = header.join(",");
+    csv.push('\n');
+    for r in &rows {
+        csv.push_str(&r.text);
+        csv.push('\n');
+    }
+    if rng.chance(20) {
+        csv.pop();
+    }
+    (csv, rows)
+}
+
+/// p95 by nearest rank, worked out here without the library.
+fn p95(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let rank = (0.95 * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank - 1]
+}
+
+#[test]
+fn generated_files_give_the_profile_of_their_valid_rows_or_an_error() {
+    let mut errors = 0;
+    for seed in 0..300u64 {
+        let mut rng = Rng(seed);
+        let (csv, rows) = generate(&mut rng);
+        let src = Estate::new().measured("web01", "", &csv).source();
+        // `check` stops before placement, which this test does not need.
+        let c = virtplan::check(&src);
+        let bad_lines: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.valid.is_none())
+            .map(|(i, _)| i + 2)
+            .collect();
+        // Every row diagnostic points at a row the generator made bad.
+        for d in &c.diags.items {
+            let Some(span) = d.span else { continue };
+            let at = c.sources.position(span);
+            if let Some(rest) = at.strip_prefix("m/web01.csv:") {
+                let line: usize = rest.split(':').next().unwrap().parse().unwrap();
+                let about_file = matches!(
+                    d.code,
+                    "virtplan::metrics::sorted" | "virtplan::metrics::unknown-column"
+                ) || d.message.contains("more problem rows not shown");
+                assert!(
+                    about_file || bad_lines.contains(&line),
+                    "seed {seed}: {} at valid line {line}\n{csv}",
+                    d.code
+                );
+            }
+        }
+        let valid: Vec<(usize, u32, f64)> = rows.iter().filter_map(|r| r.valid).collect();
+        let rejected = rows.len() - valid.len();
+        if rejected * 2 > rows.len() {
+            // Most rows rejected: an error naming the file.
+            let e = diags_of(&c, "virtplan::metrics::rejected");
+            assert_eq!(e.len(), 1, "seed {seed}: {:?}", c.diags.items);
+            assert!(e[0].2.contains("m/web01.csv"), "seed {seed}: {e:?}");
+            errors += 1;
+            continue;
+        }
+        assert!(
+            !c.diags.has_errors(),
+            "seed {seed}: {:?}\n{csv}",
+            c.diags.items
+        );
+        let model = c.model.as_ref().expect("the project compiles");
+        let mut sources = SourceMap::default();
+        let mut diags = virtplan::diag::Diagnostics::default();
+        let mut all = measure::measure(model, &src, &mut sources, &mut diags);
+        let m = all.by_server.remove(&0).expect("web01 has measurements");
+        assert_eq!(
+            (m.samples, m.rejected),
+            (valid.len(), rejected),
+            "seed {seed}\n{csv}"
+        );
+        let cpu = |pct: u32| f64::from(pct) / 100.0 * 40.0;
+        let all_cpu = p95(valid.iter().map(|v| cpu(v.1)).collect());
+        let all_mem = p95(valid.iter().map(|v| v.2).collect());
+        for slot in 0..168 {
+            let here: Vec<&(usize, u32, f64)> = valid.iter().filter(|v| v.0 == slot).collect();
+            let (want_cpu, want_mem) = if here.is_empty() {
+                (all_cpu, all_mem)
+            } else {
+                (
+                    p95(here.iter().map(|v| cpu(v.1)).collect()),
+                    p95(here.iter().map(|v| v.2).collect()),
+                )
+            };
+            assert_eq!(
+                m.profile[CPU][slot], want_cpu,
+                "seed {seed} slot {slot}\n{csv}"
+            );
+            assert_eq!(
+                m.profile[1][slot], want_mem,
+                "seed {seed} slot {slot}\n{csv}"
+            );
+        }
+    }
+    // The generator reaches both outcomes.
+    assert!(errors > 0 && errors < 300, "{errors} cases with an error");
+}
