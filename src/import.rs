@@ -366,6 +366,66 @@ pub fn read(format: &str, text: &str, ctx: &Context) -> Imported {
     out
 }
 
+/// Why a measurement stream could not be read as text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotText {
+    /// The stream failed.
+    Io(String),
+    /// A ZIP archive, such as an .xlsx workbook.
+    Zip,
+    /// A NUL byte: binary data.
+    Binary,
+    /// Bytes that are not UTF-8, from this byte on.
+    NotUtf8(usize),
+}
+
+/// Reads one file from a stream in the given format and checks the times
+/// of its rows ([`Imported::finish`]). virtplan's CSV is read line by line,
+/// so memory holds one line of the file and the rows taken from it; perfmon
+/// and sadf files (one server's day or log each) are read whole.
+pub fn read_stream(
+    format: &str,
+    input: &mut dyn std::io::BufRead,
+    ctx: &Context,
+) -> Result<Imported, NotText> {
+    let mut line_buf: Vec<u8> = Vec::with_capacity(256);
+    let mut offset = 0usize;
+    let mut text = String::new();
+    let mut reader = VirtplanCsv::new(ctx);
+    let whole = matches!(format, "perfmon" | "sadf");
+    loop {
+        line_buf.clear();
+        let n = input
+            .read_until(b'\n', &mut line_buf)
+            .map_err(|e| NotText::Io(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        if offset == 0 && line_buf.starts_with(b"PK\x03\x04") {
+            return Err(NotText::Zip);
+        }
+        if line_buf.contains(&0) {
+            return Err(NotText::Binary);
+        }
+        let line = std::str::from_utf8(&line_buf)
+            .map_err(|e| NotText::NotUtf8(offset + e.valid_up_to()))?;
+        if whole {
+            text.push_str(line);
+        } else {
+            let line = line.strip_suffix('\n').unwrap_or(line);
+            reader.line(offset, line.strip_suffix('\r').unwrap_or(line));
+        }
+        offset += n;
+    }
+    let mut out = match format {
+        "perfmon" => perfmon::read(&text, ctx),
+        "sadf" => sadf::read(&text, ctx),
+        _ => reader.end(),
+    };
+    out.finish(ctx.model);
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Column {
     CpuPct,
@@ -389,92 +449,154 @@ const KNOWN: [&str; 8] = [
 /// `server`, and any of `cpu_pct`, `cpu_ghz`, `mem_gib`, `disk_iops`,
 /// `disk_mb_s`, `net_mbit_s`. Other columns are ignored with a warning.
 pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
-    let mut out = Imported::default();
-    let mut lines = Lines::new(text);
-    let Some((hstart, header)) = lines.next() else {
-        out.report(
-            Diagnostic::error("virtplan::metrics::csv", "the measurement file is empty")
-                .at(local(0, 0), "empty file")
-                .help("a measurement file starts with a header row: timestamp,cpu_pct,..."),
-        );
-        return out;
-    };
-    let (bom, header) = match header.strip_prefix('\u{feff}') {
-        Some(rest) => ('\u{feff}'.len_utf8(), rest),
-        None => (0, header),
-    };
-    let hstart = hstart + bom;
-    let mut cells = Vec::new();
-    if let Err(why) = split_csv(header, b',', &mut cells) {
-        out.report(
-            Diagnostic::error(
-                "virtplan::metrics::csv",
-                format!("the header row cannot be read: {why}"),
-            )
-            .at(local(hstart, hstart + header.len()), "header row")
-            .help("quote a field as a whole: \"a field, with a comma\"; a quote inside is written twice"),
-        );
-        return out;
+    let mut reader = VirtplanCsv::new(ctx);
+    for (start, line) in Lines::new(text) {
+        reader.line(start, line);
     }
-    let cols: Vec<String> = cells.iter().map(|c| c.0.to_string()).collect();
-    let mut col_ts = None;
-    let mut col_server = None;
-    let mut columns: Vec<(usize, Column)> = Vec::new();
-    for (i, (_, start, end)) in cells.iter().enumerate() {
-        match cols[i].as_str() {
-            "timestamp" => col_ts = Some(i),
-            "server" => col_server = Some(i),
-            "cpu_pct" => columns.push((i, Column::CpuPct)),
-            "cpu_ghz" => columns.push((i, Column::CpuGhz)),
-            "mem_gib" => columns.push((i, Column::Direct(1))),
-            "disk_iops" => columns.push((i, Column::Direct(2))),
-            "disk_mb_s" => columns.push((i, Column::Direct(3))),
-            "net_mbit_s" => columns.push((i, Column::Direct(4))),
-            other => out.report(
-                Diagnostic::warning(
-                    "virtplan::metrics::unknown-column",
-                    format!("column `{other}` is not used"),
-                )
-                .at(local(hstart + start, hstart + end), "ignored")
-                .help(suggest(other, &KNOWN, "column")),
-            ),
+    reader.end()
+}
+
+/// What the header of a virtplan CSV file says.
+struct Header {
+    cols: Vec<String>,
+    col_ts: usize,
+    col_server: Option<usize>,
+    columns: Vec<(usize, Column)>,
+}
+
+/// virtplan's CSV reader, fed one line at a time so that a file can be
+/// streamed.
+pub struct VirtplanCsv<'c> {
+    ctx: &'c Context<'c>,
+    out: Imported,
+    /// `None` before the first line; `Some(None)` when the header was
+    /// unusable and the rest of the file is skipped.
+    header: Option<Option<Header>>,
+    unknown: BTreeMap<String, Span>,
+}
+
+impl<'c> VirtplanCsv<'c> {
+    pub fn new(ctx: &'c Context<'c>) -> Self {
+        VirtplanCsv {
+            ctx,
+            out: Imported::default(),
+            header: None,
+            unknown: BTreeMap::new(),
         }
     }
-    let header_span = local(hstart, hstart + header.len());
-    let Some(col_ts) = col_ts else {
-        let looks_binary = header.chars().any(|c| c.is_control() && c != '\t');
-        out.report(
-            Diagnostic::error(
-                "virtplan::metrics::csv",
-                if looks_binary {
-                    "the measurement file is not CSV text"
-                } else {
-                    "the measurement file has no `timestamp` column"
-                },
-            )
-            .at(header_span, "header row")
-            .help("the first row names the columns: timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s"),
-        );
-        return out;
-    };
-    if ctx.owner.is_none() && col_server.is_none() {
-        out.report(
-            Diagnostic::error(
-                "virtplan::metrics::csv",
-                "the measurement file has no `server` column",
-            )
-            .at(header_span, "header row")
-            .help("files loaded by a project-level `metrics` need a `server` column"),
-        );
-        return out;
+
+    /// The rows read, before [`Imported::finish`].
+    pub fn end(mut self) -> Imported {
+        if self.header.is_none() {
+            self.out.report(
+                Diagnostic::error("virtplan::metrics::csv", "the measurement file is empty")
+                    .at(local(0, 0), "empty file")
+                    .help("a measurement file starts with a header row: timestamp,cpu_pct,..."),
+            );
+        }
+        report_unknown_servers(&mut self.out, std::mem::take(&mut self.unknown), self.ctx);
+        self.out
     }
-    let mut unknown: BTreeMap<String, Span> = BTreeMap::new();
-    let mut fields: Vec<Field> = Vec::with_capacity(cols.len());
-    for (start, line) in lines {
+
+    /// One line, without its line ending, starting at byte `start` of the file.
+    pub fn line(&mut self, start: usize, line: &str) {
+        match &self.header {
+            None => {
+                let h = self.read_header(start, line);
+                self.header = Some(h);
+            }
+            Some(None) => {}
+            Some(Some(_)) => self.row(start, line),
+        }
+    }
+
+    fn read_header(&mut self, hstart: usize, header: &str) -> Option<Header> {
+        let out = &mut self.out;
+        let (bom, header) = match header.strip_prefix('\u{feff}') {
+            Some(rest) => ('\u{feff}'.len_utf8(), rest),
+            None => (0, header),
+        };
+        let hstart = hstart + bom;
+        let mut cells = Vec::new();
+        if let Err(why) = split_csv(header, b',', &mut cells) {
+            out.report(
+                Diagnostic::error(
+                    "virtplan::metrics::csv",
+                    format!("the header row cannot be read: {why}"),
+                )
+                .at(local(hstart, hstart + header.len()), "header row")
+                .help("quote a field as a whole: \"a field, with a comma\"; a quote inside is written twice"),
+            );
+            return None;
+        }
+        let cols: Vec<String> = cells.iter().map(|c| c.0.to_string()).collect();
+        let mut col_ts = None;
+        let mut col_server = None;
+        let mut columns: Vec<(usize, Column)> = Vec::new();
+        for (i, (_, start, end)) in cells.iter().enumerate() {
+            match cols[i].as_str() {
+                "timestamp" => col_ts = Some(i),
+                "server" => col_server = Some(i),
+                "cpu_pct" => columns.push((i, Column::CpuPct)),
+                "cpu_ghz" => columns.push((i, Column::CpuGhz)),
+                "mem_gib" => columns.push((i, Column::Direct(1))),
+                "disk_iops" => columns.push((i, Column::Direct(2))),
+                "disk_mb_s" => columns.push((i, Column::Direct(3))),
+                "net_mbit_s" => columns.push((i, Column::Direct(4))),
+                other => out.report(
+                    Diagnostic::warning(
+                        "virtplan::metrics::unknown-column",
+                        format!("column `{other}` is not used"),
+                    )
+                    .at(local(hstart + start, hstart + end), "ignored")
+                    .help(suggest(other, &KNOWN, "column")),
+                ),
+            }
+        }
+        let header_span = local(hstart, hstart + header.len());
+        let Some(col_ts) = col_ts else {
+            let looks_binary = header.chars().any(|c| c.is_control() && c != '\t');
+            out.report(
+                Diagnostic::error(
+                    "virtplan::metrics::csv",
+                    if looks_binary {
+                        "the measurement file is not CSV text"
+                    } else {
+                        "the measurement file has no `timestamp` column"
+                    },
+                )
+                .at(header_span, "header row")
+                .help("the first row names the columns: timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s"),
+            );
+            return None;
+        };
+        if self.ctx.owner.is_none() && col_server.is_none() {
+            out.report(
+                Diagnostic::error(
+                    "virtplan::metrics::csv",
+                    "the measurement file has no `server` column",
+                )
+                .at(header_span, "header row")
+                .help("files loaded by a project-level `metrics` need a `server` column"),
+            );
+            return None;
+        }
+        Some(Header {
+            cols,
+            col_ts,
+            col_server,
+            columns,
+        })
+    }
+
+    fn row(&mut self, start: usize, line: &str) {
+        let Some(Some(h)) = &self.header else { return };
+        let (ctx, out) = (self.ctx, &mut self.out);
         if line.bytes().all(|b| b.is_ascii_whitespace()) {
-            continue;
+            return;
         }
         let span = local(start, start + line.len());
+        let mut fields: Vec<Field> = Vec::with_capacity(h.cols.len());
         if let Err(why) = split_csv(line, b',', &mut fields) {
             out.row_problem(
                 ctx.owner,
@@ -482,9 +604,9 @@ pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
                     .at(span, "malformed row")
                     .help("quote a field as a whole: \"a field, with a comma\"; a quote inside is written twice"),
             );
-            continue;
+            return;
         }
-        if fields.len() != cols.len() {
+        if fields.len() != h.cols.len() {
             out.row_problem(
                 ctx.owner,
                 Diagnostic::error(
@@ -492,29 +614,31 @@ pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
                     format!(
                         "row has {} fields, the header has {}",
                         fields.len(),
-                        cols.len()
+                        h.cols.len()
                     ),
                 )
                 .at(span, "malformed row")
                 .help("every row has one value per header column, separated by commas"),
             );
-            continue;
+            return;
         }
-        let id = match (ctx.owner, col_server) {
+        let id = match (ctx.owner, h.col_server) {
             (Some(id), _) => id,
             (None, Some(c)) => {
                 let name = fields[c].0.as_ref();
                 match ctx.server(name) {
                     Some(id) => id,
                     None => {
-                        unknown.entry(name.to_string()).or_insert(span);
-                        continue;
+                        if !self.unknown.contains_key(name) {
+                            self.unknown.insert(name.to_string(), span);
+                        }
+                        return;
                     }
                 }
             }
-            (None, None) => continue,
+            (None, None) => return,
         };
-        let stamp = fields[col_ts].0.as_ref();
+        let stamp = fields[h.col_ts].0.as_ref();
         let Some(ts) = parse_timestamp(stamp) else {
             out.row_problem(
                 Some(id),
@@ -525,24 +649,27 @@ pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
                 .at(span, "bad timestamp")
                 .help("write RFC 3339 with an offset (2026-03-02T08:00:00Z) or Unix seconds; the date must exist (no 30 February) and seconds run 00 to 59"),
             );
-            continue;
+            return;
         };
         let server = &ctx.model.servers[id];
         let mut row = [f64::NAN; 5];
         let mut bad = None;
-        for (i, col) in &columns {
+        for (i, col) in &h.columns {
             let raw = fields[*i].0.as_ref();
             if raw.is_empty() {
                 continue;
             }
             let Some(v) = parse_number(raw) else {
-                bad = Some(format!("`{raw}` in column `{}` is not a number", cols[*i]));
+                bad = Some(format!(
+                    "`{raw}` in column `{}` is not a number",
+                    h.cols[*i]
+                ));
                 break;
             };
             if !v.is_finite() || v < 0.0 {
                 bad = Some(format!(
                     "`{raw}` in column `{}` is negative or not finite",
-                    cols[*i]
+                    h.cols[*i]
                 ));
                 break;
             }
@@ -563,12 +690,10 @@ pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
                     .at(span, "rejected row")
                     .help("measurements are non-negative numbers; percentages are 0 to 100"),
             );
-            continue;
+            return;
         }
         out.row(id, ts, row, span);
     }
-    report_unknown_servers(&mut out, unknown, ctx);
-    out
 }
 
 /// Parses a decimal number. The common case, digits with an optional
