@@ -230,16 +230,11 @@ impl Imported {
             // Plausible range.
             let (lo, hi) = plausible_range(&s.times, period);
             let mut keep: Vec<usize> = Vec::with_capacity(s.times.len());
-            let inside: Vec<i64> = s
+            let bulk = s
                 .times
                 .iter()
-                .copied()
-                .filter(|t| (lo..=hi).contains(t))
-                .collect();
-            let bulk = (
-                inside.iter().copied().min().unwrap_or(0),
-                inside.iter().copied().max().unwrap_or(0),
-            );
+                .filter(|t| (lo..=hi).contains(*t))
+                .fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(*t), b.max(*t)));
             for (i, &t) in s.times.iter().enumerate() {
                 if (lo..=hi).contains(&t) {
                     keep.push(i);

@@ -13,10 +13,17 @@
 //! takes the server's overall percentile and counts as missing. CPU is in
 //! reference GHz: `cpu_pct` × cores × clock × cpu-perf, or `cpu_ghz` × cpu-perf.
 //!
-//! Files are read and folded on two threads, in chunks, and a server's rows
-//! are folded into its profile as soon as its own file is read, so memory
-//! holds one chunk of raw rows at a time. File texts are added to the source
-//! map only when they have a diagnostic. Results do not depend on timing:
+//! Files are read and folded on two threads, in chunks. Each file is
+//! streamed through [`FileSource::open`] line by line, so its text is never
+//! held whole; its rows are kept per server as one timestamp, five values
+//! and a span (60 bytes a row) until the file is read and its times
+//! checked. A server's rows are folded into its profile as soon as its own
+//! file is read; rows of files from a top-level glob wait until every file
+//! is read (a server may have rows in several). Exact nearest-rank
+//! percentiles need every value, so memory grows with the rows of the
+//! largest pooled set, not with the text. File texts are added to the
+//! source map only when a diagnostic points into them, and only up to the
+//! line after the last one pointed at. Results do not depend on timing:
 //! they are put back in job order.
 
 use std::collections::BTreeMap;
