@@ -1028,6 +1028,26 @@ mod tests {
         assert_eq!(parse_timestamp("2026-03-02T08:00:00"), None);
         assert_eq!(parse_timestamp("yesterday"), None);
         assert_eq!(parse_timestamp("99999999999999999999"), None);
+        // Dates that do not exist never roll over; leap years by the
+        // Gregorian rule (2024 and 2000 are leap years, 2025 and 1900 not).
+        assert_eq!(parse_timestamp("2026-02-30T00:00:00Z"), None);
+        assert_eq!(parse_timestamp("2026-04-31T23:59:00Z"), None);
+        assert_eq!(parse_timestamp("2026-03-01T23:59:60Z"), None);
+        assert_eq!(parse_timestamp("2025-02-29T00:00:00Z"), None);
+        assert_eq!(parse_timestamp("1900-02-29T00:00:00Z"), None);
+        // 2024-02-29 is 19782 days after the epoch, 2000-02-29 is 11016.
+        assert_eq!(
+            parse_timestamp("2024-02-29T00:00:00Z"),
+            Some(19_782 * 86400)
+        );
+        assert_eq!(
+            parse_timestamp("2000-02-29T00:00:00Z"),
+            Some(11_016 * 86400)
+        );
+        assert_eq!(
+            parse_timestamp("2026-12-31T23:59:59Z"),
+            Some(20_818 * 86400 + 86399)
+        );
     }
 
     #[test]

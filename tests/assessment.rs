@@ -1655,3 +1655,55 @@ fn generated_files_give_the_profile_of_their_valid_rows_or_an_error() {
     // The generator reaches both outcomes.
     assert!(errors > 0 && errors < 300, "{errors} cases with an error");
 }
+
+/// A source whose measurement files can only be streamed: `read` refuses
+/// them, `open` hands them out in slices of 7 bytes (so lines arrive in
+/// pieces), as a disk source that never holds a file whole would.
+struct StreamOnly(MemorySource);
+
+struct Trickle(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(7);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+impl virtplan::source::FileSource for StreamOnly {
+    fn list(&self) -> Vec<String> {
+        self.0.list()
+    }
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        if path.ends_with(".csv") {
+            return Err("measurement files are streamed".to_string());
+        }
+        self.0.read(path)
+    }
+    fn open(&self, path: &str) -> Result<Box<dyn std::io::Read + Send + '_>, String> {
+        Ok(Box::new(Trickle(std::io::Cursor::new(self.0.read(path)?))))
+    }
+}
+
+#[test]
+fn measurement_files_are_streamed_and_diagnostics_still_point_at_their_line() {
+    // one_bad_row's file, read only through `open`: the row on line 3 is
+    // rejected at its line, and p95 of 4 and 12 GHz is 12.
+    let csv = "timestamp,cpu_pct,mem_gib\n\
+               2026-03-02T08:00:00Z,10,8\n\
+               2026-03-02T09:00:00Z,20\n\
+               2026-03-02T10:00:00Z,30,8\n";
+    let src = StreamOnly(Estate::new().measured("web01", "", csv).source());
+    let c = virtplan::compile(&src);
+    assert!(
+        diags_of(&c, "virtplan::load::read").is_empty(),
+        "{:?}",
+        c.diags.items
+    );
+    let found = diags_of(&c, "virtplan::metrics::row");
+    assert_eq!(found.len(), 1, "{:?}", c.diags.items);
+    assert_eq!(found[0].1, "m/web01.csv:3:1");
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (2, 1));
+    close(s.demand.cpu_ghz_p, 12.0);
+}
