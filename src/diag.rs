@@ -19,6 +19,9 @@ use crate::source::{FileId, SourceMap, Span};
 pub enum Severity {
     Error,
     Warning,
+    /// Something virtplan did for the user that they should know of, such
+    /// as sorting rows; not a mistake.
+    Note,
 }
 
 /// One problem found in the user's input.
@@ -50,6 +53,12 @@ impl Diagnostic {
     pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+    pub fn note(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Note,
             ..Diagnostic::error(code, message)
         }
     }
@@ -91,7 +100,10 @@ impl Diagnostics {
             .count()
     }
     pub fn warnings(&self) -> usize {
-        self.items.len() - self.errors()
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
     }
     /// Sorts by file name, offset, then code, and drops exact duplicates.
     pub fn sort(&mut self, sources: &SourceMap) {
@@ -203,6 +215,22 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "virtplan::metrics::no-data",
         "a server without measurements",
+    ),
+    (
+        "virtplan::metrics::implausible-time",
+        "a measurement row far outside the period the file covers",
+    ),
+    (
+        "virtplan::metrics::sorted",
+        "measurement rows sorted into time order (a note)",
+    ),
+    (
+        "virtplan::metrics::rejected",
+        "a server with most of its measurement rows rejected",
+    ),
+    (
+        "virtplan::metrics::two-sources",
+        "two files measuring one server at the same times",
     ),
     (
         "virtplan::cost::currency",
@@ -329,6 +357,7 @@ pub fn render_short(diags: &[Diagnostic], sources: &SourceMap) -> String {
         let sev = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         out.push_str(&format!("{pos}: {sev}[{}]: {}\n", d.code, d.message));
     }
@@ -427,6 +456,7 @@ impl miette::Diagnostic for Report<'_> {
         Some(match self.diag.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
         })
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {

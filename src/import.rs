@@ -16,6 +16,7 @@
 pub mod perfmon;
 pub mod sadf;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::diag::{Diagnostic, suggest};
@@ -44,11 +45,14 @@ pub struct Series {
     pub values: [Vec<f64>; 5],
     pub present: [bool; 5],
     pub rejected: usize,
+    /// Where each row is, for problems found after the file is read.
+    pub spans: Vec<Span>,
 }
 
 impl Series {
-    pub fn push(&mut self, ts: i64, row: [f64; 5]) {
+    pub fn push(&mut self, ts: i64, row: [f64; 5], span: Span) {
         self.times.push(ts);
+        self.spans.push(span);
         for (r, v) in row.iter().enumerate() {
             if !v.is_nan() {
                 self.present[r] = true;
@@ -59,12 +63,80 @@ impl Series {
     /// Appends another series' rows (from another file).
     pub fn append(&mut self, other: Series) {
         self.times.extend(other.times);
+        self.spans.extend(other.spans);
         for r in 0..5 {
             self.values[r].extend(&other.values[r]);
             self.present[r] |= other.present[r];
         }
         self.rejected += other.rejected;
     }
+    /// Keeps the rows of `order`, in that order.
+    pub fn select(&mut self, order: &[usize]) {
+        self.times = order.iter().map(|i| self.times[*i]).collect();
+        self.spans = order.iter().map(|i| self.spans[*i]).collect();
+        for r in 0..5 {
+            self.values[r] = order.iter().map(|i| self.values[r][*i]).collect();
+        }
+    }
+}
+
+/// The plausible range of a server's timestamps in one file: with `q1` and
+/// `q3` the lower and upper quartiles (nearest rank) of its timestamps and
+/// `P` the profile period, `[q1 − 3 × (q3 − q1) − P, q3 + 3 × (q3 − q1) + P]`.
+/// Rows of a measured period spread evenly over it are all inside; a row
+/// years away (a clock reset to 1970, a typo'd year) is not.
+pub fn plausible_range(times: &[i64], period: i64) -> (i64, i64) {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    if n == 0 {
+        return (i64::MIN, i64::MAX);
+    }
+    let rank = |q: usize| sorted[(q * n).div_ceil(4).clamp(1, n) - 1];
+    let (q1, q3) = (rank(1), rank(3));
+    let spread = (q3 - q1).saturating_mul(3).saturating_add(period);
+    (q1.saturating_sub(spread), q3.saturating_add(spread))
+}
+
+/// The row whose removal leaves `t` in non-decreasing order, if there is
+/// one and `t` is not already in order. Of two candidates around the first
+/// descent, the later row is taken (it is the one that came out of turn).
+pub fn single_outlier(t: &[i64]) -> Option<usize> {
+    let n = t.len();
+    let first = (0..n.saturating_sub(1)).find(|&i| t[i] > t[i + 1])?;
+    // Rows before `first` are in order; is the suffix from k on in order?
+    let mut suffix_ok = vec![true; n + 1];
+    for k in (0..n.saturating_sub(1)).rev() {
+        suffix_ok[k] = suffix_ok[k + 1] && t[k] <= t[k + 1];
+    }
+    let removable = |j: usize| {
+        let prefix = j == 0 || (0..j - 1).all(|k| t[k] <= t[k + 1]);
+        let bridge = j == 0 || j + 1 >= n || t[j - 1] <= t[j + 1];
+        prefix && bridge && (j + 1 >= n || suffix_ok[j + 1])
+    };
+    [first + 1, first].into_iter().find(|&j| removable(j))
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of Unix seconds, for messages.
+pub fn format_utc(ts: i64) -> String {
+    let days = ts.div_euclid(86400);
+    let secs = ts.rem_euclid(86400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Who a file belongs to and what the readers need to know of servers.
@@ -123,9 +195,9 @@ impl Imported {
             self.diags.push(d);
         }
     }
-    /// Adds a row, rejecting it when it does not come after the server's
-    /// previous row of this file.
-    pub fn row(&mut self, id: Id, ts: i64, row: [f64; 5], span: Span, model: &Model) {
+    /// Adds a row; its time is checked against the file's other rows of the
+    /// server by [`Imported::finish`].
+    pub fn row(&mut self, id: Id, ts: i64, row: [f64; 5], span: Span) {
         // A value beyond any real server's scale is a broken export.
         if row.iter().any(|v| *v > MAX_VALUE) {
             self.row_problem(
@@ -139,23 +211,111 @@ impl Imported {
             );
             return;
         }
-        let s = self.series.entry(id).or_default();
-        if let Some(last) = s.times.last().copied()
-            && ts <= last
-        {
-            let what = if ts == last { "duplicate" } else { "unordered" };
-            self.row_problem(
-                Some(id),
-                Diagnostic::error(
-                    "virtplan::metrics::order",
-                    format!("{what} timestamp for `{}`", model.servers[id].name),
-                )
-                .at(span, format!("{what} timestamp"))
-                .help("rows of one server come in increasing time order, each time once"),
-            );
-            return;
+        self.series.entry(id).or_default().push(ts, row, span);
+    }
+
+    /// Checks the times of each server's rows once the file is read: rows
+    /// outside the [`plausible_range`] are rejected, each with a warning; a
+    /// single row whose removal restores the time order is rejected as
+    /// unordered; rows in any other order are sorted, with a note; of rows
+    /// with the same time, the first is kept and each repeat rejected.
+    pub fn finish(&mut self, model: &Model) {
+        let period = model.project.profile.period.0 as i64;
+        let ids: Vec<Id> = self.series.keys().copied().collect();
+        for id in ids {
+            let Some(mut s) = self.series.get_mut(&id).map(std::mem::take) else {
+                continue;
+            };
+            let name = model.servers.get(id).map_or("?", |s| s.name.as_str());
+            // Plausible range.
+            let (lo, hi) = plausible_range(&s.times, period);
+            let mut keep: Vec<usize> = Vec::with_capacity(s.times.len());
+            let bulk = s
+                .times
+                .iter()
+                .filter(|t| (lo..=hi).contains(*t))
+                .fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(*t), b.max(*t)));
+            for (i, &t) in s.times.iter().enumerate() {
+                if (lo..=hi).contains(&t) {
+                    keep.push(i);
+                    continue;
+                }
+                self.row_problem(
+                    None,
+                    Diagnostic::error(
+                        "virtplan::metrics::implausible-time",
+                        format!(
+                            "{} is far outside the period the other rows of `{name}` cover ({} to {})",
+                            format_utc(t),
+                            format_utc(bulk.0),
+                            format_utc(bulk.1)
+                        ),
+                    )
+                    .at(s.spans[i], "implausible time")
+                    .help("a row more than three interquartile spans plus one profile period away from the middle half of a file's times is left out; check the clock or the year"),
+                );
+            }
+            s.rejected += s.times.len() - keep.len();
+            if keep.len() < s.times.len() {
+                s.select(&keep);
+            }
+            // Order.
+            if let Some(j) = single_outlier(&s.times) {
+                self.row_problem(
+                    None,
+                    Diagnostic::error(
+                        "virtplan::metrics::order",
+                        format!("unordered timestamp for `{name}`"),
+                    )
+                    .at(s.spans[j], "breaks the time order")
+                    .help("without this row the file is in time order; check its date and time"),
+                );
+                s.rejected += 1;
+                let keep: Vec<usize> = (0..s.times.len()).filter(|&i| i != j).collect();
+                s.select(&keep);
+            } else if let Some(i) = (1..s.times.len()).find(|&i| s.times[i - 1] > s.times[i]) {
+                let descents = s.times.windows(2).filter(|w| w[0] > w[1]).count();
+                self.report(
+                    Diagnostic::note(
+                        "virtplan::metrics::sorted",
+                        format!(
+                            "the rows of `{name}` are not in time order ({descents} go back in time); they were sorted"
+                        ),
+                    )
+                    .at(s.spans[i], "first row out of order")
+                    .help("rows may come in any order; export them oldest first to silence this note"),
+                );
+                let mut order: Vec<usize> = (0..s.times.len()).collect();
+                order.sort_by_key(|&k| s.times[k]);
+                s.select(&order);
+            }
+            // Repeated times.
+            let mut keep: Vec<usize> = Vec::with_capacity(s.times.len());
+            for i in 0..s.times.len() {
+                match keep.last() {
+                    Some(&k) if s.times[k] == s.times[i] => {
+                        self.row_problem(
+                            None,
+                            Diagnostic::error(
+                                "virtplan::metrics::order",
+                                format!("duplicate timestamp for `{name}`"),
+                            )
+                            .at(s.spans[i], "duplicate timestamp")
+                            .related(s.spans[k], "first row of this time, kept")
+                            .help(
+                                "each time comes once per server; the first row of a time is used",
+                            ),
+                        );
+                        s.rejected += 1;
+                    }
+                    _ => keep.push(i),
+                }
+            }
+            if keep.len() < s.times.len() {
+                s.select(&keep);
+            }
+            self.series.insert(id, s);
         }
-        s.push(ts, row);
     }
 }
 
@@ -189,12 +349,76 @@ impl<'t> Iterator for Lines<'t> {
 }
 
 /// Reads one file in the given format.
+/// Reads one file in the given format and checks the times of its rows
+/// ([`Imported::finish`]).
 pub fn read(format: &str, text: &str, ctx: &Context) -> Imported {
-    match format {
+    let mut out = match format {
         "perfmon" => perfmon::read(text, ctx),
         "sadf" => sadf::read(text, ctx),
         _ => read_virtplan(text, ctx),
+    };
+    out.finish(ctx.model);
+    out
+}
+
+/// Why a measurement stream could not be read as text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotText {
+    /// The stream failed.
+    Io(String),
+    /// A ZIP archive, such as an .xlsx workbook.
+    Zip,
+    /// A NUL byte: binary data.
+    Binary,
+    /// Bytes that are not UTF-8, from this byte on.
+    NotUtf8(usize),
+}
+
+/// Reads one file from a stream in the given format and checks the times
+/// of its rows ([`Imported::finish`]). virtplan's CSV is read line by line,
+/// so memory holds one line of the file and the rows taken from it; perfmon
+/// and sadf files (one server's day or log each) are read whole.
+pub fn read_stream(
+    format: &str,
+    input: &mut dyn std::io::BufRead,
+    ctx: &Context,
+) -> Result<Imported, NotText> {
+    let mut line_buf: Vec<u8> = Vec::with_capacity(256);
+    let mut offset = 0usize;
+    let mut text = String::new();
+    let mut reader = VirtplanCsv::new(ctx);
+    let whole = matches!(format, "perfmon" | "sadf");
+    loop {
+        line_buf.clear();
+        let n = input
+            .read_until(b'\n', &mut line_buf)
+            .map_err(|e| NotText::Io(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        if offset == 0 && line_buf.starts_with(b"PK\x03\x04") {
+            return Err(NotText::Zip);
+        }
+        if line_buf.contains(&0) {
+            return Err(NotText::Binary);
+        }
+        let line = std::str::from_utf8(&line_buf)
+            .map_err(|e| NotText::NotUtf8(offset + e.valid_up_to()))?;
+        if whole {
+            text.push_str(line);
+        } else {
+            let line = line.strip_suffix('\n').unwrap_or(line);
+            reader.line(offset, line.strip_suffix('\r').unwrap_or(line));
+        }
+        offset += n;
     }
+    let mut out = match format {
+        "perfmon" => perfmon::read(&text, ctx),
+        "sadf" => sadf::read(&text, ctx),
+        _ => reader.end(),
+    };
+    out.finish(ctx.model);
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -220,85 +444,164 @@ const KNOWN: [&str; 8] = [
 /// `server`, and any of `cpu_pct`, `cpu_ghz`, `mem_gib`, `disk_iops`,
 /// `disk_mb_s`, `net_mbit_s`. Other columns are ignored with a warning.
 pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
-    let mut out = Imported::default();
-    let mut lines = Lines::new(text);
-    let Some((hstart, header)) = lines.next() else {
-        out.report(
-            Diagnostic::error("virtplan::metrics::csv", "the measurement file is empty")
-                .at(local(0, 0), "empty file")
-                .help("a measurement file starts with a header row: timestamp,cpu_pct,..."),
-        );
-        return out;
-    };
-    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
-    let cols: Vec<&str> = header
-        .split(',')
-        .map(|c| c.trim().trim_matches('"'))
-        .collect();
-    let mut col_ts = None;
-    let mut col_server = None;
-    let mut columns: Vec<(usize, Column)> = Vec::new();
-    let mut offset = hstart;
-    for (i, raw) in header.split(',').enumerate() {
-        let c = cols[i];
-        match c {
-            "timestamp" => col_ts = Some(i),
-            "server" => col_server = Some(i),
-            "cpu_pct" => columns.push((i, Column::CpuPct)),
-            "cpu_ghz" => columns.push((i, Column::CpuGhz)),
-            "mem_gib" => columns.push((i, Column::Direct(1))),
-            "disk_iops" => columns.push((i, Column::Direct(2))),
-            "disk_mb_s" => columns.push((i, Column::Direct(3))),
-            "net_mbit_s" => columns.push((i, Column::Direct(4))),
-            other => out.report(
-                Diagnostic::warning(
-                    "virtplan::metrics::unknown-column",
-                    format!("column `{other}` is not used"),
+    let mut reader = VirtplanCsv::new(ctx);
+    for (start, line) in Lines::new(text) {
+        reader.line(start, line);
+    }
+    reader.end()
+}
+
+/// What the header of a virtplan CSV file says.
+struct Header {
+    cols: Vec<String>,
+    col_ts: usize,
+    col_server: Option<usize>,
+    columns: Vec<(usize, Column)>,
+}
+
+/// virtplan's CSV reader, fed one line at a time so that a file can be
+/// streamed.
+pub struct VirtplanCsv<'c> {
+    ctx: &'c Context<'c>,
+    out: Imported,
+    /// `None` before the first line; `Some(None)` when the header was
+    /// unusable and the rest of the file is skipped.
+    header: Option<Option<Header>>,
+    unknown: BTreeMap<String, Span>,
+}
+
+impl<'c> VirtplanCsv<'c> {
+    pub fn new(ctx: &'c Context<'c>) -> Self {
+        VirtplanCsv {
+            ctx,
+            out: Imported::default(),
+            header: None,
+            unknown: BTreeMap::new(),
+        }
+    }
+
+    /// The rows read, before [`Imported::finish`].
+    pub fn end(mut self) -> Imported {
+        if self.header.is_none() {
+            self.out.report(
+                Diagnostic::error("virtplan::metrics::csv", "the measurement file is empty")
+                    .at(local(0, 0), "empty file")
+                    .help("a measurement file starts with a header row: timestamp,cpu_pct,..."),
+            );
+        }
+        report_unknown_servers(&mut self.out, std::mem::take(&mut self.unknown), self.ctx);
+        self.out
+    }
+
+    /// One line, without its line ending, starting at byte `start` of the file.
+    pub fn line(&mut self, start: usize, line: &str) {
+        match &self.header {
+            None => {
+                let h = self.read_header(start, line);
+                self.header = Some(h);
+            }
+            Some(None) => {}
+            Some(Some(_)) => self.row(start, line),
+        }
+    }
+
+    fn read_header(&mut self, hstart: usize, header: &str) -> Option<Header> {
+        let out = &mut self.out;
+        let (bom, header) = match header.strip_prefix('\u{feff}') {
+            Some(rest) => ('\u{feff}'.len_utf8(), rest),
+            None => (0, header),
+        };
+        let hstart = hstart + bom;
+        let mut cells = Vec::new();
+        if let Err(why) = split_csv(header, b',', &mut cells) {
+            out.report(
+                Diagnostic::error(
+                    "virtplan::metrics::csv",
+                    format!("the header row cannot be read: {why}"),
                 )
-                .at(local(offset, offset + raw.len()), "ignored")
-                .help(suggest(other, &KNOWN, "column")),
-            ),
+                .at(local(hstart, hstart + header.len()), "header row")
+                .help("quote a field as a whole: \"a field, with a comma\"; a quote inside is written twice"),
+            );
+            return None;
         }
-        offset += raw.len() + 1;
+        let cols: Vec<String> = cells.iter().map(|c| c.0.to_string()).collect();
+        let mut col_ts = None;
+        let mut col_server = None;
+        let mut columns: Vec<(usize, Column)> = Vec::new();
+        for (i, (_, start, end)) in cells.iter().enumerate() {
+            match cols[i].as_str() {
+                "timestamp" => col_ts = Some(i),
+                "server" => col_server = Some(i),
+                "cpu_pct" => columns.push((i, Column::CpuPct)),
+                "cpu_ghz" => columns.push((i, Column::CpuGhz)),
+                "mem_gib" => columns.push((i, Column::Direct(1))),
+                "disk_iops" => columns.push((i, Column::Direct(2))),
+                "disk_mb_s" => columns.push((i, Column::Direct(3))),
+                "net_mbit_s" => columns.push((i, Column::Direct(4))),
+                other => out.report(
+                    Diagnostic::warning(
+                        "virtplan::metrics::unknown-column",
+                        format!("column `{other}` is not used"),
+                    )
+                    .at(local(hstart + start, hstart + end), "ignored")
+                    .help(suggest(other, &KNOWN, "column")),
+                ),
+            }
+        }
+        let header_span = local(hstart, hstart + header.len());
+        let Some(col_ts) = col_ts else {
+            let looks_binary = header.chars().any(|c| c.is_control() && c != '\t');
+            out.report(
+                Diagnostic::error(
+                    "virtplan::metrics::csv",
+                    if looks_binary {
+                        "the measurement file is not CSV text"
+                    } else {
+                        "the measurement file has no `timestamp` column"
+                    },
+                )
+                .at(header_span, "header row")
+                .help("the first row names the columns: timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s"),
+            );
+            return None;
+        };
+        if self.ctx.owner.is_none() && col_server.is_none() {
+            out.report(
+                Diagnostic::error(
+                    "virtplan::metrics::csv",
+                    "the measurement file has no `server` column",
+                )
+                .at(header_span, "header row")
+                .help("files loaded by a project-level `metrics` need a `server` column"),
+            );
+            return None;
+        }
+        Some(Header {
+            cols,
+            col_ts,
+            col_server,
+            columns,
+        })
     }
-    let header_span = local(hstart, hstart + header.len());
-    let Some(col_ts) = col_ts else {
-        let looks_binary = header.chars().any(|c| c.is_control() && c != '\t');
-        out.report(
-            Diagnostic::error(
-                "virtplan::metrics::csv",
-                if looks_binary {
-                    "the measurement file is not CSV text"
-                } else {
-                    "the measurement file has no `timestamp` column"
-                },
-            )
-            .at(header_span, "header row")
-            .help("the first row names the columns: timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s"),
-        );
-        return out;
-    };
-    if ctx.owner.is_none() && col_server.is_none() {
-        out.report(
-            Diagnostic::error(
-                "virtplan::metrics::csv",
-                "the measurement file has no `server` column",
-            )
-            .at(header_span, "header row")
-            .help("files loaded by a project-level `metrics` need a `server` column"),
-        );
-        return out;
-    }
-    let mut unknown: BTreeMap<String, Span> = BTreeMap::new();
-    let mut fields: Vec<&str> = Vec::with_capacity(cols.len());
-    for (start, line) in lines {
+
+    fn row(&mut self, start: usize, line: &str) {
+        let Some(Some(h)) = &self.header else { return };
+        let (ctx, out) = (self.ctx, &mut self.out);
         if line.bytes().all(|b| b.is_ascii_whitespace()) {
-            continue;
+            return;
         }
-        fields.clear();
-        fields.extend(line.split(',').map(str::trim_ascii));
         let span = local(start, start + line.len());
-        if fields.len() != cols.len() {
+        let mut fields: Vec<Field> = Vec::with_capacity(h.cols.len());
+        if let Err(why) = split_csv(line, b',', &mut fields) {
+            out.row_problem(
+                ctx.owner,
+                Diagnostic::error("virtplan::metrics::row", format!("row cannot be read: {why}"))
+                    .at(span, "malformed row")
+                    .help("quote a field as a whole: \"a field, with a comma\"; a quote inside is written twice"),
+            );
+            return;
+        }
+        if fields.len() != h.cols.len() {
             out.row_problem(
                 ctx.owner,
                 Diagnostic::error(
@@ -306,56 +609,62 @@ pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
                     format!(
                         "row has {} fields, the header has {}",
                         fields.len(),
-                        cols.len()
+                        h.cols.len()
                     ),
                 )
                 .at(span, "malformed row")
                 .help("every row has one value per header column, separated by commas"),
             );
-            continue;
+            return;
         }
-        let id = match (ctx.owner, col_server) {
+        let id = match (ctx.owner, h.col_server) {
             (Some(id), _) => id,
             (None, Some(c)) => {
-                let name = fields[c].trim();
+                let name = fields[c].0.as_ref();
                 match ctx.server(name) {
                     Some(id) => id,
                     None => {
-                        unknown.entry(name.to_string()).or_insert(span);
-                        continue;
+                        if !self.unknown.contains_key(name) {
+                            self.unknown.insert(name.to_string(), span);
+                        }
+                        return;
                     }
                 }
             }
-            (None, None) => continue,
+            (None, None) => return,
         };
-        let Some(ts) = parse_timestamp(fields[col_ts].trim()) else {
+        let stamp = fields[h.col_ts].0.as_ref();
+        let Some(ts) = parse_timestamp(stamp) else {
             out.row_problem(
                 Some(id),
                 Diagnostic::error(
                     "virtplan::metrics::row",
-                    format!("`{}` is not a timestamp", fields[col_ts].trim()),
+                    format!("`{stamp}` is not a timestamp"),
                 )
                 .at(span, "bad timestamp")
-                .help("write RFC 3339 with an offset (2026-03-02T08:00:00Z) or Unix seconds"),
+                .help("write RFC 3339 with an offset (2026-03-02T08:00:00Z) or Unix seconds; the date must exist (no 30 February) and seconds run 00 to 59"),
             );
-            continue;
+            return;
         };
         let server = &ctx.model.servers[id];
         let mut row = [f64::NAN; 5];
         let mut bad = None;
-        for (i, col) in &columns {
-            let raw = fields[*i];
+        for (i, col) in &h.columns {
+            let raw = fields[*i].0.as_ref();
             if raw.is_empty() {
                 continue;
             }
             let Some(v) = parse_number(raw) else {
-                bad = Some(format!("`{raw}` in column `{}` is not a number", cols[*i]));
+                bad = Some(format!(
+                    "`{raw}` in column `{}` is not a number",
+                    h.cols[*i]
+                ));
                 break;
             };
             if !v.is_finite() || v < 0.0 {
                 bad = Some(format!(
                     "`{raw}` in column `{}` is negative or not finite",
-                    cols[*i]
+                    h.cols[*i]
                 ));
                 break;
             }
@@ -376,12 +685,10 @@ pub fn read_virtplan(text: &str, ctx: &Context) -> Imported {
                     .at(span, "rejected row")
                     .help("measurements are non-negative numbers; percentages are 0 to 100"),
             );
-            continue;
+            return;
         }
-        out.row(id, ts, row, span, ctx.model);
+        out.row(id, ts, row, span);
     }
-    report_unknown_servers(&mut out, unknown, ctx);
-    out
 }
 
 /// Parses a decimal number. The common case, digits with an optional
@@ -496,12 +803,30 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     civil_to_unix(y, mo, d, h, mi, se).map(|t| t - offset)
 }
 
-/// Seconds since the epoch of a date and time of day, if they are valid.
+/// Seconds since the epoch of a date and time of day, if they are valid:
+/// the day exists in that month of that (proleptic Gregorian) year, and the
+/// time is 00:00:00 to 23:59:59. A leap second (`:60`) is not accepted, and
+/// nothing rolls over into the next day or month.
 pub fn civil_to_unix(y: i64, mo: i64, d: i64, h: i64, mi: i64, se: i64) -> Option<i64> {
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    if !(1..=12).contains(&mo)
+        || !(1..=days_in_month(y, mo)).contains(&d)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&mi)
+        || !(0..=59).contains(&se)
+    {
         return None;
     }
     Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se)
+}
+
+/// Days in a month (1 to 12) of a proleptic Gregorian year.
+pub fn days_in_month(y: i64, mo: i64) -> i64 {
+    match mo {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// The number in `s[range]`, if it is all ASCII digits.
@@ -525,26 +850,77 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146097 + doe - 719468
 }
 
-/// Splits one CSV line into fields, honouring double quotes (`""` inside a
-/// quoted field is a quote). Used by the perfmon reader, whose fields are
-/// all quoted.
-pub fn split_quoted(line: &str, sep: char, out: &mut Vec<String>) {
+/// One field of a CSV line: its text (unquoted, trimmed of ASCII
+/// whitespace) and its byte range in the line.
+pub type Field<'t> = (Cow<'t, str>, usize, usize);
+
+/// Splits one line of CSV into fields as RFC 4180 has them: a field may be
+/// enclosed in double quotes, and then holds separators and doubled quotes
+/// (`""`, one quote) as text. Whitespace around a field is left out. A
+/// quote inside an unquoted field, text after a closing quote, or a quote
+/// that is not closed on the line (a quoted field cannot span lines) is an
+/// error. Lines without quotes take a fast path that borrows every field.
+pub fn split_csv<'t>(line: &'t str, sep: u8, out: &mut Vec<Field<'t>>) -> Result<(), &'static str> {
     out.clear();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            c if c == sep && !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
+    let b = line.as_bytes();
+    if !b.contains(&b'"') {
+        let mut start = 0;
+        for part in line.split(sep as char) {
+            let end = start + part.len();
+            out.push((Cow::Borrowed(part.trim_ascii()), start, end));
+            start = end + 1;
         }
+        return Ok(());
     }
-    out.push(cur);
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < b.len() && b[i] != sep && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < b.len() && b[i] == b'"' {
+            let mut text = String::new();
+            i += 1;
+            let mut from = i;
+            loop {
+                match b[i..].iter().position(|c| *c == b'"') {
+                    None => return Err("a quoted field is not closed on its line"),
+                    Some(k) => {
+                        text.push_str(&line[from..i + k]);
+                        i += k + 1;
+                        if b.get(i) == Some(&b'"') {
+                            text.push('"');
+                            i += 1;
+                            from = i;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            while i < b.len() && b[i] != sep && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i < b.len() && b[i] != sep {
+                return Err("text follows a closing quote");
+            }
+            out.push((Cow::Owned(text), start, i));
+        } else {
+            let end = b[i..]
+                .iter()
+                .position(|c| *c == sep)
+                .map_or(b.len(), |k| i + k);
+            if b[i..end].contains(&b'"') {
+                return Err("a quote inside a field that is not quoted");
+            }
+            out.push((Cow::Borrowed(line[start..end].trim_ascii()), start, end));
+            i = end;
+        }
+        if i >= b.len() {
+            return Ok(());
+        }
+        i += 1; // the separator
+    }
 }
 
 /// Shared helpers for the readers' unit tests.
@@ -612,7 +988,9 @@ server "db01" {{
             names: &names,
             model: m,
         };
-        reader(text, &ctx)
+        let mut out = reader(text, &ctx);
+        out.finish(m);
+        out
     }
 
     pub fn codes(i: &Imported) -> Vec<&'static str> {
@@ -650,6 +1028,26 @@ mod tests {
         assert_eq!(parse_timestamp("2026-03-02T08:00:00"), None);
         assert_eq!(parse_timestamp("yesterday"), None);
         assert_eq!(parse_timestamp("99999999999999999999"), None);
+        // Dates that do not exist never roll over; leap years by the
+        // Gregorian rule (2024 and 2000 are leap years, 2025 and 1900 not).
+        assert_eq!(parse_timestamp("2026-02-30T00:00:00Z"), None);
+        assert_eq!(parse_timestamp("2026-04-31T23:59:00Z"), None);
+        assert_eq!(parse_timestamp("2026-03-01T23:59:60Z"), None);
+        assert_eq!(parse_timestamp("2025-02-29T00:00:00Z"), None);
+        assert_eq!(parse_timestamp("1900-02-29T00:00:00Z"), None);
+        // 2024-02-29 is 19782 days after the epoch, 2000-02-29 is 11016.
+        assert_eq!(
+            parse_timestamp("2024-02-29T00:00:00Z"),
+            Some(19_782 * 86400)
+        );
+        assert_eq!(
+            parse_timestamp("2000-02-29T00:00:00Z"),
+            Some(11_016 * 86400)
+        );
+        assert_eq!(
+            parse_timestamp("2026-12-31T23:59:59Z"),
+            Some(20_818 * 86400 + 86399)
+        );
     }
 
     #[test]
@@ -676,7 +1074,19 @@ mod tests {
     #[test]
     fn quoted_fields() {
         let mut out = Vec::new();
-        split_quoted(r#""a,b","c""d",e"#, ',', &mut out);
-        assert_eq!(out, vec!["a,b", "c\"d", "e"]);
+        let text = |out: &Vec<Field>| out.iter().map(|f| f.0.to_string()).collect::<Vec<_>>();
+        split_csv(r#""a,b","c""d",e, "f" ,"""#, b',', &mut out).unwrap();
+        assert_eq!(text(&out), vec!["a,b", "c\"d", "e", "f", ""]);
+        // Byte ranges: `"a,b"` is 0..5, `"c""d"` 6..12, `e` 13..14.
+        assert_eq!((out[0].1, out[0].2), (0, 5));
+        assert_eq!((out[1].1, out[1].2), (6, 12));
+        assert_eq!((out[2].1, out[2].2), (13, 14));
+        split_csv("a, b ,", b',', &mut out).unwrap();
+        assert_eq!(text(&out), vec!["a", "b", ""]);
+        split_csv(r#""a","#, b',', &mut out).unwrap();
+        assert_eq!(text(&out), vec!["a", ""]);
+        assert!(split_csv(r#""a,b"#, b',', &mut out).is_err());
+        assert!(split_csv(r#""a"b,c"#, b',', &mut out).is_err());
+        assert!(split_csv(r#"a"b,c"#, b',', &mut out).is_err());
     }
 }

@@ -472,10 +472,19 @@ impl Lowerer<'_> {
             duration(profile.and_then(|p| p.prop("period"))).unwrap_or(Seconds(7.0 * 86400.0));
         let slot = duration(profile.and_then(|p| p.prop("slot"))).unwrap_or(Seconds(3600.0));
         let percentile = number(profile.and_then(|p| p.prop("percentile"))).unwrap_or(95.0);
+        let max_rejected_v = profile.and_then(|p| p.prop("max-rejected"));
+        let max_rejected = percent(max_rejected_v).unwrap_or(Fraction(0.5));
+        self.range(
+            max_rejected_v,
+            (0.0..=1.0).contains(&max_rejected.0),
+            "max-rejected must be between 0% and 100%",
+            "write max-rejected=\"50%\"",
+        );
         let mut settings = ProfileSettings {
             period,
             slot,
             percentile,
+            max_rejected: Fraction(max_rejected.0.clamp(0.0, 1.0)),
         };
         if let Some(p) = profile {
             let divides = slot.0 >= 1.0 && period.0 >= slot.0 && (period.0 / slot.0).fract() == 0.0;

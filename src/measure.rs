@@ -13,10 +13,17 @@
 //! takes the server's overall percentile and counts as missing. CPU is in
 //! reference GHz: `cpu_pct` × cores × clock × cpu-perf, or `cpu_ghz` × cpu-perf.
 //!
-//! Files are read and folded on two threads, in chunks, and a server's rows
-//! are folded into its profile as soon as its own file is read, so memory
-//! holds one chunk of raw rows at a time. File texts are added to the source
-//! map only when they have a diagnostic. Results do not depend on timing:
+//! Files are read and folded on two threads, in chunks. Each file is
+//! streamed through [`FileSource::open`] line by line, so its text is never
+//! held whole; its rows are kept per server as one timestamp, five values
+//! and a span (60 bytes a row) until the file is read and its times
+//! checked. A server's rows are folded into its profile as soon as its own
+//! file is read; rows of files from a top-level glob wait until every file
+//! is read (a server may have rows in several). Exact nearest-rank
+//! percentiles need every value, so memory grows with the rows of the
+//! largest pooled set, not with the text. File texts are added to the
+//! source map only when a diagnostic points into them, and only up to the
+//! line after the last one pointed at. Results do not depend on timing:
 //! they are put back in job order.
 
 use std::collections::BTreeMap;
@@ -24,9 +31,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::import::{self, Context, Imported, MAX_ROW_DIAGS, PENDING, Series};
+use crate::import::{self, Context, Imported, MAX_ROW_DIAGS, NotText, PENDING, Series};
 use crate::model::{Id, Model, ProfileSettings, Server};
-use crate::source::{FileSource, SourceMap, Span, glob_match};
+use crate::source::{FileId, FileSource, SourceMap, Span, glob_match};
 
 /// The resources a workload profile tracks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -122,9 +129,8 @@ enum Outcome {
     /// The file could not be read, or is not text.
     Failed(Diagnostic),
     Read {
+        /// Rows and diagnostics, with spans in the job's [`placeholder`].
         imported: Imported,
-        /// The text, kept only when a diagnostic points into it.
-        text: Option<String>,
         /// The owner's profile, folded on the worker thread.
         folded: Option<Measured>,
     },
@@ -134,6 +140,15 @@ enum Outcome {
 const CHUNK: usize = 64;
 /// Reader threads.
 const THREADS: usize = 2;
+/// Bytes read from a file at a time.
+const BUFFER: usize = 1 << 16;
+
+/// The file id that stands for job `j`'s file until every diagnostic of the
+/// run is known; only then are files added to the source map, each up to
+/// the last line a diagnostic points into.
+fn placeholder(j: usize) -> FileId {
+    FileId(PENDING.0 - 1 - j as u32)
+}
 
 pub fn measure(
     model: &Model,
@@ -150,8 +165,9 @@ pub fn measure(
     let settings = &model.project.profile;
     let offset = model.project.utc_offset_minutes;
 
-    // Project-level globs first: their rows may belong to any server.
-    let mut glob_jobs = Vec::new();
+    // Project-level globs first: their rows may belong to any server. A file
+    // two globs match is read once.
+    let mut jobs = Vec::new();
     let listing = if model.metrics.is_empty() {
         Vec::new()
     } else {
@@ -173,7 +189,10 @@ pub fn measure(
             );
         }
         for path in matched {
-            glob_jobs.push(Job {
+            if jobs.iter().any(|j: &Job| &j.path == path) {
+                continue;
+            }
+            jobs.push(Job {
                 path: path.clone(),
                 format: glob.format.clone(),
                 named_at: glob.span,
@@ -181,82 +200,235 @@ pub fn measure(
             });
         }
     }
-    let mut pooled: BTreeMap<Id, Series> = BTreeMap::new();
-    let none = BTreeMap::new();
-    for chunk in glob_jobs.chunks(CHUNK) {
-        for (job, outcome) in chunk.iter().zip(run(chunk, model, &names, fs, &none)) {
-            if let Some(imported) = settle(job, outcome, sources, diags, &mut BTreeMap::new()) {
-                for (id, series) in imported.series {
-                    pooled.entry(id).or_default().append(series);
-                }
-            }
-        }
-    }
-
+    let globs = jobs.len();
     // Then each server's own file, folded at once unless globs also had rows for it.
-    let own_jobs: Vec<Job> = model
-        .servers
-        .iter()
-        .enumerate()
-        .filter_map(|(id, s)| {
-            let m = s.metrics.as_ref()?;
-            Some(Job {
-                path: m.path.clone(),
-                format: m.format.clone(),
-                named_at: m.span,
-                owner: Some(id),
-            })
+    jobs.extend(model.servers.iter().enumerate().filter_map(|(id, s)| {
+        let m = s.metrics.as_ref()?;
+        Some(Job {
+            path: m.path.clone(),
+            format: m.format.clone(),
+            named_at: m.span,
+            owner: Some(id),
         })
-        .collect();
+    }));
+    let mut pending: Vec<Diagnostic> = Vec::new();
+    let mut pooled: Pooled = BTreeMap::new();
     let mut out = Measurements::default();
-    for chunk in own_jobs.chunks(CHUNK) {
-        for (job, outcome) in chunk.iter().zip(run(chunk, model, &names, fs, &pooled)) {
-            if let Some(imported) = settle(job, outcome, sources, diags, &mut out.by_server) {
-                for (id, series) in imported.series {
-                    pooled.entry(id).or_default().append(series);
+    for (from, to) in [(0, globs), (globs, jobs.len())] {
+        let mut start = from;
+        while start < to {
+            let end = (start + CHUNK).min(to);
+            let outcomes = run(start, &jobs[start..end], model, &names, fs, &pooled);
+            for (k, outcome) in outcomes.into_iter().enumerate() {
+                let j = start + k;
+                if let Some(imported) =
+                    settle(j, &jobs[j], outcome, &mut pending, &mut out.by_server)
+                {
+                    for (id, series) in imported.series {
+                        pooled.entry(id).or_default().push((j, series));
+                    }
                 }
             }
+            start = end;
         }
     }
-    for (id, mut series) in pooled {
+    for (id, parts) in pooled {
         if out.by_server.contains_key(&id) {
             continue;
         }
+        let series = merge_sources(id, parts, model, &jobs, &mut pending);
         if series.times.is_empty() {
             if series.rejected > 0 {
                 out.rejected_only.insert(id, series.rejected);
             }
             continue;
         }
-        sort_merged(&mut series);
         out.by_server.insert(id, fold(id, series, settings, offset));
     }
+    attach_files(pending, &jobs, fs, sources, diags);
     out
 }
 
+/// Adds the files that diagnostics point into to the source map, each read
+/// again up to the end of the last line pointed at, and moves the
+/// diagnostics into the run's.
+fn attach_files(
+    mut pending: Vec<Diagnostic>,
+    jobs: &[Job],
+    fs: &dyn FileSource,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) {
+    let job_of = |f: FileId| {
+        let j = (PENDING.0 - 1).checked_sub(f.0)? as usize;
+        (j < jobs.len()).then_some(j)
+    };
+    let mut upto: BTreeMap<usize, usize> = BTreeMap::new();
+    for d in &pending {
+        for span in d.span.iter().chain(d.related.iter().map(|r| &r.0)) {
+            if let Some(j) = job_of(span.file) {
+                let e = upto.entry(j).or_default();
+                *e = (*e).max(span.end as usize);
+            }
+        }
+    }
+    let mut files: BTreeMap<usize, Option<FileId>> = BTreeMap::new();
+    for (j, end) in upto {
+        let text = prefix(fs, &jobs[j].path, end);
+        files.insert(j, text.map(|t| sources.add(jobs[j].path.clone(), t)));
+    }
+    for d in &mut pending {
+        let mut lost = false;
+        for span in d
+            .span
+            .iter_mut()
+            .chain(d.related.iter_mut().map(|r| &mut r.0))
+        {
+            if let Some(j) = job_of(span.file) {
+                match files.get(&j).copied().flatten() {
+                    Some(f) => span.file = f,
+                    None => lost = true,
+                }
+            }
+        }
+        if lost {
+            // The file changed or vanished since it was read: the message
+            // still names it, but there is no text to point into.
+            d.span = None;
+            d.related.clear();
+        }
+    }
+    for d in pending {
+        diags.push(d);
+    }
+}
+
+/// The text of a file from its start through the end of the line holding
+/// byte `end` and the line after it (shown as context), or `None` if it
+/// cannot be read as it was.
+fn prefix(fs: &dyn FileSource, path: &str, end: usize) -> Option<String> {
+    use std::io::{BufRead, Read};
+    let stream = fs.open(path).ok()?;
+    let mut input = std::io::BufReader::with_capacity(BUFFER, stream);
+    let mut bytes = Vec::new();
+    (&mut input).take(end as u64).read_to_end(&mut bytes).ok()?;
+    if bytes.len() < end {
+        return None;
+    }
+    if !bytes.ends_with(b"\n") {
+        input.read_until(b'\n', &mut bytes).ok()?;
+    }
+    input.read_until(b'\n', &mut bytes).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Rows not folded yet, per server: each file's part, by job index.
+type Pooled = BTreeMap<Id, Vec<(usize, Series)>>;
+
+/// One server's rows from several files, in time order. A time that two
+/// files both give is an error naming both (one per pair of files, with
+/// the first such rows); the row of the file read first is used and the
+/// other counted as rejected.
+fn merge_sources(
+    id: Id,
+    parts: Vec<(usize, Series)>,
+    model: &Model,
+    jobs: &[Job],
+    pending: &mut Vec<Diagnostic>,
+) -> Series {
+    let mut merged = Series::default();
+    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
+    let mut job_of = Vec::new();
+    for (part, (job, series)) in parts.into_iter().enumerate() {
+        let base = merged.times.len();
+        rows.extend(
+            series
+                .times
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (*t, part, base + i)),
+        );
+        job_of.push(job);
+        merged.append(series);
+    }
+    if job_of.len() < 2 {
+        return merged;
+    }
+    rows.sort_unstable();
+    // (first part, second part) → (times both give, first such rows).
+    let mut clashes: BTreeMap<(usize, usize), (usize, usize, usize)> = BTreeMap::new();
+    let mut keep: Vec<usize> = Vec::with_capacity(rows.len());
+    let mut last: Option<(i64, usize, usize)> = None;
+    for &(t, part, i) in &rows {
+        match last {
+            Some((lt, lpart, li)) if lt == t => {
+                let c = clashes.entry((lpart, part)).or_insert((0, li, i));
+                c.0 += 1;
+                merged.rejected += 1;
+            }
+            _ => {
+                keep.push(i);
+                last = Some((t, part, i));
+            }
+        }
+    }
+    for ((a, b), (count, first, second)) in clashes {
+        let (ja, jb) = (job_of[a], job_of[b]);
+        pending.push(
+            Diagnostic::error(
+                "virtplan::metrics::two-sources",
+                format!(
+                    "`{}` is measured at the same {count} time(s) by `{}` and `{}`",
+                    model.servers[id].name, jobs[ja].path, jobs[jb].path
+                ),
+            )
+            .at(merged.spans[second], "this time again")
+            .related(merged.spans[first], "first given here, used")
+            .help("one server's rows come from one file: leave the server out of one of them"),
+        );
+    }
+    merged.select(&keep);
+    merged
+}
+
 /// Reads the jobs of one chunk on [`THREADS`] threads, results in job order.
+/// `first` is the index of the chunk's first job.
 fn run(
+    first: usize,
     jobs: &[Job],
     model: &Model,
     names: &BTreeMap<&str, Id>,
     fs: &dyn FileSource,
-    pooled: &BTreeMap<Id, Series>,
+    pooled: &Pooled,
 ) -> Vec<Outcome> {
-    let work = |job: &Job| read_job(job, model, names, fs, pooled);
+    let work = |(k, job): (usize, &Job)| read_job(first + k, job, model, names, fs, pooled);
     if jobs.len() < 2 {
-        return jobs.iter().map(work).collect();
+        return jobs.iter().enumerate().map(work).collect();
     }
     let per = jobs.len().div_ceil(THREADS);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .chunks(per)
-            .map(|part| scope.spawn(move || part.iter().map(work).collect::<Vec<_>>()))
+        let handles: Vec<_> = (0..jobs.len())
+            .step_by(per)
+            .map(|from| {
+                let part = &jobs[from..(from + per).min(jobs.len())];
+                scope.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(k, job)| work((from + k, job)))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         let mut all = Vec::new();
-        for (h, part) in handles.into_iter().zip(jobs.chunks(per)) {
+        for (h, from) in handles.into_iter().zip((0..jobs.len()).step_by(per)) {
             match h.join() {
                 Ok(r) => all.extend(r),
-                Err(_) => all.extend(part.iter().map(work)),
+                Err(_) => all.extend(
+                    jobs[from..(from + per).min(jobs.len())]
+                        .iter()
+                        .enumerate()
+                        .map(|(k, job)| work((from + k, job))),
+                ),
             }
         }
         all
@@ -264,35 +436,58 @@ fn run(
 }
 
 fn read_job(
+    j: usize,
     job: &Job,
     model: &Model,
     names: &BTreeMap<&str, Id>,
     fs: &dyn FileSource,
-    pooled: &BTreeMap<Id, Series>,
+    pooled: &Pooled,
 ) -> Outcome {
-    let bytes = match fs.read(&job.path) {
-        Ok(b) => b,
-        Err(e) => {
-            return Outcome::Failed(
-                Diagnostic::error(
-                    "virtplan::load::read",
-                    format!("cannot read `{}`: {e}", job.path),
-                )
+    let cannot_read = |e: crate::source::ReadError| {
+        Outcome::Failed(
+            Diagnostic::error(e.code(), format!("cannot read `{}`: {e}", job.path))
                 .at(job.named_at, "named here")
-                .help("check the path; it is relative to the file that names it"),
-            );
-        }
+                .help(e.help()),
+        )
     };
-    let text = match decode_text(&job.path, bytes) {
-        Ok(t) => t,
-        Err(d) => return Outcome::Failed(d.at(job.named_at, "this file is not CSV text")),
+    let stream = match fs.open(&job.path) {
+        Ok(s) => s,
+        Err(e) => return cannot_read(e),
     };
+    let mut input = std::io::BufReader::with_capacity(BUFFER, stream);
     let ctx = Context {
         owner: job.owner,
         names,
         model,
     };
-    let mut imported = import::read(&job.format, &text, &ctx);
+    let mut imported = match import::read_stream(&job.format, &mut input, &ctx) {
+        Ok(i) => i,
+        Err(NotText::Io(e)) => return cannot_read(crate::source::ReadError::Io(e)),
+        Err(not_text) => {
+            return Outcome::Failed(
+                not_text_diag(&job.path, not_text).at(job.named_at, "this file is not CSV text"),
+            );
+        }
+    };
+    // Spans point into this job's file from here on.
+    let here = placeholder(j);
+    for d in &mut imported.diags {
+        for span in d
+            .span
+            .iter_mut()
+            .chain(d.related.iter_mut().map(|r| &mut r.0))
+        {
+            if span.file == PENDING {
+                span.file = here;
+            }
+        }
+    }
+    for s in imported.series.values_mut() {
+        for span in &mut s.spans {
+            span.file = here;
+        }
+    }
+    rejected_share(job, &mut imported, model);
     let mut folded = None;
     if let Some(id) = job.owner
         && !pooled.contains_key(&id)
@@ -316,30 +511,49 @@ fn read_job(
             );
         }
     }
-    let text = (!imported.diags.is_empty()).then_some(text);
-    Outcome::Read {
-        imported,
-        text,
-        folded,
+    Outcome::Read { imported, folded }
+}
+
+/// A server with more than `max-rejected` of its rows in one file rejected
+/// is an error at the place that names the file.
+fn rejected_share(job: &Job, imported: &mut Imported, model: &Model) {
+    let max = model.project.profile.max_rejected.0;
+    for (&id, s) in &imported.series {
+        let total = s.times.len() + s.rejected;
+        let share = s.rejected as f64 / total.max(1) as f64;
+        if s.rejected == 0 || share <= max {
+            continue;
+        }
+        imported.diags.push(
+            Diagnostic::error(
+                "virtplan::metrics::rejected",
+                format!(
+                    "`{}`: {} of {total} rows of `{}` were rejected ({:.1}%)",
+                    job.path,
+                    s.rejected,
+                    model.servers[id].name,
+                    share * 100.0
+                ),
+            )
+            .at(job.named_at, "names the file")
+            .help(format!(
+                "fix the rows reported in the file; at most {:.0}% of a server's rows may be rejected (profile max-rejected)",
+                max * 100.0
+            )),
+        );
     }
 }
 
-/// Text of a measurement file, or why it is not text.
-#[allow(clippy::result_large_err)]
-fn decode_text(path: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
-    let zip = bytes.starts_with(b"PK\x03\x04");
-    let binary = zip || bytes.contains(&0);
-    let what = match String::from_utf8(bytes) {
-        Ok(text) if !binary => return Ok(text),
-        Ok(_) if zip => "a ZIP archive (an .xlsx workbook?)".to_string(),
-        Ok(_) => "binary data".to_string(),
-        Err(e) => format!(
-            "bytes that are not UTF-8 (from byte {})",
-            e.utf8_error().valid_up_to()
-        ),
+/// Why a measurement file is not text.
+fn not_text_diag(path: &str, why: NotText) -> Diagnostic {
+    let zip = why == NotText::Zip;
+    let what = match why {
+        NotText::Zip => "a ZIP archive (an .xlsx workbook?)".to_string(),
+        NotText::NotUtf8(at) => format!("bytes that are not UTF-8 (from byte {at})"),
+        NotText::Binary | NotText::Io(_) => "binary data".to_string(),
     };
     // The file's own text is not shown: it is not text.
-    Err(Diagnostic::error(
+    Diagnostic::error(
         "virtplan::metrics::csv",
         format!("`{path}` is not a text CSV file: it holds {what}"),
     )
@@ -347,56 +561,43 @@ fn decode_text(path: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
         "open it in the spreadsheet program and save it as CSV (UTF-8)"
     } else {
         "export the measurements as UTF-8 CSV"
-    }))
+    })
 }
 
-/// Moves a file's diagnostics into the run's, adding the file to the source
-/// map when they point into it, and keeps what was folded. Returns the rows
-/// still to be merged.
+/// Moves a file's diagnostics into the run's pending ones and keeps what
+/// was folded. Returns the rows still to be merged.
 fn settle(
+    j: usize,
     job: &Job,
     outcome: Outcome,
-    sources: &mut SourceMap,
-    diags: &mut Diagnostics,
+    pending: &mut Vec<Diagnostic>,
     folded_out: &mut BTreeMap<Id, Measured>,
 ) -> Option<Imported> {
     match outcome {
         Outcome::Failed(d) => {
-            diags.push(d);
+            pending.push(d);
             None
         }
         Outcome::Read {
             mut imported,
-            text,
             folded,
         } => {
-            if let Some(text) = text {
-                let file = sources.add(job.path.clone(), text);
-                for mut d in imported.diags.drain(..) {
-                    if let Some(span) = &mut d.span
-                        && span.file == PENDING
-                    {
-                        span.file = file;
-                    }
-                    diags.push(d);
-                }
-                if imported.row_problems > MAX_ROW_DIAGS {
-                    diags.push(
-                        Diagnostic::warning(
-                            "virtplan::metrics::row",
-                            format!(
-                                "`{}`: {} more problem rows not shown",
-                                job.path,
-                                imported.row_problems - MAX_ROW_DIAGS
-                            ),
-                        )
-                        .at(Span::new(file, 0, 0), "in this file")
-                        .help("fix the rows shown and run again to see the rest"),
-                    );
-                }
+            pending.append(&mut imported.diags);
+            if imported.row_problems > MAX_ROW_DIAGS {
+                pending.push(
+                    Diagnostic::warning(
+                        "virtplan::metrics::row",
+                        format!(
+                            "`{}`: {} more problem rows not shown",
+                            job.path,
+                            imported.row_problems - MAX_ROW_DIAGS
+                        ),
+                    )
+                    .at(Span::new(placeholder(j), 0, 0), "in this file")
+                    .help("fix the rows shown and run again to see the rest"),
+                );
             }
-            if let Some(m) = folded {
-                let mut m = m;
+            if let Some(mut m) = folded {
                 if let Some(s) = imported.series.remove(&m.server) {
                     m.rejected += s.rejected;
                 }
@@ -405,23 +606,6 @@ fn settle(
             Some(imported)
         }
     }
-}
-
-/// Rows merged from several files are put in time order; a timestamp seen
-/// twice keeps its first row.
-fn sort_merged(s: &mut Series) {
-    if s.times.windows(2).all(|w| w[0] < w[1]) {
-        return;
-    }
-    let mut order: Vec<usize> = (0..s.times.len()).collect();
-    order.sort_by_key(|i| (s.times[*i], *i));
-    order.dedup_by_key(|i| s.times[*i]);
-    let dropped = s.times.len() - order.len();
-    s.times = order.iter().map(|i| s.times[*i]).collect();
-    for r in 0..5 {
-        s.values[r] = order.iter().map(|i| s.values[r][*i]).collect();
-    }
-    s.rejected += dropped;
 }
 
 pub fn percentile(values: &mut [f64], p: f64) -> f64 {
@@ -584,6 +768,7 @@ mod tests {
             period: Seconds(7.0 * 86400.0),
             slot: Seconds(3600.0),
             percentile: 95.0,
+            max_rejected: crate::units::Fraction(0.5),
         };
         // 2026-03-02 is a Monday: 08:00 UTC is slot 8.
         assert_eq!(slot_of(1_772_438_400, &s, 0), 8);

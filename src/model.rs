@@ -30,6 +30,9 @@ pub struct ProfileSettings {
     pub period: Seconds,
     pub slot: Seconds,
     pub percentile: f64,
+    /// Share of a server's rows in one file that may be rejected before the
+    /// file is an error.
+    pub max_rejected: Fraction,
 }
 
 impl ProfileSettings {

@@ -344,6 +344,11 @@ const PROJECT: NodeSpec = node(
                     Kind::Number,
                     "Percentile of the samples in a slot, nearest-rank (default 95).",
                 ),
+                prop(
+                    "max-rejected",
+                    Kind::Percent,
+                    "Share of a server's rows in one measurement file that may be rejected; more is an error (default \"50%\").",
+                ),
             ],
             &[],
         ),

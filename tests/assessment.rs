@@ -1083,3 +1083,632 @@ db01;600;2026-03-02 08:10:00 UTC;eth0;1.00;1.00;1220.703125;1220.703125
     assert_eq!(s.vm.vcpus, 11);
     close(s.vm.memory_gib, 32.0);
 }
+
+// ------------------------------------------------------------------ trust in the data
+
+/// `n` hourly rows from Monday 2026-03-02 00:00 UTC, CPU 10% (4 GHz) except
+/// where `cpu` says otherwise, as `(timestamp, cpu_pct)`.
+fn hourly(n: usize, cpu: impl Fn(usize) -> u32) -> Vec<(String, u32)> {
+    (0..n)
+        .map(|h| {
+            (
+                format!("2026-03-{:02}T{:02}:00:00Z", 2 + h / 24, h % 24),
+                cpu(h),
+            )
+        })
+        .collect()
+}
+
+fn csv_of(rows: &[(String, u32)]) -> String {
+    let mut csv = "timestamp,cpu_pct\n".to_string();
+    for (t, c) in rows {
+        csv.push_str(&format!("{t},{c}\n"));
+    }
+    csv
+}
+
+/// Every diagnostic of a measurement file (codes under `virtplan::metrics`).
+fn metric_diags(c: &Compiled) -> Vec<(Severity, String, &'static str)> {
+    c.diags
+        .items
+        .iter()
+        .filter(|d| d.code.starts_with("virtplan::metrics"))
+        .map(|d| {
+            let at = d.span.map_or(String::new(), |s| c.sources.position(s));
+            (d.severity, at, d.code)
+        })
+        .collect()
+}
+
+#[test]
+fn newest_first_file_is_sorted_and_used_with_a_note() {
+    // Two weeks of hourly rows (336), written newest first. Sorted, every
+    // row is used: full coverage over two periods is grade 5. The one note
+    // points at the second row (line 3), the first that goes back in time.
+    let mut rows = hourly(336, |_| 10);
+    rows.reverse();
+    let c = Estate::new()
+        .measured("web01", "", &csv_of(&rows))
+        .compile();
+    assert_eq!(
+        metric_diags(&c),
+        vec![(
+            Severity::Note,
+            "m/web01.csv:3:1".to_string(),
+            "virtplan::metrics::sorted"
+        )]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (336, 0));
+    close(s.history_days, 14.0);
+    assert_eq!(s.confidence, 5);
+}
+
+#[test]
+fn shuffled_file_is_sorted_and_gives_the_profile_of_its_rows() {
+    // 48 hourly rows, CPU 10% except 50% (20 GHz) at hour 30, in an order
+    // that no single row explains: swapped pairs. Sorted, the profile is
+    // that of the rows: p95 of 47 × 4 GHz and one 20 GHz is 4 GHz in every
+    // slot but Tuesday 06:00 (slot 30), whose only sample is 20 GHz.
+    let mut rows = hourly(48, |h| if h == 30 { 50 } else { 10 });
+    for k in (0..48).step_by(2) {
+        rows.swap(k, k + 1);
+    }
+    let est = Estate::new().measured("web01", "", &csv_of(&rows));
+    let c = est.compile();
+    let d = metric_diags(&c);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].2, "virtplan::metrics::sorted");
+    let m = est.measure("web01");
+    assert_eq!((m.samples, m.rejected), (48, 0));
+    close(m.profile[CPU][30], 20.0);
+    close(m.profile[CPU][29], 4.0);
+    close(m.profile[CPU][31], 4.0);
+}
+
+#[test]
+fn a_row_with_a_typo_in_its_date_is_the_one_reported() {
+    // 48 hourly rows on 2 and 3 March; the row on line 21 (hour 19) says
+    // 5 March instead of 2 March. Without it the file is in order, so it is
+    // the one unordered row, not lines 22 to 49.
+    let mut rows = hourly(48, |_| 10);
+    rows[19].0 = "2026-03-05T19:00:00Z".to_string();
+    let c = Estate::new()
+        .measured("web01", "", &csv_of(&rows))
+        .compile();
+    assert_eq!(
+        metric_diags(&c),
+        vec![(
+            Severity::Warning,
+            "m/web01.csv:21:1".to_string(),
+            "virtplan::metrics::order"
+        )]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (47, 1));
+}
+
+#[test]
+fn a_row_with_a_typo_in_its_year_is_the_one_reported() {
+    // The same with 2062 for 2026 on line 21: far outside the period the
+    // other rows cover, so it is an implausible time, and only it.
+    let mut rows = hourly(48, |_| 10);
+    rows[19].0 = "2062-03-02T19:00:00Z".to_string();
+    let c = Estate::new()
+        .measured("web01", "", &csv_of(&rows))
+        .compile();
+    assert_eq!(
+        metric_diags(&c),
+        vec![(
+            Severity::Warning,
+            "m/web01.csv:21:1".to_string(),
+            "virtplan::metrics::implausible-time"
+        )]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (47, 1));
+}
+
+#[test]
+fn rows_far_outside_the_measured_period_are_rejected_each_with_its_line() {
+    // One week of hourly rows at 10% (4 GHz), a first row from 1970 at 99%
+    // and a last row from 9999 at 99%. Both are rejected with their own
+    // line (2 and 171); had they been used the CPU p95 would be 39.6 GHz
+    // in slot 0 and 23, the history 2.9 million days. Without them:
+    // 4 GHz, one week of history, grade 5.
+    let mut rows = vec![("1970-01-01T00:00:00Z".to_string(), 99)];
+    rows.extend(hourly(168, |_| 10));
+    rows.push(("9999-03-02T23:00:00Z".to_string(), 99));
+    let c = Estate::new()
+        .measured("web01", "", &csv_of(&rows))
+        .compile();
+    let d = metric_diags(&c);
+    assert_eq!(
+        d,
+        vec![
+            (
+                Severity::Warning,
+                "m/web01.csv:2:1".to_string(),
+                "virtplan::metrics::implausible-time"
+            ),
+            (
+                Severity::Warning,
+                "m/web01.csv:171:1".to_string(),
+                "virtplan::metrics::implausible-time"
+            ),
+        ]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (168, 2));
+    close(s.demand.cpu_ghz_p, 4.0);
+    close(s.history_days, 7.0);
+    assert_eq!(s.confidence, 5);
+    assert_eq!(s.verdict, Verdict::Virtualize);
+}
+
+#[test]
+fn impossible_dates_and_leap_seconds_are_rejected_and_do_not_roll_over() {
+    // 30 February and 31 April do not exist and 23:59:60 is a leap second:
+    // each row is rejected at its own line (3, 5, 7). Had 2026-02-30 rolled
+    // over to 2 March, the rows after it would have been out of order.
+    let csv = "timestamp,cpu_pct\n\
+               2026-02-28T22:00:00Z,10\n\
+               2026-02-30T00:00:00Z,90\n\
+               2026-02-28T23:00:00Z,10\n\
+               2026-04-31T23:59:59Z,90\n\
+               2026-03-01T00:00:00Z,20\n\
+               2026-03-01T23:59:60Z,90\n\
+               2026-03-02T00:00:00Z,10\n";
+    let c = Estate::new().measured("web01", "", csv).compile();
+    let d = metric_diags(&c);
+    let lines: Vec<(&str, &str)> = d.iter().map(|x| (x.1.as_str(), x.2)).collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("m/web01.csv:3:1", "virtplan::metrics::row"),
+            ("m/web01.csv:5:1", "virtplan::metrics::row"),
+            ("m/web01.csv:7:1", "virtplan::metrics::row"),
+        ]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (4, 3));
+    // 10, 10, 20, 10% of 40 GHz: the peak is 8 GHz, never 36.
+    close(s.demand.cpu_ghz_p, 8.0);
+}
+
+#[test]
+fn fully_quoted_file_is_read_as_rfc_4180() {
+    // Every field quoted; the ignored `note` column holds a comma and a
+    // doubled quote. CPU 10, 30, 20% of 40 GHz → p95 12 GHz.
+    let csv = "\"timestamp\",\"cpu_pct\",\"note\"\n\
+               \"2026-03-02T08:00:00Z\",\"10\",\"ok, \"\"steady\"\"\"\n\
+               \"2026-03-02T09:00:00Z\",\"30\",\"\"\n\
+               \"2026-03-02T10:00:00Z\",\"20\",\"a,b,c\"\n";
+    let c = Estate::new().measured("web01", "", csv).compile();
+    let d = metric_diags(&c);
+    // Only the unused column is reported: `note` starts at byte 22, column 23.
+    assert_eq!(
+        d,
+        vec![(
+            Severity::Warning,
+            "m/web01.csv:1:23".to_string(),
+            "virtplan::metrics::unknown-column"
+        )]
+    );
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (3, 0));
+    close(s.demand.cpu_ghz_p, 12.0);
+}
+
+#[test]
+fn two_files_giving_one_server_the_same_times_are_an_error_naming_both() {
+    // web01's own file gives CPU at 08:00 and 09:00; an estate-wide export
+    // gives disk IOPS at the same times. That is an error at the second
+    // file's first clashing row (line 2 of m/web01.csv, read after the
+    // glob's files) naming both files, with the first file's row related.
+    let c = Estate::new()
+        .top(r#"metrics "x/*.csv""#)
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct\n2026-03-02T08:00:00Z,10\n2026-03-02T09:00:00Z,30\n",
+        )
+        .file(
+            "x/all.csv",
+            "timestamp,server,disk_iops\n2026-03-02T08:00:00Z,web01,100\n2026-03-02T09:00:00Z,web01,900\n",
+        )
+        .compile();
+    let errs: Vec<&Diagnostic> = c
+        .diags
+        .items
+        .iter()
+        .filter(|d| d.code == "virtplan::metrics::two-sources")
+        .collect();
+    assert_eq!(errs.len(), 1, "{:?}", c.diags.items);
+    let e = errs[0];
+    assert_eq!(e.severity, Severity::Error);
+    assert!(e.message.contains("x/all.csv") && e.message.contains("m/web01.csv"));
+    assert_eq!(c.sources.position(e.span.unwrap()), "m/web01.csv:2:1");
+    assert_eq!(c.sources.position(e.related[0].0), "x/all.csv:2:1");
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (2, 2));
+}
+
+/// web01 with three of its four rows over 100% CPU, and `profile` lines.
+fn mostly_rejected(project: &str) -> Compiled {
+    Estate::new()
+        .project(project)
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct\n\
+             2026-03-02T08:00:00Z,125\n\
+             2026-03-02T09:00:00Z,30\n\
+             2026-03-02T10:00:00Z,180\n\
+             2026-03-02T11:00:00Z,101\n",
+        )
+        .compile()
+}
+
+#[test]
+fn a_server_with_most_rows_rejected_is_an_error_naming_file_count_and_share() {
+    let c = mostly_rejected("");
+    let e = diags_of(&c, "virtplan::metrics::rejected");
+    assert_eq!(e.len(), 1, "{:?}", c.diags.items);
+    assert_eq!(e[0].0, Severity::Error);
+    assert!(e[0].1.starts_with("p.kdl:"), "{e:?}");
+    assert!(
+        e[0].2.contains("m/web01.csv") && e[0].2.contains("3 of 4") && e[0].2.contains("75.0%"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn the_share_of_rejected_rows_allowed_is_configurable() {
+    // 75% rejected is under a limit of 80%, and at a limit of 75% too (only
+    // more than the limit is an error).
+    for limit in ["80%", "75%"] {
+        let c = mostly_rejected(&format!(r#"profile max-rejected="{limit}""#));
+        assert!(diags_of(&c, "virtplan::metrics::rejected").is_empty());
+        assert!(!c.diags.has_errors(), "{:?}", c.diags.items);
+    }
+    let c = mostly_rejected(r#"profile max-rejected="74%""#);
+    assert_eq!(diags_of(&c, "virtplan::metrics::rejected").len(), 1);
+}
+
+#[test]
+fn a_repeated_time_keeps_the_first_row_and_points_at_it() {
+    // 09:00 twice (lines 3 and 4): the second is rejected with a warning
+    // whose related span is the first; the first (30%, 12 GHz) is used.
+    let c = Estate::new()
+        .measured(
+            "web01",
+            "",
+            "timestamp,cpu_pct\n\
+             2026-03-02T08:00:00Z,10\n\
+             2026-03-02T09:00:00Z,30\n\
+             2026-03-02T09:00:00Z,90\n\
+             2026-03-02T10:00:00Z,20\n",
+        )
+        .compile();
+    let d: Vec<&Diagnostic> = c
+        .diags
+        .items
+        .iter()
+        .filter(|d| d.code == "virtplan::metrics::order")
+        .collect();
+    assert_eq!(d.len(), 1, "{:?}", c.diags.items);
+    assert_eq!(c.sources.position(d[0].span.unwrap()), "m/web01.csv:4:1");
+    assert_eq!(c.sources.position(d[0].related[0].0), "m/web01.csv:3:1");
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (3, 1));
+    close(s.demand.cpu_ghz_p, 12.0);
+}
+
+// ------------------------------------------------------------------ generated files
+
+/// SplitMix64: a small seeded generator, so every case can be re-run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// A generated row: its line text and, when it is valid, what it measures
+/// (hour of the week, CPU percent, memory GiB).
+struct GenRow {
+    text: String,
+    valid: Option<(usize, u32, f64)>,
+}
+
+/// Writes a field, quoted (with any quote doubled) when `quote` says so.
+fn field(s: &str, quote: bool) -> String {
+    if quote || s.contains(',') || s.contains('"') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn stamp(hour: usize) -> String {
+    format!("2026-03-{:02}T{:02}:00:00Z", 2 + hour / 24, hour % 24)
+}
+
+/// One generated file for web01: distinct valid hours of the week in
+/// sorted, reversed or pairwise-swapped order (never fixable by removing
+/// one row, so no valid row is taken for an outlier), then bad rows put
+/// after them in file order: repeats of a valid time, impossible dates,
+/// leap seconds, times decades away, malformed and truncated rows; fields
+/// quoted at random, and a `note` column with commas and quotes.
+fn generate(rng: &mut Rng) -> (String, Vec<GenRow>) {
+    let n = 8 + rng.below(40);
+    let mut hours: Vec<usize> = (0..168).collect();
+    for i in (1..hours.len()).rev() {
+        hours.swap(i, rng.below(i + 1));
+    }
+    hours.truncate(n);
+    hours.sort_unstable();
+    match rng.below(3) {
+        0 => {}
+        1 => hours.reverse(),
+        _ => {
+            for k in (0..n - 1).step_by(2) {
+                hours.swap(k, k + 1);
+            }
+        }
+    }
+    let note = rng.chance(50);
+    let quote_all = rng.chance(20);
+    let row = |rng: &mut Rng, t: &str, cpu: &str, mem: &str| {
+        let q = |rng: &mut Rng| quote_all || rng.chance(10);
+        let mut cells = vec![field(t, q(rng)), field(cpu, q(rng)), field(mem, q(rng))];
+        if note {
+            let text = ["ok", "a, b", "say \"hi\"", ""][rng.below(4)];
+            cells.push(field(text, q(rng)));
+        }
+        cells.join(",")
+    };
+    let mut rows: Vec<GenRow> = hours
+        .iter()
+        .map(|&h| {
+            let cpu = rng.below(101) as u32;
+            let mem = rng.below(640) as f64 / 10.0;
+            GenRow {
+                text: row(rng, &stamp(h), &cpu.to_string(), &mem.to_string()),
+                valid: Some((h, cpu, mem)),
+            }
+        })
+        .collect();
+    // Mostly a few bad rows; one file in five has up to twice as many bad
+    // rows as good ones.
+    let bad = if rng.chance(20) {
+        rng.below(2 * n)
+    } else {
+        rng.below(n / 2 + 1)
+    };
+    let (mut early, mut late) = (0, 0);
+    for _ in 0..bad {
+        let at = rows.len();
+        // After every valid row of its time, so the first row of a time is
+        // always a valid one.
+        let pos = |rng: &mut Rng, after: usize| after + 1 + rng.below(at - after);
+        let kind = rng.below(8);
+        let (text, after) = match kind {
+            0 => {
+                let good: Vec<usize> = (0..at).filter(|&i| rows[i].valid.is_some()).collect();
+                let k = good[rng.below(good.len())];
+                let h = rows[k].valid.expect("a valid row").0;
+                (row(rng, &stamp(h), "99", "63.9"), k)
+            }
+            1 => (row(rng, "2026-02-30T10:00:00Z", "99", "1"), 0),
+            2 => (row(rng, "2026-04-31T10:00:00Z", "99", "1"), 0),
+            3 => (row(rng, "2026-03-03T23:59:60Z", "99", "1"), 0),
+            4 if early < n / 8 => {
+                early += 1;
+                (row(rng, "1970-01-01T00:00:00Z", "99", "1"), 0)
+            }
+            5 if late < n / 8 => {
+                late += 1;
+                (row(rng, "9999-03-02T10:00:00Z", "99", "1"), 0)
+            }
+            6 => {
+                let t = stamp(rng.below(168));
+                let text = [
+                    format!("{t},120,1"),
+                    format!("{t},-1,1"),
+                    format!("{t},5"),
+                    format!("\"{t},5,1"),
+                ][rng.below(4)]
+                .clone();
+                let text = if note && !text.starts_with('"') {
+                    format!("{text},x")
+                } else {
+                    text
+                };
+                (text, 0)
+            }
+            _ => (stamp(rng.below(168))[..10].to_string(), 0),
+        };
+        let p = if kind == 0 {
+            pos(rng, after)
+        } else {
+            rng.below(at + 1)
+        };
+        rows.insert(p.min(rows.len()), GenRow { text, valid: None });
+    }
+    let mut header = vec!["timestamp", "cpu_pct", "mem_gib"];
+    if note {
+        header.push("note");
+    }
+    let header: Vec<String> = header.iter().map(|h| field(h, quote_all)).collect();
+    let mut csv = header.join(",");
+    csv.push('\n');
+    for r in &rows {
+        csv.push_str(&r.text);
+        csv.push('\n');
+    }
+    if rng.chance(20) {
+        csv.pop();
+    }
+    (csv, rows)
+}
+
+/// p95 by nearest rank, worked out here without the library.
+fn p95(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let rank = (0.95 * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank - 1]
+}
+
+#[test]
+fn generated_files_give_the_profile_of_their_valid_rows_or_an_error() {
+    let mut errors = 0;
+    for seed in 0..300u64 {
+        let mut rng = Rng(seed);
+        let (csv, rows) = generate(&mut rng);
+        let src = Estate::new().measured("web01", "", &csv).source();
+        // `check` stops before placement, which this test does not need.
+        let c = virtplan::check(&src);
+        let bad_lines: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.valid.is_none())
+            .map(|(i, _)| i + 2)
+            .collect();
+        // Every row diagnostic points at a row the generator made bad.
+        for d in &c.diags.items {
+            let Some(span) = d.span else { continue };
+            let at = c.sources.position(span);
+            if let Some(rest) = at.strip_prefix("m/web01.csv:") {
+                let line: usize = rest.split(':').next().unwrap().parse().unwrap();
+                let about_file = matches!(
+                    d.code,
+                    "virtplan::metrics::sorted" | "virtplan::metrics::unknown-column"
+                ) || d.message.contains("more problem rows not shown");
+                assert!(
+                    about_file || bad_lines.contains(&line),
+                    "seed {seed}: {} at valid line {line}\n{csv}",
+                    d.code
+                );
+            }
+        }
+        let valid: Vec<(usize, u32, f64)> = rows.iter().filter_map(|r| r.valid).collect();
+        let rejected = rows.len() - valid.len();
+        if rejected * 2 > rows.len() {
+            // Most rows rejected: an error naming the file.
+            let e = diags_of(&c, "virtplan::metrics::rejected");
+            assert_eq!(e.len(), 1, "seed {seed}: {:?}", c.diags.items);
+            assert!(e[0].2.contains("m/web01.csv"), "seed {seed}: {e:?}");
+            errors += 1;
+            continue;
+        }
+        assert!(
+            !c.diags.has_errors(),
+            "seed {seed}: {:?}\n{csv}",
+            c.diags.items
+        );
+        let model = c.model.as_ref().expect("the project compiles");
+        let mut sources = SourceMap::default();
+        let mut diags = virtplan::diag::Diagnostics::default();
+        let mut all = measure::measure(model, &src, &mut sources, &mut diags);
+        let m = all.by_server.remove(&0).expect("web01 has measurements");
+        assert_eq!(
+            (m.samples, m.rejected),
+            (valid.len(), rejected),
+            "seed {seed}\n{csv}"
+        );
+        let cpu = |pct: u32| f64::from(pct) / 100.0 * 40.0;
+        let all_cpu = p95(valid.iter().map(|v| cpu(v.1)).collect());
+        let all_mem = p95(valid.iter().map(|v| v.2).collect());
+        for slot in 0..168 {
+            let here: Vec<&(usize, u32, f64)> = valid.iter().filter(|v| v.0 == slot).collect();
+            let (want_cpu, want_mem) = if here.is_empty() {
+                (all_cpu, all_mem)
+            } else {
+                (
+                    p95(here.iter().map(|v| cpu(v.1)).collect()),
+                    p95(here.iter().map(|v| v.2).collect()),
+                )
+            };
+            assert_eq!(
+                m.profile[CPU][slot], want_cpu,
+                "seed {seed} slot {slot}\n{csv}"
+            );
+            assert_eq!(
+                m.profile[1][slot], want_mem,
+                "seed {seed} slot {slot}\n{csv}"
+            );
+        }
+    }
+    // The generator reaches both outcomes.
+    assert!(errors > 0 && errors < 300, "{errors} cases with an error");
+}
+
+/// A source whose measurement files can only be streamed: `read` refuses
+/// them, `open` hands them out in slices of 7 bytes (so lines arrive in
+/// pieces), as a disk source that never holds a file whole would.
+struct StreamOnly(MemorySource);
+
+struct Trickle(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(7);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+impl virtplan::source::FileSource for StreamOnly {
+    fn list(&self) -> Vec<String> {
+        self.0.list()
+    }
+    fn read(&self, path: &str) -> Result<Vec<u8>, virtplan::source::ReadError> {
+        if path.ends_with(".csv") {
+            return Err(virtplan::source::ReadError::Io(
+                "measurement files are streamed".to_string(),
+            ));
+        }
+        self.0.read(path)
+    }
+    fn open(
+        &self,
+        path: &str,
+    ) -> Result<Box<dyn std::io::Read + Send + '_>, virtplan::source::ReadError> {
+        Ok(Box::new(Trickle(std::io::Cursor::new(self.0.read(path)?))))
+    }
+}
+
+#[test]
+fn measurement_files_are_streamed_and_diagnostics_still_point_at_their_line() {
+    // one_bad_row's file, read only through `open`: the row on line 3 is
+    // rejected at its line, and p95 of 4 and 12 GHz is 12.
+    let csv = "timestamp,cpu_pct,mem_gib\n\
+               2026-03-02T08:00:00Z,10,8\n\
+               2026-03-02T09:00:00Z,20\n\
+               2026-03-02T10:00:00Z,30,8\n";
+    let src = StreamOnly(Estate::new().measured("web01", "", csv).source());
+    let c = virtplan::compile(&src);
+    assert!(
+        diags_of(&c, "virtplan::load::read").is_empty(),
+        "{:?}",
+        c.diags.items
+    );
+    let found = diags_of(&c, "virtplan::metrics::row");
+    assert_eq!(found.len(), 1, "{:?}", c.diags.items);
+    assert_eq!(found[0].1, "m/web01.csv:3:1");
+    let s = server(&c, "web01");
+    assert_eq!((s.samples, s.rejected), (2, 1));
+    close(s.demand.cpu_ghz_p, 12.0);
+}

@@ -121,7 +121,7 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
         for &id in &servers {
             match columns.row(id, &fields, &cells, ctx) {
                 Ok(row) if row.iter().all(|v| v.is_nan()) => {}
-                Ok(row) => out.row(id, ts, row, span, ctx.model),
+                Ok(row) => out.row(id, ts, row, span),
                 Err(reason) => out.row_problem(
                     Some(id),
                     Diagnostic::error("virtplan::metrics::row", reason)

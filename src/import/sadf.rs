@@ -28,12 +28,13 @@
 //!
 //! Any other section is ignored with one warning. Rows of one timestamp
 //! come from several sections, so they are merged per (server, timestamp)
-//! and added in time order. Within one section, each device's times must
-//! increase; a repeated or earlier time is an order problem. A rejected
+//! in the order their times first appear; the times are then checked like
+//! those of any file (`Imported::finish`). Within one section, a device's
+//! time seen twice is a duplicate and rejected. A rejected
 //! disk or network row makes that timestamp's sum missing, so a row never
 //! under-counts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     Context, Imported, Lines, civil_to_unix, digits, local, parse_timestamp, report_unknown_servers,
@@ -71,9 +72,11 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
     let mut section: Option<Section> = None;
     let mut warned: Vec<String> = Vec::new();
     let mut unknown: BTreeMap<String, Span> = BTreeMap::new();
-    let mut merged: BTreeMap<(Id, i64), Merged> = BTreeMap::new();
-    // The last time of each (server, section, device) stream.
-    let mut last: BTreeMap<(Id, Kind, String), i64> = BTreeMap::new();
+    // Rows merged per (server, time), in the order the times first appear.
+    let mut merged: Vec<(Id, i64, Merged)> = Vec::new();
+    let mut at: BTreeMap<(Id, i64), usize> = BTreeMap::new();
+    // The times seen in each (server, section, device) stream.
+    let mut seen: BTreeSet<((Id, Kind, String), i64)> = BTreeSet::new();
     for (start, line) in lines {
         let span = local(start, start + line.len());
         let line = line.trim_start_matches('\u{feff}');
@@ -157,23 +160,23 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
             continue;
         }
         let stream = (id, kind, device.to_string());
-        if let Some(&prev) = last.get(&stream)
-            && ts <= prev
-        {
-            let what = if ts == prev { "duplicate" } else { "unordered" };
+        if !seen.insert((stream, ts)) {
             out.row_problem(
                 Some(id),
                 Diagnostic::error(
                     "virtplan::metrics::order",
-                    format!("{what} timestamp for `{}`", server.name),
+                    format!("duplicate timestamp for `{}`", server.name),
                 )
-                .at(span, format!("{what} timestamp"))
-                .help("rows of one server, section and device come in increasing time order, each time once"),
+                .at(span, "duplicate timestamp")
+                .help("each time comes once per server, section and device; the first row of a time is used"),
             );
             continue;
         }
-        last.insert(stream, ts);
-        let m = merged.entry((id, ts)).or_insert_with(|| Merged::new(span));
+        let k = *at.entry((id, ts)).or_insert_with(|| {
+            merged.push((id, ts, Merged::new(span)));
+            merged.len() - 1
+        });
+        let m = &mut merged[k].2;
         if let Err(reason) = merge(m, kind, sec, &fields) {
             // A rejected part of a sum makes the sum unknown.
             for &r in kind.resources() {
@@ -187,7 +190,7 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
             );
         }
     }
-    for ((id, ts), m) in merged {
+    for (id, ts, m) in merged {
         let Some(server) = ctx.model.servers.get(id) else {
             continue;
         };
@@ -199,7 +202,7 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
             m.sums[4].total(),
         ];
         if row.iter().any(|v| !v.is_nan()) {
-            out.row(id, ts, row, m.span, ctx.model);
+            out.row(id, ts, row, m.span);
         }
     }
     report_unknown_servers(&mut out, unknown, ctx);
@@ -590,9 +593,11 @@ web01;600;2026-03-02 08:20:00 UTC;0;2097152
 web01;600;2026-03-02 08:30:00 UTC;0;2097152
 ";
         let got = read_as(&m, Some("web01"), text);
+        // The repeated 08:20 is found while reading, the 08:10 that breaks
+        // the order once the file is read.
         assert_eq!(codes(&got), vec!["virtplan::metrics::order"; 2]);
-        assert!(got.diags[0].message.starts_with("unordered"));
-        assert!(got.diags[1].message.starts_with("duplicate"));
+        assert!(got.diags[0].message.starts_with("duplicate"));
+        assert!(got.diags[1].message.starts_with("unordered"));
         let s = &got.series[&id(&m, "web01")];
         assert_eq!(s.times, vec![T0, T0 + 1200, T0 + 1800]);
         // 1 GiB, 1 GiB (the first 08:20 row wins), 2 GiB.
