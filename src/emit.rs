@@ -33,16 +33,23 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("wave.yml.j2", include_str!("templates/wave.yml.j2")),
 ];
 
-/// The work one render may do, in minijinja fuel (about one instruction, or
-/// 64 bytes of data created). The embedded templates use about
-/// [`FUEL_PER_SERVER`] per server; this budget covers an estate of 100,000
-/// servers and stops a template that loops without end, or builds a string
-/// of more than about 2 GB, with an error instead of a hang or an abort.
-pub const FUEL: u64 = 30_000_000;
+/// The work one render may do, in minijinja fuel (about one instruction,
+/// or 64 bytes of data created): [`FUEL_BASE`] plus [`FUEL_PER_SERVER`] for
+/// each server of the plan. The embedded templates use at most about 260
+/// per server (the runbook; see [`fuel_used`] and its test), so this leaves
+/// them more than three times that, while a template that loops without end, or over
+/// every pair of servers, or builds a huge string stops with an error
+/// instead of a hang or an abort: 10,000 servers allow 11,000,000 fuel,
+/// about 700 MB of data.
+pub fn fuel_budget(plan: &Plan) -> u64 {
+    FUEL_BASE + FUEL_PER_SERVER * plan.assessment.servers.len() as u64
+}
 
-/// What the heaviest embedded template (the runbook) uses per server of the
-/// realistic example, rounded up: see `fuel_of_embedded_templates` in the tests.
-pub const FUEL_PER_SERVER: u64 = 300;
+/// The fuel every render may use whatever the size of the plan.
+pub const FUEL_BASE: u64 = 1_000_000;
+
+/// The fuel every render may use per server of the plan.
+pub const FUEL_PER_SERVER: u64 = 1_000;
 
 /// The largest file one render may write: 256 MiB.
 pub const MAX_OUTPUT: usize = 256 << 20;
@@ -129,7 +136,7 @@ pub fn emit(
     formats: Formats,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>, String> {
-    let mut env = environment(FUEL)?;
+    let mut env = environment(fuel_budget(plan))?;
     for (name, text) in TEMPLATES {
         let text = overrides
             .get(*name)
@@ -244,6 +251,32 @@ pub fn emit(
     Ok(out)
 }
 
+/// The fuel each embedded template uses on `plan` (the most of any wave for
+/// `wave.yml.j2`): how [`fuel_budget`] was set, kept true by a test on the
+/// examples.
+pub fn fuel_used(plan: &Plan) -> Result<BTreeMap<String, u64>, String> {
+    let mut env = environment(fuel_budget(plan))?;
+    for (name, text) in TEMPLATES {
+        env.add_template(name, text)
+            .map_err(|e| format!("template {name}: {e}"))?;
+    }
+    let ctx = Value::from(Serde(plan));
+    let mut used = BTreeMap::new();
+    for (name, _) in TEMPLATES {
+        if *name == "wave.yml.j2" {
+            continue;
+        }
+        used.insert(name.to_string(), render(&env, name, ctx.clone())?.1);
+    }
+    for wave in &plan.runbook.waves {
+        let wctx = minijinja::context! { project => Serde(&plan.project), runbook => Serde(&plan.runbook), wave => Serde(wave) };
+        let fuel = render(&env, "wave.yml.j2", wctx)?.1;
+        let most = used.entry("wave.yml.j2".to_string()).or_insert(0);
+        *most = (*most).max(fuel);
+    }
+    Ok(used)
+}
+
 /// The template environment: strict undefined values, our filters, escaping
 /// by template kind, and `fuel` for each render.
 fn environment(fuel: u64) -> Result<Environment<'static>, String> {
@@ -277,12 +310,21 @@ fn environment(fuel: u64) -> Result<Environment<'static>, String> {
 /// Renders one template into a string of at most [`MAX_OUTPUT`] bytes;
 /// returns the text and the fuel used.
 fn render(env: &Environment, name: &str, ctx: Value) -> Result<(String, u64), String> {
+    render_limited(env, name, ctx, MAX_OUTPUT)
+}
+
+fn render_limited(
+    env: &Environment,
+    name: &str,
+    ctx: Value,
+    limit: usize,
+) -> Result<(String, u64), String> {
     let tpl = env
         .get_template(name)
         .map_err(|e| format!("template {name}: {e:#}"))?;
     let mut buf = Bounded {
         text: Vec::new(),
-        limit: MAX_OUTPUT,
+        limit,
         overflowed: false,
     };
     let fuel = tpl
@@ -290,11 +332,11 @@ fn render(env: &Environment, name: &str, ctx: Value) -> Result<(String, u64), St
         .map(|c| c.state().fuel_levels().map_or(0, |(used, _)| used))
         .map_err(|e| match e.kind() {
             ErrorKind::OutOfFuel => format!(
-                "template {name}: stopped after {FUEL} steps (a loop without end, or too much data?): {e:#}"
+                "template {name}: stopped after {} units of work, the most a render may use for this plan (a loop without end, or too much data?): {e:#}",
+                env.fuel().unwrap_or(0)
             ),
             _ if buf.overflowed => format!(
-                "template {name}: stopped at {} MiB of output, the most one file may hold",
-                MAX_OUTPUT >> 20
+                "template {name}: stopped at {limit} bytes of output, the most one file may hold"
             ),
             _ => format!("template {name}: {e:#}"),
         })?;
@@ -484,5 +526,123 @@ mod tests {
     #[test]
     fn yaml_quoting() {
         assert_eq!(yaml_string("a\"b"), "\"a\\\"b\"");
+        // A line break or a closing quote never ends the scalar.
+        assert_eq!(
+            yaml_unsafe("x\"\n- evil: {{ 1 }}\\\u{2028}"),
+            r#"!unsafe "x\"\u000a- evil: {{ 1 }}\\\u2028""#
+        );
+    }
+
+    #[test]
+    fn markdown_escaping() {
+        assert_eq!(
+            markdown_escape("a | b `c` <img src=x> [l](u) *e* _u_ # &amp; ~s~ \\"),
+            r"a \| b `c` \<img src=x\> \[l\](u) \*e\* \_u\_ \# \&amp; \~s\~ \\"
+        );
+        // Line breaks would end a table row.
+        assert_eq!(markdown_escape("a\nb\r\u{2028}c"), "a b  c");
+        // A code span holding a name stays; one holding anything else does not.
+        assert_eq!(markdown_escape("of a `r650` host"), "of a `r650` host");
+        assert_eq!(markdown_escape("`a b` `x"), r"\`a b\` \`x");
+    }
+
+    #[test]
+    fn mermaid_nodes() {
+        assert_eq!(mermaid_node("dev-pg01"), r#"n_dev_2d_pg01["dev-pg01"]"#);
+        assert_eq!(mermaid_node("dev_pg01"), r#"n_dev_5f_pg01["dev_pg01"]"#);
+        assert_eq!(
+            mermaid_node("a\"]; click a call x(); b[\"#`<&>"),
+            r#"n_a_22__5d__3b__20_click_20_a_20_call_20_x_28__29__3b__20_b_5b__22__23__60__3c__26__3e_["a#34;]; click a call x(); b[#34;#35;#96;#60;#38;#62;"]"#
+        );
+    }
+
+    #[test]
+    fn file_names_are_never_paths() {
+        assert_eq!(
+            file_name("capacity-", "main-01", ".svg").as_deref(),
+            Ok("capacity-main-01.svg")
+        );
+        for bad in [
+            "", "..", ".hidden", "../x", "a/b", "a\\b", "a\0b", "a\nb", "a b", "é",
+        ] {
+            assert!(file_name("capacity-", bad, ".svg").is_err(), "{bad:?}");
+        }
+    }
+
+    /// Renders `text` as a template named `name` (its suffix chooses the escaping).
+    fn render_one(
+        name: &str,
+        text: &str,
+        ctx: Value,
+        fuel: u64,
+        limit: usize,
+    ) -> Result<(String, u64), String> {
+        let mut env = environment(fuel).expect("environment");
+        env.add_template_owned(name.to_string(), text.to_string())
+            .expect("template");
+        render_limited(&env, name, ctx, limit)
+    }
+
+    #[test]
+    fn templates_escape_by_kind() {
+        let hostile = "{{ lookup('pipe','id') }} | <b>";
+        let md = render_one(
+            "t.md.j2",
+            "{{ v }} {{ n }} {{ 2.5 | fixed(1) }}",
+            minijinja::context! { v => hostile, n => 3 },
+            10_000,
+            1000,
+        );
+        assert_eq!(
+            md.map(|r| r.0).as_deref(),
+            Ok(r"{{ lookup('pipe','id') }} \| \<b\> 3 2.5")
+        );
+        let yml = render_one(
+            "t.yml.j2",
+            "{{ name | name }}: {{ v }} {{ n }} {{ 2.5 | fixed(1) }}",
+            minijinja::context! { name => "web01", v => hostile, n => 3 },
+            10_000,
+            1000,
+        );
+        assert_eq!(
+            yml.map(|r| r.0).as_deref(),
+            Ok(r#"web01: !unsafe "{{ lookup('pipe','id') }} | <b>" 3 2.5"#)
+        );
+        let key = render_one(
+            "t.yml.j2",
+            "{{ name | name }}:",
+            minijinja::context! { name => "a: b" },
+            10_000,
+            1000,
+        );
+        assert!(key.is_err_and(|e| e.contains("is not a valid name")));
+    }
+
+    #[test]
+    fn renders_are_bounded() {
+        let out = render_one(
+            "t.md.j2",
+            "{% for i in range(1000) %}xxxxxxxxxx{% endfor %}",
+            Value::UNDEFINED,
+            1_000_000,
+            100,
+        );
+        assert!(out.is_err_and(|e| e.contains("stopped at 100 bytes of output")));
+        let out = render_one(
+            "t.md.j2",
+            "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}",
+            Value::UNDEFINED,
+            10_000,
+            1 << 20,
+        );
+        assert!(out.is_err_and(|e| e.contains("stopped after 10000 units of work")));
+        let out = render_one(
+            "t.md.j2",
+            "{% for i in range(10) %}x{% endfor %}",
+            Value::UNDEFINED,
+            10_000,
+            10,
+        );
+        assert!(out.is_ok_and(|(text, fuel)| text == "xxxxxxxxxx" && fuel > 10));
     }
 }
