@@ -332,7 +332,7 @@ fn render_limited(
         .map(|c| c.state().fuel_levels().map_or(0, |(used, _)| used))
         .map_err(|e| match e.kind() {
             ErrorKind::OutOfFuel => format!(
-                "template {name}: stopped after {} units of work, the most a render may use for this plan (a loop without end, or too much data?): {e:#}",
+                "template {name}: stopped after {} units of work, the most a render may use for this plan (a loop without end, or too much data?): {e}",
                 env.fuel().unwrap_or(0)
             ),
             _ if buf.overflowed => format!(
