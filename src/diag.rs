@@ -174,6 +174,10 @@ pub const CODES: &[(&str, &str)] = &[
         "more arguments than the node takes",
     ),
     ("virtplan::check::duplicate", "something defined twice"),
+    (
+        "virtplan::check::invalid-name",
+        "a name with characters outside letters, digits, `.`, `_`, `-`",
+    ),
     ("virtplan::check::out-of-range", "an impossible value"),
     (
         "virtplan::check::unexpected-children",

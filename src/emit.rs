@@ -7,10 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use minijinja::value::Serde;
-use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
+use minijinja::value::{Serde, ValueKind};
+use minijinja::{
+    AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value,
+};
 
 use crate::plan::Plan;
+use crate::schema::valid_name;
 use crate::svg::{self, HeatRow};
 use crate::units::{fmt_minutes, num};
 
@@ -30,6 +33,27 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("wave.yml.j2", include_str!("templates/wave.yml.j2")),
 ];
 
+/// The work one render may do, in minijinja fuel (about one instruction,
+/// or 64 bytes of data created): [`FUEL_BASE`] plus [`FUEL_PER_SERVER`] for
+/// each server of the plan. The embedded templates use at most about 260
+/// per server (the runbook; see [`fuel_used`] and its test), so this leaves
+/// them more than three times that, while a template that loops without end, or over
+/// every pair of servers, or builds a huge string stops with an error
+/// instead of a hang or an abort: 10,000 servers allow 11,000,000 fuel,
+/// about 700 MB of data.
+pub fn fuel_budget(plan: &Plan) -> u64 {
+    FUEL_BASE + FUEL_PER_SERVER * plan.assessment.servers.len() as u64
+}
+
+/// The fuel every render may use whatever the size of the plan.
+pub const FUEL_BASE: u64 = 1_000_000;
+
+/// The fuel every render may use per server of the plan.
+pub const FUEL_PER_SERVER: u64 = 1_000;
+
+/// The largest file one render may write: 256 MiB.
+pub const MAX_OUTPUT: usize = 256 << 20;
+
 /// Which outputs to write.
 #[derive(Debug, Clone, Copy)]
 pub struct Formats {
@@ -38,28 +62,81 @@ pub struct Formats {
     pub ansible: bool,
 }
 
+/// How a template's output is escaped, from its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    /// `*.md.j2`: every string is Markdown-escaped ([`markdown_escape`]).
+    Markdown,
+    /// `*.yml.j2`: every string is a `!unsafe` YAML string ([`yaml_unsafe`]).
+    Yaml,
+}
+
+impl Escape {
+    const MARKDOWN: &str = "markdown";
+    const YAML: &str = "yaml";
+
+    fn of_template(name: &str) -> AutoEscape {
+        if name.ends_with(".md.j2") {
+            AutoEscape::Custom(Self::MARKDOWN.into())
+        } else if name.ends_with(".yml.j2") {
+            AutoEscape::Custom(Self::YAML.into())
+        } else {
+            AutoEscape::None
+        }
+    }
+
+    fn of_state(state: &State) -> Option<Escape> {
+        match state.auto_escape() {
+            AutoEscape::Custom(name) if name == Self::MARKDOWN => Some(Escape::Markdown),
+            AutoEscape::Custom(name) if name == Self::YAML => Some(Escape::Yaml),
+            _ => None,
+        }
+    }
+}
+
+/// Writes a value printed with `{{ … }}`: strings are escaped for the
+/// template's format unless a filter of ours marked them safe (formatted
+/// numbers, validated names, already escaped text).
+fn format_value(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    let Some(escape) = Escape::of_state(state) else {
+        return minijinja::escape_formatter(out, state, value);
+    };
+    let text = if value.is_safe() {
+        value.to_string()
+    } else {
+        match (escape, value.kind()) {
+            (_, ValueKind::Number | ValueKind::Bool) => value.to_string(),
+            (Escape::Yaml, ValueKind::None) => "null".to_string(),
+            (Escape::Markdown, _) => markdown_escape(&value.to_string()),
+            (Escape::Yaml, _) => yaml_unsafe(&value.to_string()),
+        }
+    };
+    out.write_str(&text).map_err(Error::from)
+}
+
+fn safe(text: String) -> Value {
+    Value::from_safe_string(text)
+}
+
+/// A name checked against the name rule, safe to print unescaped.
+fn checked_name(v: &str) -> Result<Value, Error> {
+    if valid_name(v) {
+        Ok(safe(v.to_string()))
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{v:?} is not a valid name"),
+        ))
+    }
+}
+
 /// Renders the chosen outputs. `overrides` maps a template name to its text.
 pub fn emit(
     plan: &Plan,
     formats: Formats,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>, String> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let syntax = minijinja::syntax::SyntaxConfig::builder()
-        .keep_trailing_newline(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    env.set_syntax(syntax);
-    env.add_filter("fixed", |v: f64, digits: Option<usize>| {
-        format!("{:.*}", digits.unwrap_or(0), v)
-    });
-    env.add_filter("money", money);
-    env.add_filter("minutes", |v: f64| fmt_minutes(v));
-    env.add_filter("yaml", |v: String| yaml_string(&v));
-    env.add_filter("mermaid", |v: String| {
-        v.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
-    });
+    let mut env = environment(fuel_budget(plan))?;
     for (name, text) in TEMPLATES {
         let text = overrides
             .get(*name)
@@ -74,11 +151,7 @@ pub fn emit(
         }
     }
     let ctx = Value::from(Serde(plan));
-    let render = |name: &str, ctx: Value| -> Result<String, String> {
-        env.get_template(name)
-            .and_then(|t| t.render(ctx))
-            .map_err(|e| format!("template {name}: {e:#}"))
-    };
+    let render = |name: &str, ctx: Value| render(&env, name, ctx).map(|(text, _)| text);
     let mut out = Vec::new();
     if formats.markdown {
         for (file, tpl) in [
@@ -127,7 +200,7 @@ pub fn emit(
                 })
                 .collect();
             out.push((
-                format!("capacity-{}-heatmap.svg", cluster.name),
+                file_name("capacity-", &cluster.name, "-heatmap.svg")?,
                 svg::heatmap(
                     &format!(
                         "Cluster {}: CPU utilization of each host (% of capacity)",
@@ -145,7 +218,7 @@ pub fn emit(
                     .map(|(n, v)| (n.as_str(), v.clone()))
                     .collect();
                 out.push((
-                    format!("capacity-{}.svg", c.host),
+                    file_name("capacity-", &c.host, ".svg")?,
                     svg::stacked(
                         &format!("{}: CPU demand by VM (dashed: usable capacity)", c.host),
                         "GHz",
@@ -176,6 +249,147 @@ pub fn emit(
         }
     }
     Ok(out)
+}
+
+/// The fuel each embedded template uses on `plan` (the most of any wave for
+/// `wave.yml.j2`): how [`fuel_budget`] was set, kept true by a test on the
+/// examples.
+pub fn fuel_used(plan: &Plan) -> Result<BTreeMap<String, u64>, String> {
+    let mut env = environment(fuel_budget(plan))?;
+    for (name, text) in TEMPLATES {
+        env.add_template(name, text)
+            .map_err(|e| format!("template {name}: {e}"))?;
+    }
+    let ctx = Value::from(Serde(plan));
+    let mut used = BTreeMap::new();
+    for (name, _) in TEMPLATES {
+        if *name == "wave.yml.j2" {
+            continue;
+        }
+        used.insert(name.to_string(), render(&env, name, ctx.clone())?.1);
+    }
+    for wave in &plan.runbook.waves {
+        let wctx = minijinja::context! { project => Serde(&plan.project), runbook => Serde(&plan.runbook), wave => Serde(wave) };
+        let fuel = render(&env, "wave.yml.j2", wctx)?.1;
+        let most = used.entry("wave.yml.j2".to_string()).or_insert(0);
+        *most = (*most).max(fuel);
+    }
+    Ok(used)
+}
+
+/// The template environment: strict undefined values, our filters, escaping
+/// by template kind, and `fuel` for each render.
+fn environment(fuel: u64) -> Result<Environment<'static>, String> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(fuel));
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    env.set_syntax(syntax);
+    env.set_auto_escape_callback(Escape::of_template);
+    env.set_formatter(format_value);
+    env.add_filter("fixed", |v: f64, digits: Option<usize>| {
+        safe(format!("{:.*}", digits.unwrap_or(0), v))
+    });
+    env.add_filter("money", |v: f64| money(v).map(safe));
+    env.add_filter("minutes", |v: f64| safe(fmt_minutes(v)));
+    env.add_filter("yaml", |v: String| safe(yaml_unsafe(&v)));
+    env.add_filter("quoted", |v: String| safe(yaml_string(&v)));
+    env.add_filter("name", |v: String| checked_name(&v));
+    env.add_filter("file", |v: String| {
+        file_part(&v)
+            .map(|()| safe(v))
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
+    });
+    env.add_filter("mermaid", |v: String| safe(mermaid_node(&v)));
+    Ok(env)
+}
+
+/// Renders one template into a string of at most [`MAX_OUTPUT`] bytes;
+/// returns the text and the fuel used.
+fn render(env: &Environment, name: &str, ctx: Value) -> Result<(String, u64), String> {
+    render_limited(env, name, ctx, MAX_OUTPUT)
+}
+
+fn render_limited(
+    env: &Environment,
+    name: &str,
+    ctx: Value,
+    limit: usize,
+) -> Result<(String, u64), String> {
+    let tpl = env
+        .get_template(name)
+        .map_err(|e| format!("template {name}: {e:#}"))?;
+    let mut buf = Bounded {
+        text: Vec::new(),
+        limit,
+        overflowed: false,
+    };
+    let fuel = tpl
+        .render_captured_to(ctx, &mut buf)
+        .map(|c| c.state().fuel_levels().map_or(0, |(used, _)| used))
+        .map_err(|e| match e.kind() {
+            ErrorKind::OutOfFuel => format!(
+                "template {name}: stopped after {} units of work, the most a render may use for this plan (a loop without end, or too much data?): {e}",
+                env.fuel().unwrap_or(0)
+            ),
+            _ if buf.overflowed => format!(
+                "template {name}: stopped at {limit} bytes of output, the most one file may hold"
+            ),
+            _ => format!("template {name}: {e:#}"),
+        })?;
+    let text = String::from_utf8(buf.text).map_err(|e| format!("template {name}: {e}"))?;
+    Ok((text, fuel))
+}
+
+/// A writer that refuses to grow past `limit` bytes.
+struct Bounded {
+    text: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.text.len() + bytes.len() > self.limit {
+            self.overflowed = true;
+            return Err(std::io::Error::other("the output is too large"));
+        }
+        self.text.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `prefix` + `name` + `suffix` as a file name: the name must be a plain
+/// word ([`file_part`]), never a path. Names are checked where they are
+/// defined; this is the second line of defence.
+pub fn file_name(prefix: &str, name: &str, suffix: &str) -> Result<String, String> {
+    file_part(name)?;
+    Ok(format!("{prefix}{name}{suffix}"))
+}
+
+/// Whether `name` can be part of a file name: ASCII letters, digits, `.`,
+/// `_` and `-`, starting with a letter or digit (so no separator, no `..`
+/// component, no control character), at most 200 bytes.
+fn file_part(name: &str) -> Result<(), String> {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() <= 200
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if plain {
+        Ok(())
+    } else {
+        Err(format!("{name:?} cannot be part of a file name"))
+    }
 }
 
 /// Tick marks at each day boundary of the period: day names for a week,
@@ -219,19 +433,83 @@ fn money(v: f64) -> Result<String, Error> {
     Ok(format!("{sign}{out}"))
 }
 
-/// A YAML double-quoted string.
+/// A YAML double-quoted string: `"`, `\\` and every control or line-breaking
+/// character escaped, so the value stays on its line.
 fn yaml_string(v: &str) -> String {
     let mut s = String::from("\"");
     for c in v.chars() {
         match c {
             '"' => s.push_str("\\\""),
             '\\' => s.push_str("\\\\"),
-            c if c.is_control() => s.push_str(&format!("\\u{:04x}", c as u32)),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+                s.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c => s.push(c),
         }
     }
     s.push('"');
     s
+}
+
+/// A YAML string Ansible never templates: `!unsafe "…"`.
+fn yaml_unsafe(v: &str) -> String {
+    format!("!unsafe {}", yaml_string(v))
+}
+
+/// Text for a Markdown line or table cell: every character with a meaning
+/// in Markdown (emphasis, code, links, HTML, entities, table pipes, headings)
+/// is backslash-escaped, and line breaks and other control characters,
+/// which would end the line or the table row, become spaces. One shape is
+/// kept: a code span holding only a name (`` `r650` ``, as virtplan's own
+/// reasons quote names), which nothing can break out of.
+fn markdown_escape(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    let mut rest = v;
+    while let Some(c) = rest.chars().next() {
+        let code_span = (c == '`')
+            .then(|| rest[1..].split_once('`'))
+            .flatten()
+            .filter(|(inner, _)| file_part(inner).is_ok());
+        if let Some((inner, after)) = code_span {
+            s.push('`');
+            s.push_str(inner);
+            s.push('`');
+            rest = after;
+            continue;
+        }
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '&' | '~' => {
+                s.push('\\');
+                s.push(c);
+            }
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => s.push(' '),
+            c => s.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    s
+}
+
+/// A Mermaid node: an id made of the name's letters and digits (anything
+/// else written as `_` and its code, so distinct names keep distinct ids)
+/// and the real name as a quoted label with entity codes for `"`, `#`, `&`,
+/// `<`, `>` and backticks.
+fn mermaid_node(v: &str) -> String {
+    let mut id = String::from("n_");
+    let mut label = String::new();
+    for c in v.chars() {
+        if c.is_ascii_alphanumeric() {
+            id.push(c);
+        } else {
+            id.push_str(&format!("_{:x}_", c as u32));
+        }
+        match c {
+            '"' | '#' | '&' | '<' | '>' | '`' => label.push_str(&format!("#{};", c as u32)),
+            c if c.is_control() => label.push(' '),
+            c => label.push(c),
+        }
+    }
+    format!("{id}[\"{label}\"]")
 }
 
 #[cfg(test)]
@@ -248,5 +526,123 @@ mod tests {
     #[test]
     fn yaml_quoting() {
         assert_eq!(yaml_string("a\"b"), "\"a\\\"b\"");
+        // A line break or a closing quote never ends the scalar.
+        assert_eq!(
+            yaml_unsafe("x\"\n- evil: {{ 1 }}\\\u{2028}"),
+            r#"!unsafe "x\"\u000a- evil: {{ 1 }}\\\u2028""#
+        );
+    }
+
+    #[test]
+    fn markdown_escaping() {
+        assert_eq!(
+            markdown_escape("a | b `c` <img src=x> [l](u) *e* _u_ # &amp; ~s~ \\"),
+            r"a \| b `c` \<img src=x\> \[l\](u) \*e\* \_u\_ \# \&amp; \~s\~ \\"
+        );
+        // Line breaks would end a table row.
+        assert_eq!(markdown_escape("a\nb\r\u{2028}c"), "a b  c");
+        // A code span holding a name stays; one holding anything else does not.
+        assert_eq!(markdown_escape("of a `r650` host"), "of a `r650` host");
+        assert_eq!(markdown_escape("`a b` `x"), r"\`a b\` \`x");
+    }
+
+    #[test]
+    fn mermaid_nodes() {
+        assert_eq!(mermaid_node("dev-pg01"), r#"n_dev_2d_pg01["dev-pg01"]"#);
+        assert_eq!(mermaid_node("dev_pg01"), r#"n_dev_5f_pg01["dev_pg01"]"#);
+        assert_eq!(
+            mermaid_node("a\"]; click a call x(); b[\"#`<&>"),
+            r#"n_a_22__5d__3b__20_click_20_a_20_call_20_x_28__29__3b__20_b_5b__22__23__60__3c__26__3e_["a#34;]; click a call x(); b[#34;#35;#96;#60;#38;#62;"]"#
+        );
+    }
+
+    #[test]
+    fn file_names_are_never_paths() {
+        assert_eq!(
+            file_name("capacity-", "main-01", ".svg").as_deref(),
+            Ok("capacity-main-01.svg")
+        );
+        for bad in [
+            "", "..", ".hidden", "../x", "a/b", "a\\b", "a\0b", "a\nb", "a b", "é",
+        ] {
+            assert!(file_name("capacity-", bad, ".svg").is_err(), "{bad:?}");
+        }
+    }
+
+    /// Renders `text` as a template named `name` (its suffix chooses the escaping).
+    fn render_one(
+        name: &str,
+        text: &str,
+        ctx: Value,
+        fuel: u64,
+        limit: usize,
+    ) -> Result<(String, u64), String> {
+        let mut env = environment(fuel).expect("environment");
+        env.add_template_owned(name.to_string(), text.to_string())
+            .expect("template");
+        render_limited(&env, name, ctx, limit)
+    }
+
+    #[test]
+    fn templates_escape_by_kind() {
+        let hostile = "{{ lookup('pipe','id') }} | <b>";
+        let md = render_one(
+            "t.md.j2",
+            "{{ v }} {{ n }} {{ 2.5 | fixed(1) }}",
+            minijinja::context! { v => hostile, n => 3 },
+            10_000,
+            1000,
+        );
+        assert_eq!(
+            md.map(|r| r.0).as_deref(),
+            Ok(r"{{ lookup('pipe','id') }} \| \<b\> 3 2.5")
+        );
+        let yml = render_one(
+            "t.yml.j2",
+            "{{ name | name }}: {{ v }} {{ n }} {{ 2.5 | fixed(1) }}",
+            minijinja::context! { name => "web01", v => hostile, n => 3 },
+            10_000,
+            1000,
+        );
+        assert_eq!(
+            yml.map(|r| r.0).as_deref(),
+            Ok(r#"web01: !unsafe "{{ lookup('pipe','id') }} | <b>" 3 2.5"#)
+        );
+        let key = render_one(
+            "t.yml.j2",
+            "{{ name | name }}:",
+            minijinja::context! { name => "a: b" },
+            10_000,
+            1000,
+        );
+        assert!(key.is_err_and(|e| e.contains("is not a valid name")));
+    }
+
+    #[test]
+    fn renders_are_bounded() {
+        let out = render_one(
+            "t.md.j2",
+            "{% for i in range(1000) %}xxxxxxxxxx{% endfor %}",
+            Value::UNDEFINED,
+            1_000_000,
+            100,
+        );
+        assert!(out.is_err_and(|e| e.contains("stopped at 100 bytes of output")));
+        let out = render_one(
+            "t.md.j2",
+            "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}",
+            Value::UNDEFINED,
+            10_000,
+            1 << 20,
+        );
+        assert!(out.is_err_and(|e| e.contains("stopped after 10000 units of work")));
+        let out = render_one(
+            "t.md.j2",
+            "{% for i in range(10) %}x{% endfor %}",
+            Value::UNDEFINED,
+            10_000,
+            10,
+        );
+        assert!(out.is_ok_and(|(text, fuel)| text == "xxxxxxxxxx" && fuel > 10));
     }
 }

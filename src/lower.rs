@@ -342,6 +342,7 @@ impl Lowerer<'_> {
         let mut map: BTreeMap<String, (Id, Span)> = BTreeMap::new();
         for n in nodes {
             let Some(name) = n.label() else { continue };
+            self.check_name(kind.node(), &name);
             if let Some((_, first)) = map.get(&name.value) {
                 self.diags.push(
                     Diagnostic::error(
@@ -367,6 +368,7 @@ impl Lowerer<'_> {
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         for n in nodes {
             let Some(name) = n.label() else { continue };
+            self.check_name(&format!("{} rule", n.name.value), &name);
             if let Some(first) = seen.get(&name.value) {
                 self.diags.push(
                     Diagnostic::error(
@@ -381,6 +383,26 @@ impl Lowerer<'_> {
                 seen.insert(name.value, name.span);
             }
         }
+    }
+
+    /// Names become inventory hosts, file names, Mermaid ids and Markdown
+    /// words: each must follow [`crate::schema::NAME_RULE`]. The node stays
+    /// registered, so references to it do not cascade into more errors.
+    fn check_name(&mut self, what: &str, name: &Spanned<String>) {
+        if crate::schema::valid_name(&name.value) {
+            return;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                "virtplan::check::invalid-name",
+                format!("{what} name {:?} is not a valid name", name.value),
+            )
+            .at(name.span, "not a valid name")
+            .help(format!(
+                "{}, such as `db01` or `web-2.prod`",
+                crate::schema::NAME_RULE
+            )),
+        );
     }
 
     /// Whether this node is the one registered under its name (not a duplicate).

@@ -103,6 +103,25 @@ impl RefKind {
     }
 }
 
+/// The longest name: a DNS label's length, so a server name can be a host name.
+pub const NAME_MAX: usize = 63;
+
+/// The rule every name of a platform, host model, cluster, class, server,
+/// licence and placement rule follows, as the help line of
+/// `virtplan::check::invalid-name` states it.
+pub const NAME_RULE: &str = "a name starts with a letter or digit and goes on with letters, digits, `.`, `_` or `-` (ASCII, at most 63 characters)";
+
+/// Whether `s` follows [`NAME_RULE`]. Such a name is safe as an Ansible
+/// inventory host, a file name, a Mermaid id and a Markdown or YAML word:
+/// it holds no separator, quote, space, brace, `%`, `#` or control character,
+/// and cannot be `.` or `..`.
+pub fn valid_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.len() <= NAME_MAX
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 impl Kind {
     /// A short human name of the type, used in diagnostics and the schema.
     pub fn describe(self) -> String {

@@ -225,6 +225,7 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 #[cfg(test)]
@@ -254,5 +255,22 @@ mod tests {
         assert!(svg.contains("a &lt;b&gt;"));
         assert!(svg.contains("peak 10 GHz"));
         assert!(svg.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn escape_hostile_text() {
+        assert_eq!(
+            escape(r#"</text><script>alert('x')</script> & "q""#),
+            "&lt;/text&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+        assert_eq!(escape("&lt;"), "&amp;lt;");
+        let svg = stacked(
+            "t",
+            "GHz",
+            &[(r#"a"/><script>"#, vec![1.0])],
+            1.0,
+            &[(0, "<mon>".into())],
+        );
+        assert!(!svg.contains("<script>") && !svg.contains("<mon>"), "{svg}");
     }
 }

@@ -78,7 +78,8 @@ fn check_example(name: &str) {
     ansible_syntax_check(name, &files);
 }
 
-fn ansible_syntax_check(name: &str, files: &[(String, String)]) {
+/// Whether `ansible-playbook` runs here; CI must have it.
+fn have_ansible() -> bool {
     let have = std::process::Command::new("ansible-playbook")
         .arg("--version")
         .output();
@@ -88,15 +89,28 @@ fn ansible_syntax_check(name: &str, files: &[(String, String)]) {
             "CI must install ansible-core"
         );
         eprintln!("skipped: ansible-playbook is not installed (pip install ansible-core)");
-        return;
+        return false;
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ansible-{name}"));
+    true
+}
+
+/// Writes `files` under a fresh directory of the test target.
+fn write_out(name: &str, files: &[(String, String)]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     for (path, text) in files {
         let p = dir.join(path);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(&p, text).expect("write");
     }
+    dir
+}
+
+fn ansible_syntax_check(name: &str, files: &[(String, String)]) {
+    if !have_ansible() {
+        return;
+    }
+    let dir = write_out(&format!("ansible-{name}"), files);
     let ansible = dir.join("ansible");
     let mut waves: Vec<_> = files
         .iter()
@@ -130,4 +144,189 @@ fn small_example() {
 #[test]
 fn realistic_example() {
     check_example("realistic");
+}
+
+/// The small example with `edit` applied to the text of its files.
+fn small_with(edit: impl Fn(&str) -> String) -> MemorySource {
+    let mut src = read_dir(&example_dir("small"));
+    for (path, bytes) in src.files.iter_mut() {
+        if path.ends_with(".kdl") {
+            *bytes = edit(std::str::from_utf8(bytes).expect("utf-8")).into_bytes();
+        }
+    }
+    src
+}
+
+fn plan_of(src: &MemorySource) -> virtplan::plan::Plan {
+    let compiled = virtplan::compile(src);
+    assert!(
+        !compiled.diags.has_errors(),
+        "{}",
+        virtplan::diag::render_short(&compiled.diags.items, &compiled.sources)
+    );
+    compiled.plan.expect("a plan")
+}
+
+#[test]
+fn embedded_templates_use_a_third_of_their_fuel() {
+    for name in ["small", "realistic"] {
+        let plan = plan_of(&read_dir(&example_dir(name)));
+        let servers = plan.assessment.servers.len() as u64;
+        let used = emit::fuel_used(&plan).expect("render");
+        assert_eq!(used.len(), emit::TEMPLATES.len());
+        for (template, fuel) in used {
+            assert!(
+                fuel > 0 && fuel * 3 <= emit::FUEL_PER_SERVER * servers,
+                "{name}: {template} used {fuel} fuel for {servers} servers"
+            );
+        }
+    }
+}
+
+#[test]
+fn runaway_templates_stop_with_an_error() {
+    let plan = plan_of(&read_dir(&example_dir("small")));
+    for (what, text, expected) in [
+        (
+            "nested loops",
+            "{% for a in range(100000) %}{% for b in range(100000) %}{{ b }}{% endfor %}{% endfor %}",
+            "units of work",
+        ),
+        ("a huge string", "{{ 'x' * 100000000000 }}", "units of work"),
+        (
+            "a string doubled in a loop",
+            "{% macro grow(s, n) %}{% if n %}{{ grow(s ~ s, n - 1) }}{% else %}{{ s }}{% endif %}{% endmacro %}{{ grow('xxxxxxxx', 60) }}",
+            "",
+        ),
+    ] {
+        let overrides = BTreeMap::from([("costs.md.j2".to_string(), text.to_string())]);
+        let err = emit::emit(&plan, ALL, &overrides).expect_err(what);
+        assert!(
+            err.starts_with("template costs.md.j2: ") && err.contains(expected),
+            "{what}: {err}"
+        );
+    }
+}
+
+/// A Jinja expression that, if Ansible ever evaluated it, leaves `marker`.
+fn jinja_touching(marker: &Path) -> String {
+    let m = marker.display();
+    format!(
+        "{{{{ lookup('pipe','touch {m}') }}}} {{% if lookup('pipe','touch {m}') %}}x{{% endif %}}"
+    )
+}
+
+#[test]
+fn names_from_the_input_are_refused_unless_plain() {
+    let bad = "{{ lookup('pipe','id') }}";
+    for (what, from, to) in [
+        ("server", "server \"mon01\"", format!("server \"{bad}\"")),
+        (
+            "cluster",
+            "cluster \"main\" {",
+            "cluster \"../../escape\" {".to_string(),
+        ),
+        (
+            "host model",
+            "host-model \"dl360-gen11-24c\"",
+            "host-model \"a b\"".to_string(),
+        ),
+    ] {
+        let src = small_with(|t| t.replace(from, &to));
+        let compiled = virtplan::compile(&src);
+        let codes: Vec<_> = compiled.diags.items.iter().map(|d| d.code).collect();
+        assert!(
+            codes.contains(&"virtplan::check::invalid-name"),
+            "{what}: {codes:?}"
+        );
+    }
+    // The emitter refuses such names too, should a plan carry one.
+    let mut plan = plan_of(&read_dir(&example_dir("small")));
+    plan.runbook.waves[0].servers[0].server = bad.to_string();
+    let err = emit::emit(&plan, ALL, &BTreeMap::new()).expect_err("a hostile server name");
+    assert!(err.contains("is not a valid name"), "{err}");
+    let mut plan = plan_of(&read_dir(&example_dir("small")));
+    plan.capacity.clusters[0].name = "../../escape".to_string();
+    let err = emit::emit(&plan, ALL, &BTreeMap::new()).expect_err("a cluster name with a path");
+    assert!(err.contains("cannot be part of a file name"), "{err}");
+}
+
+/// Jinja planted in the project's name (the free text that reaches the
+/// Ansible files) and, past the checks, in every target host and window of
+/// the plan: the generated playbooks run with local connections, through
+/// every task (pre-checks, the conversion command with the values as
+/// arguments, first boot, tests), and nothing is evaluated.
+#[test]
+fn ansible_never_evaluates_input() {
+    if !have_ansible() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ansible-hostile");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let marker = root.join("marker");
+    let hostile = jinja_touching(&marker);
+    let src = small_with(|t| {
+        t.replace(
+            "project \"Acme small office\"",
+            &format!("project {:?}", hostile),
+        )
+    });
+    let mut plan = plan_of(&src);
+    assert_eq!(plan.project.name, hostile);
+    for wave in &mut plan.runbook.waves {
+        wave.window = Some(hostile.clone());
+        for s in &mut wave.servers {
+            s.target_host = hostile.clone();
+        }
+    }
+    let formats = Formats {
+        markdown: false,
+        json: false,
+        ansible: true,
+    };
+    let files = emit::emit(&plan, formats, &BTreeMap::new()).expect("emit");
+    let dir = write_out("ansible-hostile/out", &files);
+    let ansible = dir.join("ansible");
+    let mut waves: Vec<_> = files
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.starts_with("ansible/wave-"))
+        .collect();
+    waves.sort();
+    assert!(!waves.is_empty());
+    for path in waves {
+        let out = std::process::Command::new("ansible-playbook")
+            .arg("-v")
+            .arg("-i")
+            .arg(ansible.join("inventory.yml"))
+            .arg("-c")
+            .arg("local")
+            .args(["-e", "virtplan_unattended=true"])
+            .args(["-e", "virtplan_convert_command=echo"])
+            .args([
+                "-e",
+                "ansible_python_interpreter={{ ansible_playbook_python }}",
+            ])
+            .arg(dir.join(path))
+            .env("ANSIBLE_LOCALHOST_WARNING", "false")
+            .env("ANSIBLE_NOCOLOR", "true")
+            .output()
+            .expect("run ansible-playbook");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{path}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !marker.exists(),
+            "{path} evaluated input from the plan: {stdout}"
+        );
+        // The conversion task ran and got the text itself as an argument.
+        assert!(
+            stdout.contains("TASK [conversion (p2v-") && stdout.contains(&hostile),
+            "{path}: {stdout}"
+        );
+    }
 }
