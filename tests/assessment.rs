@@ -126,7 +126,7 @@ impl Estate {
     }
     fn source(&self) -> MemorySource {
         let kdl = format!(
-            "project \"t\" {{\n{}}}\n{PLATFORM}{}\ncluster \"c\" {{\n    platform \"hv\"\n    host-model {}\n}}\n{DEFAULTS}{}{}",
+            "project \"t\" {{\n{}}}\ncosts {{\n    energy-price 0.2\n}}\n{PLATFORM}{}\ncluster \"c\" {{\n    platform \"hv\"\n    host-model {}\n}}\n{DEFAULTS}{}{}",
             self.project, self.hosts, self.cluster_models, self.top, self.servers
         );
         let mut src = MemorySource::new().with("p.kdl", kdl);
