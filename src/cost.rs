@@ -19,9 +19,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::assess::Assessment;
-use crate::license::{
-    HostMix, Licensing, Machine, Metric, Need, Product, cluster_licences, physical_units,
-};
+use crate::license::{HostMix, Licensing, Metric, Need, Product, cluster_licences, host_units};
 use crate::model::{HOST_PORTS, HostYearly, Id, Model, Scope, energy_cost};
 use crate::place::Placement;
 
@@ -329,12 +327,13 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let saving = as_is_year - to_be_year;
     let flows = cash_flows(investment_total, saving, horizon);
     let measures = Measures::of(&flows, model.project.discount_rate.0);
-    let rate = model.project.discount_rate.0;
+    let discounted = discount(&flows, model.project.discount_rate.0);
     let mut cumulative = 0.0;
     let years = flows
         .iter()
+        .zip(&discounted)
         .enumerate()
-        .map(|(y, flow)| {
+        .map(|(y, (flow, discounted))| {
             cumulative += flow;
             Year {
                 year: y as u32,
@@ -342,7 +341,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
                 to_be: if y == 0 { investment_total } else { to_be_year },
                 cash_flow: *flow,
                 cumulative,
-                discounted: flow / (1.0 + rate).powi(y as i32),
+                discounted: *discounted,
             }
         })
         .collect();
@@ -400,11 +399,7 @@ pub struct Measures {
 
 impl Measures {
     pub fn of(flows: &[f64], rate: f64) -> Measures {
-        let discounted: Vec<f64> = flows
-            .iter()
-            .enumerate()
-            .map(|(y, f)| f / (1.0 + rate).powi(y as i32))
-            .collect();
+        let discounted = discount(flows, rate);
         let npv = discounted.iter().fold(0.0, |a, b| a + b);
         let investment = -flows.first().copied().unwrap_or(0.0);
         let later = flows.iter().skip(1).fold(0.0, |a, b| a + b);
@@ -417,6 +412,15 @@ impl Measures {
             discounted_payback_month: if invested { payback(&discounted) } else { None },
         }
     }
+}
+
+/// Each year's flow at its present value: year y divided by (1 + rate)^y.
+fn discount(flows: &[f64], rate: f64) -> Vec<f64> {
+    flows
+        .iter()
+        .enumerate()
+        .map(|(y, f)| f / (1.0 + rate).powi(y as i32))
+        .collect()
 }
 
 /// The first month in which the cumulative flow reaches zero, each year's
@@ -439,13 +443,7 @@ fn payback(flows: &[f64]) -> Option<u32> {
 /// The rate r > −1 at which the NPV of `flows` is zero, by bisection, when
 /// the NPV changes sign between −99% and 1000%.
 fn irr(flows: &[f64]) -> Option<f64> {
-    let npv = |r: f64| {
-        flows
-            .iter()
-            .enumerate()
-            .map(|(y, f)| f / (1.0 + r).powi(y as i32))
-            .fold(0.0, |a, b| a + b)
-    };
+    let npv = |r: f64| discount(flows, r).iter().fold(0.0, |a, b| a + b);
     let (mut lo, mut hi) = (-0.99, 10.0);
     let (f_lo, f_hi) = (npv(lo), npv(hi));
     if f_lo.signum() == f_hi.signum() {
@@ -477,12 +475,9 @@ fn physical_licences(model: &Model, products: &[Product], ids: &[Id]) -> Vec<f64
     let mut units = vec![0.0; products.len()];
     for id in ids {
         let s = &model.servers[*id];
-        let m = Machine {
-            sockets: s.sockets,
-            cores: s.cores(),
-        };
+        let m = s.machine();
         for l in model.own_licences(*id) {
-            units[l] += physical_units(&products[l], m);
+            units[l] += host_units(&products[l], m);
         }
     }
     units
@@ -510,10 +505,7 @@ fn license_counts(
         let Some(hm) = model.host_models.iter().find(|h| h.name == cp.host_model) else {
             continue;
         };
-        let machine = Machine {
-            sockets: hm.sockets,
-            cores: hm.cores(),
-        };
+        let machine = hm.machine();
         let per_host: Vec<BTreeMap<Id, Vec<u32>>> = cp
             .hosts
             .iter()

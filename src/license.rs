@@ -122,7 +122,8 @@ fn round_to_pack(units: f64, pack: u32) -> f64 {
     (whole / pack).ceil() * pack
 }
 
-/// Units of one full licensing of a machine.
+/// Units of one full licensing of a machine: a host, or a physical server
+/// as-is.
 pub fn host_units(p: &Product, m: Machine) -> f64 {
     match p.metric {
         Metric::PerCore | Metric::PerClusterCore | Metric::PerVcpu => {
@@ -451,14 +452,6 @@ pub fn cluster_licences(
     }
 }
 
-/// Units of one product a physical server needs, as-is.
-pub fn physical_units(p: &Product, m: Machine) -> f64 {
-    match p.metric {
-        Metric::PerInstance => 1.0,
-        _ => host_units(p, m),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -682,8 +675,8 @@ mod tests {
             sockets: 4,
             cores: 64,
         };
-        assert_eq!(physical_units(&rhel, one), 1.0);
-        assert_eq!(physical_units(&rhel, four), 2.0);
+        assert_eq!(host_units(&rhel, one), 1.0);
+        assert_eq!(host_units(&rhel, four), 2.0);
         // On a 2-socket host, one subscription per 2 guests: 5 VMs → 3.
         let host = Machine {
             sockets: 2,

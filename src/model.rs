@@ -99,6 +99,13 @@ impl HostModel {
     pub fn cpu_ghz(&self) -> f64 {
         f64::from(self.cores()) * self.clock.0 / 1e9 * self.cpu_perf
     }
+    /// The host as the licence engine counts it.
+    pub fn machine(&self) -> crate::license::Machine {
+        crate::license::Machine {
+            sockets: self.sockets,
+            cores: self.cores(),
+        }
+    }
     /// Power drawn on average: the midpoint of idle and peak.
     pub fn mean_watts(&self) -> f64 {
         (self.power_idle.0 + self.power_peak.0) / 2.0
@@ -381,6 +388,13 @@ pub struct Server {
 impl Server {
     pub fn cores(&self) -> u32 {
         self.sockets * self.cores_per_socket
+    }
+    /// The physical server as the licence engine counts it.
+    pub fn machine(&self) -> crate::license::Machine {
+        crate::license::Machine {
+            sockets: self.sockets,
+            cores: self.cores(),
+        }
     }
     /// Reference-normalised CPU capacity in GHz.
     pub fn cpu_ghz(&self) -> f64 {

@@ -464,10 +464,7 @@ fn solution_cost(
         .collect();
     let licences = crate::license::cluster_licences(
         &model.products(),
-        crate::license::Machine {
-            sockets: hm.sockets,
-            cores: hm.cores(),
-        },
+        hm.machine(),
         &per_host,
         cluster.failures_to_tolerate as usize,
         model.platforms[cluster.platform].license,

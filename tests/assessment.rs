@@ -20,6 +20,9 @@
 //!   memory granularity 1 GiB, min 1 vCPU and 1 GiB, growth 0%, I/O-heavy
 //!   share 10%, bottlenecks CPU 90%, memory 95%, disk 90%, network 90%.
 
+mod common;
+
+use common::Rng;
 use virtplan::Compiled;
 use virtplan::assess::ServerAssessment;
 use virtplan::diag::{Diagnostic, Severity};
@@ -1406,25 +1409,6 @@ fn a_repeated_time_keeps_the_first_row_and_points_at_it() {
 }
 
 // ------------------------------------------------------------------ generated files
-
-/// SplitMix64: a small seeded generator, so every case can be re-run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// A generated row: its line text and, when it is valid, what it measures
 /// (hour of the week, CPU percent, memory GiB).
