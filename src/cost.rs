@@ -59,6 +59,15 @@ pub struct LicenseCount {
     pub to_be_units: f64,
 }
 
+/// One line's contribution to the NPV.
+#[derive(Debug, Clone, Serialize)]
+pub struct Driver {
+    pub item: String,
+    pub npv: f64,
+    /// Without this line alone, the NPV would have the other sign.
+    pub decides_sign: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CostReport {
     pub currency: String,
@@ -84,6 +93,16 @@ pub struct CostReport {
     pub payback_month: Option<u32>,
     /// Discounted payback month; `None` without investment, or never.
     pub discounted_payback_month: Option<u32>,
+    /// Every line's share of the NPV, largest in size first: a yearly line
+    /// contributes (as-is − to-be) × the annuity factor, an investment line
+    /// minus its amount. They add up to the NPV.
+    pub drivers: Vec<Driver>,
+    /// Σ 1 ÷ (1 + rate)^y over the years 1..=horizon.
+    pub annuity_factor: f64,
+    /// The licensing advisor's alternatives (filled in by [`crate::advise`]).
+    pub advice: Vec<crate::advise::Advice>,
+    /// How the NPV moves with each input (filled in by [`crate::sensitivity`]).
+    pub sensitivity: Option<crate::sensitivity::Sensitivity>,
 }
 
 pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> CostReport {
@@ -346,6 +365,11 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         })
         .collect();
     let h = f64::from(horizon);
+    let rate = model.project.discount_rate.0;
+    let annuity_factor = (1..=horizon)
+        .map(|y| 1.0 / (1.0 + rate).powi(y as i32))
+        .fold(0.0, |a, b| a + b);
+    let drivers = drivers(&yearly, &investment, annuity_factor, measures.npv);
     CostReport {
         currency: model.project.currency.clone(),
         horizon_years: horizon,
@@ -364,7 +388,42 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         years,
         payback_month: measures.payback_month,
         discounted_payback_month: measures.discounted_payback_month,
+        drivers,
+        annuity_factor,
+        advice: Vec::new(),
+        sensitivity: None,
     }
+}
+
+/// Each line's contribution to the NPV, largest in size first.
+fn drivers(
+    yearly: &[LineItem],
+    investment: &[Investment],
+    annuity_factor: f64,
+    npv: f64,
+) -> Vec<Driver> {
+    let mut out: Vec<Driver> = yearly
+        .iter()
+        .map(|l| (l.item.clone(), (l.as_is - l.to_be) * annuity_factor))
+        .chain(
+            investment
+                .iter()
+                .map(|i| (format!("investment: {}", i.item), -i.amount)),
+        )
+        .filter(|(_, v)| *v != 0.0)
+        .map(|(item, v)| Driver {
+            item,
+            npv: v,
+            decides_sign: npv != 0.0 && (npv - v).signum() != npv.signum() && npv - v != 0.0,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.npv
+            .abs()
+            .total_cmp(&a.npv.abs())
+            .then(a.item.cmp(&b.item))
+    });
+    out
 }
 
 /// Yearly cash flows: year 0 is minus the investment, each later year of

@@ -183,6 +183,40 @@ pub fn emit(
                 None,
             ),
         ));
+        let c = &plan.costs;
+        if let Some(sens) = &c.sensitivity {
+            let bars: Vec<svg::Bar> = sens
+                .rows
+                .iter()
+                .filter(|r| r.swing() > 0.0)
+                .map(|r| svg::Bar {
+                    label: &r.input,
+                    low_label: &r.low,
+                    high_label: &r.high,
+                    low: r.npv_low,
+                    high: r.npv_high,
+                })
+                .collect();
+            out.push((
+                "costs-tornado.svg".to_string(),
+                svg::tornado(
+                    "NPV when one input moves (blue: its low value, orange: its high value)",
+                    &c.currency,
+                    sens.base_npv,
+                    &bars,
+                ),
+            ));
+        }
+        let cumulative: Vec<f64> = c.years.iter().map(|y| y.cumulative).collect();
+        out.push((
+            "costs-cash-flow.svg".to_string(),
+            svg::cash_flow(
+                "Cumulative cash flow (undiscounted)",
+                &c.currency,
+                &cumulative,
+                c.payback_month,
+            ),
+        ));
         let ticks = day_ticks(plan);
         for cluster in &plan.capacity.clusters {
             let charts: Vec<_> = plan

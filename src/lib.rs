@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod advise;
 pub mod assess;
 pub mod cost;
 pub mod diag;
@@ -32,6 +33,7 @@ pub mod model;
 pub mod place;
 pub mod plan;
 pub mod schema;
+pub mod sensitivity;
 pub mod source;
 pub mod svg;
 pub mod syntax;
@@ -108,7 +110,18 @@ fn build_plan(
     let measurements = measure::measure(model, fs, sources, diags);
     let assessment = assess::assess(model, &measurements, diags);
     let capacity = place::place(model, &assessment, options, diags);
-    let costs = cost::cost(model, &assessment, &capacity);
+    let mut costs = cost::cost(model, &assessment, &capacity);
+    if !options.skip_what_ifs {
+        costs.advice = advise::advise(model, &measurements, options, &costs);
+        costs.sensitivity = Some(sensitivity::sensitivity(
+            model,
+            &measurements,
+            options,
+            &assessment,
+            &capacity,
+            &costs,
+        ));
+    }
     let runbook = migrate::migrate(model, &assessment, &capacity, diags);
     let p = &model.project;
     Plan {

@@ -275,6 +275,9 @@ pub struct Options {
     pub budget: usize,
     /// Skip pricing the rules (re-planning once per rule).
     pub skip_rule_prices: bool,
+    /// Skip the what-ifs that re-plan the whole project: the licensing
+    /// advisor and the sensitivity table.
+    pub skip_what_ifs: bool,
 }
 
 /// Which rules are on, to price each by switching it off.
@@ -347,7 +350,15 @@ pub fn place(
         let (mut sol, verdict) = match previous {
             Some((mut stable, _)) => {
                 let v = failover::ensure(&problem, &mut stable, all_on.failures);
-                if fresh.hosts.len() < stable.hosts.len() {
+                // Fewer hosts first, then fewer VMs moved from where they ran.
+                let prev = options.previous.as_ref();
+                let key = |s: &Solution| {
+                    (
+                        s.hosts.len(),
+                        moved_count(model, cluster, &problem, s, prev),
+                    )
+                };
+                if key(&fresh) < key(&stable) {
                     (fresh.clone(), fresh_verdict.clone())
                 } else {
                     (stable, v)
@@ -1180,11 +1191,212 @@ fn previous_solution(
     failover::ensure(problem, &mut improved, k);
     let mut kept = sol.clone();
     failover::ensure(problem, &mut kept, k);
+    // A few moves on the previous hosts, spares added up to what the search
+    // needs, may do as well as the search: then they are all that moves.
+    let need = improved.hosts.len().min(kept.hosts.len());
+    if let Some(repaired) = repair(problem, &sol, need, k) {
+        return (repaired, names);
+    }
     if improved.hosts.len() < kept.hosts.len() {
+        // The search saved a host; of what it moved, every VM that can go
+        // back to its previous host without costing the host goes back.
+        let home = homes(problem, &sol, &names);
+        move_back(problem, &mut improved, &home, k);
         (improved, names)
     } else {
         (sol, names)
     }
+}
+
+/// Most VMs a repair of the previous plan moves before the search takes over.
+const MAX_REPAIR_MOVES: usize = 3;
+
+/// Makes the previous plan survive its failure scenarios on `hosts` hosts
+/// (empty spares added up to that count) with at most [`MAX_REPAIR_MOVES`]
+/// moves, or says it cannot. Each step looks at the first failure scenario
+/// that does not restart and moves one VM off a failed host, to the host
+/// where it fits: a move after which every scenario passes wins at once,
+/// otherwise the smallest move after which that scenario passes is taken
+/// and the next failing scenario is looked at.
+fn repair(problem: &Problem, sol: &Solution, hosts: usize, k: usize) -> Option<Solution> {
+    if sol.hosts.len() > hosts || !sol.unpinned.is_empty() {
+        return None;
+    }
+    let mut cur = sol.clone();
+    while cur.hosts.len() < hosts {
+        cur.hosts.push(pack::Host::new(problem));
+    }
+    for _ in 0..=MAX_REPAIR_MOVES {
+        let Some(failed) = failover::failing(problem, &cur, k) else {
+            return Some(cur);
+        };
+        let mut candidates: Vec<(usize, usize)> = failed
+            .iter()
+            .flat_map(|h| cur.hosts[*h].items.iter().map(move |i| (*i, *h)))
+            .filter(|(i, _)| problem.items[*i].pin.is_none())
+            .collect();
+        candidates.sort_by(|(a, _), (b, _)| {
+            problem.items[*a]
+                .total()
+                .total_cmp(&problem.items[*b].total())
+                .then(a.cmp(b))
+        });
+        let mut progress = None;
+        'search: for &(i, from) in &candidates {
+            for to in (0..cur.hosts.len()).filter(|t| *t != from) {
+                if !pack::fits(problem, &cur.hosts[to], &problem.items[i], false) {
+                    continue;
+                }
+                let mut trial = cur.clone();
+                let rest: Vec<usize> = trial.hosts[from]
+                    .items
+                    .iter()
+                    .copied()
+                    .filter(|x| *x != i)
+                    .collect();
+                trial.hosts[from] = pack::rebuild(problem, &rest, trial.hosts[from].pinned);
+                pack::add(problem, &mut trial.hosts[to], i);
+                match failover::failing(problem, &trial, k) {
+                    None => {
+                        progress = Some(trial);
+                        break 'search;
+                    }
+                    Some(next) if next != failed && progress.is_none() => progress = Some(trial),
+                    Some(_) => {}
+                }
+            }
+        }
+        cur = progress?;
+    }
+    None
+}
+
+/// Each item's previous host name, from the solution built on the previous
+/// plan (`names` holds each of its hosts' previous name).
+fn homes(problem: &Problem, sol: &Solution, names: &[Option<String>]) -> Vec<Option<String>> {
+    let mut home = vec![None; problem.items.len()];
+    for (host, name) in sol.hosts.iter().zip(names) {
+        for &i in &host.items {
+            home[i].clone_from(name);
+        }
+    }
+    home
+}
+
+/// Undoes moves the search made without need: each host of `sol` takes the
+/// previous name most of its items had, then, in passes until nothing
+/// changes, an item away from its previous host goes back there (alone, or
+/// swapped with an item whose previous host is the one it leaves) when it
+/// fits and every failure scenario still restarts. The host count never
+/// grows: a move back is only taken when the solution stays feasible as is.
+fn move_back(problem: &Problem, sol: &mut Solution, home: &[Option<String>], k: usize) {
+    let named = majority_names(problem, sol, home);
+    let host_of_name: BTreeMap<&str, usize> = named
+        .iter()
+        .enumerate()
+        .filter_map(|(h, n)| n.map(|n| (n, h)))
+        .collect();
+    let target = |i: usize| {
+        home[i]
+            .as_deref()
+            .and_then(|n| host_of_name.get(n).copied())
+    };
+    let moved_away = |sol: &Solution| -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        for (h, host) in sol.hosts.iter().enumerate() {
+            for &i in &host.items {
+                if let Some(t) = target(i).filter(|t| *t != h) {
+                    out.push((i, h, t));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    };
+    for _ in 0..problem.items.len().max(1) {
+        let mut changed = false;
+        let away = moved_away(sol);
+        for &(i, from, to) in &away {
+            if !sol.hosts[from].items.contains(&i) {
+                continue;
+            }
+            // Alone, then swapped with an item that left `to` for `from`.
+            let partners = std::iter::once(None).chain(
+                sol.hosts[to]
+                    .items
+                    .iter()
+                    .filter(|j| target(**j) == Some(from))
+                    .map(|j| Some(*j))
+                    .collect::<Vec<_>>(),
+            );
+            for partner in partners {
+                let mut trial = sol.clone();
+                let mut from_items: Vec<usize> = trial.hosts[from]
+                    .items
+                    .iter()
+                    .copied()
+                    .filter(|x| *x != i)
+                    .collect();
+                let mut to_items: Vec<usize> = trial.hosts[to]
+                    .items
+                    .iter()
+                    .copied()
+                    .filter(|x| Some(*x) != partner)
+                    .collect();
+                let to_host = pack::rebuild(problem, &to_items, trial.hosts[to].pinned);
+                if !pack::fits(problem, &to_host, &problem.items[i], false) {
+                    continue;
+                }
+                to_items.push(i);
+                if let Some(j) = partner {
+                    let from_host = pack::rebuild(problem, &from_items, trial.hosts[from].pinned);
+                    if !pack::fits(problem, &from_host, &problem.items[j], false) {
+                        continue;
+                    }
+                    from_items.push(j);
+                }
+                trial.hosts[from] = pack::rebuild(problem, &from_items, trial.hosts[from].pinned);
+                trial.hosts[to] = pack::rebuild(problem, &to_items, trial.hosts[to].pinned);
+                if failover::check(problem, &trial, k).is_ok() {
+                    *sol = trial;
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// For each host of `sol`, the previous name most of its VMs had (ties to
+/// the smaller name), each name given to one host only, hosts with more
+/// items of that name first.
+fn majority_names<'a>(
+    problem: &Problem,
+    sol: &Solution,
+    home: &'a [Option<String>],
+) -> Vec<Option<&'a str>> {
+    let mut votes: Vec<(usize, &str, usize)> = Vec::new();
+    for (h, host) in sol.hosts.iter().enumerate() {
+        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+        for &i in &host.items {
+            if let Some(n) = home[i].as_deref() {
+                *count.entry(n).or_default() += problem.items[i].members.len();
+            }
+        }
+        votes.extend(count.into_iter().map(|(n, c)| (c, n, h)));
+    }
+    votes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
+    let mut named = vec![None; sol.hosts.len()];
+    let mut taken = BTreeSet::new();
+    for (_, n, h) in votes {
+        if named[h].is_none() && taken.insert(n) {
+            named[h] = Some(n);
+        }
+    }
+    named
 }
 
 /// The host holding exactly these items, if they all fit together.
@@ -1398,6 +1610,20 @@ fn failover_report(
         worst_when: worst.map(|w| slot_label(w.slot, settings)),
         worst_percent: worst.map(|w| w.utilization * 100.0),
     }
+}
+
+/// How many VMs of `sol` would run elsewhere than in the previous plan,
+/// once its hosts are named against it.
+fn moved_count(
+    model: &Model,
+    cluster: &Cluster,
+    problem: &Problem,
+    sol: &Solution,
+    previous: Option<&Previous>,
+) -> usize {
+    let mut named = sol.clone();
+    let names = name_hosts(model, cluster, problem, &mut named, previous);
+    moves(model, problem, &named, &names, previous).len()
 }
 
 fn moves(

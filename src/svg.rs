@@ -1,4 +1,5 @@
-//! SVG pictures for the Markdown reports: heat maps and stacked charts.
+//! SVG pictures for the Markdown reports: heat maps, stacked charts, the
+//! sensitivity tornado and the cumulative cash flow.
 //!
 //! In: plain series of numbers with labels. Out: a self-contained SVG text.
 //! Pictures are deterministic: coordinates and colours are printed with
@@ -166,6 +167,149 @@ pub fn stacked(
     s
 }
 
+/// One bar of a tornado chart: the value at the input's low and high end.
+pub struct Bar<'a> {
+    pub label: &'a str,
+    pub low_label: &'a str,
+    pub high_label: &'a str,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// A tornado chart: one horizontal bar per input, from its low-end value to
+/// its high-end value, around a vertical line at `base`; bars in the given
+/// order (widest first, as the caller sorts them).
+pub fn tornado(title: &str, unit: &str, base: f64, bars: &[Bar]) -> String {
+    let plot_w = 460.0;
+    let row_h = 24.0;
+    let width = LEFT + plot_w + 90.0;
+    let height = TOP + 30.0 + row_h * bars.len() as f64 + 20.0;
+    let lo = bars
+        .iter()
+        .flat_map(|b| [b.low, b.high])
+        .fold(base, f64::min);
+    let hi = bars
+        .iter()
+        .flat_map(|b| [b.low, b.high])
+        .fold(base, f64::max);
+    let span = (hi - lo).max(f64::MIN_POSITIVE);
+    let x_of = |v: f64| LEFT + (v - lo) / span * plot_w;
+    let mut s = String::new();
+    header(&mut s, width, height, title);
+    for (i, b) in bars.iter().enumerate() {
+        let y = TOP + 20.0 + row_h * i as f64;
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11">{}</text>"#,
+            LEFT - 6.0,
+            y + 14.0,
+            escape(b.label)
+        );
+        // The low end in blue, the high end in orange, each from the base.
+        for (v, colour, label) in [
+            (b.low, palette(0), b.low_label),
+            (b.high, palette(1), b.high_label),
+        ] {
+            let (x0, x1) = (x_of(v.min(base)), x_of(v.max(base)));
+            let _ = writeln!(
+                s,
+                r#"<rect x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"><title>{}: {} {}</title></rect>"#,
+                y + 2.0,
+                (x1 - x0).max(0.5),
+                row_h - 6.0,
+                escape(label),
+                crate::units::num(v, 0),
+                escape(unit)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="11">{} {}</text>"##,
+        TOP + 14.0,
+        TOP + 20.0 + row_h * bars.len() as f64,
+        TOP + 34.0 + row_h * bars.len() as f64,
+        crate::units::num(base, 0),
+        escape(unit),
+        x = x_of(base)
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The cumulative cash flow by year as a line with a point per year, a zero
+/// line, and a marker at the payback month when there is one.
+pub fn cash_flow(
+    title: &str,
+    unit: &str,
+    cumulative: &[f64],
+    payback_month: Option<u32>,
+) -> String {
+    let plot_w = 460.0;
+    let plot_h = 200.0;
+    let width = LEFT + plot_w + 90.0;
+    let height = TOP + plot_h + 50.0;
+    let lo = cumulative.iter().copied().fold(0.0, f64::min);
+    let hi = cumulative.iter().copied().fold(0.0, f64::max);
+    let span = (hi - lo).max(f64::MIN_POSITIVE);
+    let years = cumulative.len().saturating_sub(1).max(1) as f64;
+    let x_of = |year: f64| LEFT + year / years * plot_w;
+    let y_of = |v: f64| TOP + plot_h - (v - lo) / span * plot_h;
+    let mut s = String::new();
+    header(&mut s, width, height, title);
+    let _ = writeln!(
+        s,
+        r##"<line x1="{LEFT:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#888"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11">0 {}</text>"##,
+        LEFT + plot_w,
+        LEFT - 6.0,
+        y_of(0.0) + 4.0,
+        escape(unit),
+        y = y_of(0.0)
+    );
+    let points: Vec<String> = cumulative
+        .iter()
+        .enumerate()
+        .map(|(y, v)| format!("{:.1},{:.1}", x_of(y as f64), y_of(*v)))
+        .collect();
+    let _ = writeln!(
+        s,
+        r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"#,
+        points.join(" "),
+        palette(0)
+    );
+    for (y, v) in cumulative.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"><title>year {y}: {} {}</title></circle><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="11">{y}</text>"#,
+            x_of(y as f64),
+            y_of(*v),
+            palette(0),
+            crate::units::num(*v, 0),
+            escape(unit),
+            x_of(y as f64),
+            TOP + plot_h + 18.0
+        );
+    }
+    if let Some(month) = payback_month {
+        let x = x_of(f64::from(month) / 12.0);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{TOP:.1}" x2="{x:.1}" y2="{:.1}" stroke="#c00" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#c00">payback: month {month}</text>"##,
+            TOP + plot_h,
+            x + 4.0,
+            TOP + 12.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="11">year</text>"#,
+        LEFT + plot_w / 2.0,
+        TOP + plot_h + 36.0
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
 fn header(s: &mut String, width: f64, height: f64, title: &str) {
     let _ = writeln!(
         s,
@@ -255,6 +399,51 @@ mod tests {
         assert!(svg.contains("a &lt;b&gt;"));
         assert!(svg.contains("peak 10 GHz"));
         assert!(svg.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn tornado_bars_start_at_the_base() {
+        let bars = [
+            Bar {
+                label: "energy",
+                low_label: "-20%",
+                high_label: "+20%",
+                low: 90.0,
+                high: 110.0,
+            },
+            Bar {
+                label: "hosts",
+                low_label: "one less",
+                high_label: "one more",
+                low: 120.0,
+                high: 80.0,
+            },
+        ];
+        let svg = tornado("t", "EUR", 100.0, &bars);
+        // Scale: 80 → LEFT, 120 → LEFT + 460; the base 100 at LEFT + 230.
+        // energy's low bar runs from 90 (LEFT + 115) to the base.
+        assert!(
+            svg.contains(r#"<rect x="365.0" y="56.0" width="115.0""#),
+            "{svg}"
+        );
+        // hosts' high bar (80) runs from LEFT to the base.
+        assert!(
+            svg.contains(r#"<rect x="250.0" y="80.0" width="230.0""#),
+            "{svg}"
+        );
+        assert_eq!(svg.matches("<rect x=").count(), 4);
+        assert!(svg.contains("one more: 80 EUR"));
+    }
+
+    #[test]
+    fn cash_flow_marks_the_payback_month() {
+        let svg = cash_flow("t", "EUR", &[-100.0, -40.0, 20.0], Some(20));
+        assert_eq!(svg.matches("<circle").count(), 3);
+        // Month 20 of 2 years: 20/24 of the 460 px plot after LEFT.
+        let x = 250.0 + 20.0 / 24.0 * 460.0;
+        assert!(svg.contains(&format!(r#"<line x1="{x:.1}""#)), "{svg}");
+        assert!(svg.contains("payback: month 20"));
+        assert!(!cash_flow("t", "EUR", &[-1.0, -1.0], None).contains("payback"));
     }
 
     #[test]

@@ -154,3 +154,145 @@ fn licences_on_both_sides() {
     assert_eq!(hv["to_be_units"], 32.0);
     assert_eq!(hv["as_is_units"], 0.0);
 }
+
+/// Two Oracle servers beside three large application servers: Oracle
+/// counts every core of the cluster, so the advisor prices a dedicated
+/// cluster for them.
+const ORACLE: &str = r#"
+project "Advice" {
+    currency "EUR"
+    horizon-years 5
+    discount-rate "0%"
+}
+
+costs {
+    energy-price 0.10
+}
+
+platform "esxi"
+
+host-model "big" {
+    sockets 2
+    cores-per-socket 16
+    clock "2.8GHz"
+    memory "512GiB"
+    price 10000
+    power-idle "200W"
+    power-peak "600W"
+}
+
+host-model "small" {
+    sockets 2
+    cores-per-socket 8
+    clock "2.8GHz"
+    memory "256GiB"
+    price 6000
+    power-idle "150W"
+    power-peak "400W"
+}
+
+cluster "c" {
+    platform "esxi"
+    host-model "big"
+}
+
+license "ora" {
+    metric "per-cluster-core"
+    price 1000
+    core-factor 0.5
+}
+
+class "app" {
+    sockets 1
+    cores-per-socket 4
+    clock "2.8GHz"
+    memory "300GiB"
+}
+
+class "db" {
+    sockets 1
+    cores-per-socket 4
+    clock "2.8GHz"
+    memory "64GiB"
+    licenses "ora"
+}
+
+server "app1" class="app"
+server "app2" class="app"
+server "app3" class="app"
+server "db1" class="db"
+server "db2" class="db"
+"#;
+
+#[test]
+fn the_advisor_prices_a_dedicated_cluster() {
+    let fs = MemorySource::new().with("estate.kdl", ORACLE);
+    let compiled = virtplan::compile(&fs);
+    let plan = serde_json::to_value(compiled.plan.expect("a plan")).expect("json");
+    // Three 300 GiB VMs cannot share a 512 GiB host: 3 "big" hosts, and the
+    // databases beside them. Oracle: 3 hosts × 32 cores × 0.5 = 48.
+    assert_eq!(plan["costs"]["hosts"], 3);
+    let advice = plan["costs"]["advice"].as_array().unwrap();
+    let ora = advice.iter().find(|a| a["license"] == "ora").unwrap();
+    assert_eq!(ora["servers"], serde_json::json!(["db1", "db2"]));
+    let alt = |label: &str| {
+        ora["alternatives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["label"] == label)
+            .unwrap_or_else(|| panic!("no alternative `{label}` in {ora:#}"))
+            .clone()
+    };
+    assert_eq!(alt("as planned")["units"], 48.0);
+    // A dedicated cluster of "small" hosts: both databases (64 GiB each, with
+    // headroom well under 256 GiB) on one host of 16 cores: 8 licences;
+    // the apps keep their 3 hosts.
+    let small = alt("a dedicated cluster on small");
+    assert_eq!(small["units"], 8.0);
+    assert_eq!(small["hosts"], 4);
+    // On one "big" host: 32 × 0.5 = 16.
+    let big = alt("a dedicated cluster on big");
+    assert_eq!(big["units"], 16.0);
+    // Kept physical: 2 servers × 4 cores, Oracle's 0.5 factor: 4.
+    let physical = alt("kept physical");
+    assert_eq!(physical["units"], 4.0);
+    // Licences bought: 48 − 4 owned = 44 as planned, 8 − 4 = 4 in the small
+    // cluster: 40 × 1,000 fewer. The small host costs its 6,000 price and
+    // yearly costs (energy, space, support, administration) on top, so the
+    // NPV gains less than 34,000, and still gains.
+    let change = small["npv_change"].as_f64().unwrap();
+    assert!(change < 40.0 * 1000.0 - 6000.0 && change > 0.0, "{change}");
+}
+
+#[test]
+fn drivers_add_up_to_the_npv_and_sensitivity_is_recomputed() {
+    let fs = MemorySource::new().with("estate.kdl", PROJECT);
+    let compiled = virtplan::compile(&fs);
+    let plan = serde_json::to_value(compiled.plan.expect("a plan")).expect("json");
+    let costs = &plan["costs"];
+    let npv = costs["npv"].as_f64().unwrap();
+    let sum: f64 = costs["drivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["npv"].as_f64().unwrap())
+        .sum();
+    assert!((sum - npv).abs() < 1e-6, "{sum} vs {npv}");
+    // Rate 0%: the annuity factor is the horizon, 5 years.
+    assert_eq!(costs["annuity_factor"], 5.0);
+    // Energy price ±20%: the NPV moves by 20% of the yearly energy saving
+    // × 5 years, both ways.
+    let energy = line(&plan, "energy and cooling");
+    let saving = energy["as_is"].as_f64().unwrap() - energy["to_be"].as_f64().unwrap();
+    let rows = costs["sensitivity"]["rows"].as_array().unwrap();
+    let row = rows.iter().find(|r| r["input"] == "energy price").unwrap();
+    let low = row["npv_low"].as_f64().unwrap();
+    let high = row["npv_high"].as_f64().unwrap();
+    assert!((low - (npv - 0.2 * saving * 5.0)).abs() < 1e-6, "{low}");
+    assert!((high - (npv + 0.2 * saving * 5.0)).abs() < 1e-6, "{high}");
+    // Host price ±20% of the one 10,000 host: ∓2,000.
+    let row = rows.iter().find(|r| r["input"] == "host price").unwrap();
+    assert!((row["npv_low"].as_f64().unwrap() - (npv + 2000.0)).abs() < 1e-6);
+    assert!((row["npv_high"].as_f64().unwrap() - (npv - 2000.0)).abs() < 1e-6);
+}

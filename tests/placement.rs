@@ -879,6 +879,7 @@ fn compile(spec: &Spec, options: &Options) -> Compiled {
 fn quick() -> Options {
     Options {
         skip_rule_prices: true,
+        skip_what_ifs: true,
         ..Options::default()
     }
 }
@@ -1250,6 +1251,7 @@ fn random_projects_satisfy_every_constraint() {
         // Rule prices re-plan once per rule: price them in one case of four.
         let options = Options {
             skip_rule_prices: case % 4 != 0,
+            skip_what_ifs: case % 4 != 0,
             ..Options::default()
         };
         let c = compile(&spec, &options);
@@ -1285,6 +1287,7 @@ fn random_projects_satisfy_every_constraint() {
             let options = Options {
                 previous: Some(previous),
                 skip_rule_prices: true,
+                skip_what_ifs: true,
                 ..Options::default()
             };
             let again = compile(&grown, &options);
@@ -2390,6 +2393,7 @@ fn re_plans_are_stable() {
     let with_previous = Options {
         previous: Some(previous),
         skip_rule_prices: true,
+        skip_what_ifs: true,
         ..Options::default()
     };
 

@@ -203,18 +203,30 @@ fn combinations(n: usize, k: usize) -> u128 {
 
 /// Checks every scenario; the worst one when all pass.
 pub fn check(problem: &Problem, sol: &Solution, k: usize) -> Result<Option<Worst>, NoRestart> {
+    scan(problem, sol, k).map_err(|_| NoRestart)
+}
+
+/// The first set of k failed hosts whose VMs find no restart placement,
+/// if any: what a repair must relieve.
+pub fn failing(problem: &Problem, sol: &Solution, k: usize) -> Option<Vec<usize>> {
+    scan(problem, sol, k).err()
+}
+
+/// Every scenario in lexicographic order of the failed hosts: the worst one
+/// when all pass, else the first that fails.
+fn scan(problem: &Problem, sol: &Solution, k: usize) -> Result<Option<Worst>, Vec<usize>> {
     let n = sol.hosts.len();
     if k >= n {
         return if sol.hosts.iter().all(|h| h.items.is_empty()) {
             Ok(None)
         } else {
-            Err(NoRestart)
+            Err((0..n).collect())
         };
     }
     let mut worst: Option<Worst> = None;
     let mut failed: Vec<usize> = (0..k).collect();
     loop {
-        let w = scenario(problem, sol, &failed)?;
+        let w = scenario(problem, sol, &failed).map_err(|_| failed.clone())?;
         if let Some(w) = w.filter(|w| worst.as_ref().is_none_or(|b| w.utilization > b.utilization))
         {
             worst = Some(w);

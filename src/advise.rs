@@ -1,0 +1,327 @@
+//! The licensing advisor: for each licence whose to-be count is above its
+//! as-is count, or that counts every core of the cluster its VMs run in,
+//! the project is re-planned with that licence's servers arranged otherwise,
+//! and each arrangement is priced as a whole (hosts, licences, everything).
+//!
+//! In: the [`Model`], the [`Measurements`], the plan's own [`CostReport`].
+//! Out: per licence, an [`Advice`] with its alternatives, each with its
+//! hosts, the licence's units, to-be TCO and NPV, and the KDL that adopts it.
+//!
+//! The alternatives, for a licence `L` used by the moving servers `S`:
+//! 1. **a dedicated cluster**, when `S` share a cluster with other VMs: a
+//!    copy of their cluster (platform, targets, failures to tolerate) named
+//!    after `L`, holding only `S`, once per host model of the project;
+//! 2. **another host model**, when `S` already have a cluster to themselves:
+//!    that cluster with each other host model;
+//! 3. **shared**, when `S` have a cluster to themselves: `S` in each other
+//!    cluster of the same platform, what the dedicated cluster saves;
+//! 4. **kept physical**: `S` stay physical servers (`verdict
+//!    "keep-physical"`), with their as-is costs.
+//!
+//! Each alternative is a full re-plan of the changed model (assessment,
+//! placement without rule prices, costs), so what it changes elsewhere, a
+//! host freed in the shared cluster for example, is in its figures. An
+//! alternative that leaves a VM unplaced or breaks `max-hosts` is reported
+//! as not feasible, with the reason.
+
+use serde::Serialize;
+
+use crate::assess::assess;
+use crate::cost::{CostReport, cost};
+use crate::diag::Diagnostics;
+use crate::license::Metric;
+use crate::measure::Measurements;
+use crate::model::{Cluster, Id, Model, Scope, Verdict};
+use crate::place::{Options, Placement, place};
+
+/// The advice for one licence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Advice {
+    pub license: String,
+    pub metric: Metric,
+    /// Why this licence is looked at.
+    pub reason: String,
+    /// The moving servers that use it.
+    pub servers: Vec<String>,
+    /// The plan as it is first, then each alternative.
+    pub alternatives: Vec<Alternative>,
+}
+
+/// One arrangement of the licence's servers, priced as a whole plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alternative {
+    pub kind: AlternativeKind,
+    /// What the arrangement is, in a few words.
+    pub label: String,
+    /// How to adopt it in the project's KDL (empty for the plan as it is).
+    pub adopt: String,
+    /// Hosts of the whole plan.
+    pub hosts: usize,
+    /// The licence's to-be units.
+    pub units: f64,
+    pub to_be_tco: f64,
+    pub npv: f64,
+    /// NPV against the plan as it is.
+    pub npv_change: f64,
+    /// Why the arrangement cannot be adopted as it is, if so.
+    pub infeasible: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlternativeKind {
+    AsPlanned,
+    DedicatedCluster,
+    OtherHostModel,
+    Shared,
+    KeepPhysical,
+}
+
+/// The licences worth a look and their alternatives, in licence order.
+pub fn advise(
+    model: &Model,
+    measurements: &Measurements,
+    options: &Options,
+    planned: &CostReport,
+) -> Vec<Advice> {
+    let assessment = assess(model, measurements, &mut Diagnostics::default());
+    let mut out = Vec::new();
+    for lc in &planned.licenses {
+        let Some(lid) = model.licenses.iter().position(|l| l.name == lc.license) else {
+            continue;
+        };
+        let reason = if lc.metric == Metric::PerClusterCore {
+            "counts every core of every host its VMs can run on".to_string()
+        } else if lc.to_be_units > lc.as_is_units {
+            format!(
+                "needs {} units after the move, {} before",
+                lc.to_be_units, lc.as_is_units
+            )
+        } else {
+            continue;
+        };
+        let servers: Vec<Id> = assessment
+            .servers
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.scope == Scope::Moves && model.servers[*i].licenses.contains(&lid))
+            .map(|(i, _)| i)
+            .collect();
+        if servers.is_empty() {
+            continue;
+        }
+        let mut alternatives = vec![Alternative {
+            kind: AlternativeKind::AsPlanned,
+            label: "as planned".to_string(),
+            adopt: String::new(),
+            hosts: planned.hosts,
+            units: lc.to_be_units,
+            to_be_tco: planned.to_be_tco,
+            npv: planned.npv,
+            npv_change: 0.0,
+            infeasible: None,
+        }];
+        for (kind, label, adopt, changed) in arrangements(model, &lc.license, &servers) {
+            alternatives.push(priced(
+                &changed,
+                measurements,
+                options,
+                planned,
+                &lc.license,
+                (kind, label, adopt),
+            ));
+        }
+        out.push(Advice {
+            license: lc.license.clone(),
+            metric: lc.metric,
+            reason,
+            servers: servers
+                .iter()
+                .map(|i| model.servers[*i].name.clone())
+                .collect(),
+            alternatives,
+        });
+    }
+    out
+}
+
+type Arrangement = (AlternativeKind, String, String, Model);
+
+/// The changed models to price, per the module's list.
+fn arrangements(model: &Model, license: &str, servers: &[Id]) -> Vec<Arrangement> {
+    let mut out = Vec::new();
+    // The cluster most of the servers are in (ties to the first).
+    let mut clusters: Vec<Id> = servers
+        .iter()
+        .filter_map(|i| model.servers[*i].cluster)
+        .collect();
+    clusters.sort_unstable();
+    let Some(home) = most_common(&clusters) else {
+        return out;
+    };
+    let alone = clusters.iter().all(|c| *c == home)
+        && model
+            .servers
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.cluster != Some(home) || servers.contains(&i));
+    let template = &model.clusters[home];
+    if alone {
+        for (hid, hm) in model.host_models.iter().enumerate() {
+            if template.host_models.contains(&hid) {
+                continue;
+            }
+            let mut m = model.clone();
+            m.clusters[home].host_models = vec![hid];
+            out.push((
+                AlternativeKind::OtherHostModel,
+                format!("cluster {} on {}", template.name, hm.name),
+                format!(
+                    "host-model \"{}\" in cluster \"{}\"",
+                    hm.name, template.name
+                ),
+                m,
+            ));
+        }
+        for (cid, other) in model.clusters.iter().enumerate() {
+            if cid == home || other.platform != template.platform {
+                continue;
+            }
+            let mut m = model.clone();
+            for i in servers {
+                m.servers[*i].cluster = Some(cid);
+            }
+            out.push((
+                AlternativeKind::Shared,
+                format!("in the shared cluster {}", other.name),
+                format!("cluster \"{}\" on its servers", other.name),
+                m,
+            ));
+        }
+    } else {
+        let name = free_cluster_name(model, license);
+        for (hid, hm) in model.host_models.iter().enumerate() {
+            let mut m = model.clone();
+            let id = m.clusters.len();
+            m.clusters.push(Cluster {
+                name: name.clone(),
+                host_models: vec![hid],
+                max_hosts: None,
+                ..template.clone()
+            });
+            for i in servers {
+                m.servers[*i].cluster = Some(id);
+            }
+            out.push((
+                AlternativeKind::DedicatedCluster,
+                format!("a dedicated cluster on {}", hm.name),
+                format!(
+                    "cluster \"{name}\" (as \"{}\", host-model \"{}\"), and cluster \"{name}\" on its servers",
+                    template.name, hm.name
+                ),
+                m,
+            ));
+        }
+    }
+    let mut m = model.clone();
+    for i in servers {
+        m.servers[*i].verdict_override = Some((
+            Verdict::KeepPhysical,
+            format!("licensing alternative for {license}"),
+        ));
+    }
+    out.push((
+        AlternativeKind::KeepPhysical,
+        "kept physical".to_string(),
+        "verdict \"keep-physical\" on its servers".to_string(),
+        m,
+    ));
+    out
+}
+
+/// Re-plans a changed model and prices it against the plan as it is.
+fn priced(
+    model: &Model,
+    measurements: &Measurements,
+    options: &Options,
+    planned: &CostReport,
+    license: &str,
+    (kind, label, adopt): (AlternativeKind, String, String),
+) -> Alternative {
+    let (placement, costs) = replan(model, measurements, options);
+    let unplaced: usize = placement.clusters.iter().map(|c| c.unplaced.len()).sum();
+    let infeasible = if unplaced > 0 {
+        Some(format!("{unplaced} VMs fit no host"))
+    } else {
+        placement
+            .clusters
+            .iter()
+            .zip(&model.clusters)
+            .find_map(|(cp, c)| match c.max_hosts {
+                Some(max) if cp.hosts.len() > max as usize => Some(format!(
+                    "cluster `{}` needs {} hosts, more than its max-hosts {max}",
+                    cp.name,
+                    cp.hosts.len()
+                )),
+                _ => None,
+            })
+    };
+    Alternative {
+        kind,
+        label,
+        adopt,
+        hosts: costs.hosts,
+        units: costs
+            .licenses
+            .iter()
+            .find(|l| l.license == license)
+            .map_or(0.0, |l| l.to_be_units),
+        to_be_tco: costs.to_be_tco,
+        npv: costs.npv,
+        npv_change: costs.npv - planned.npv,
+        infeasible,
+    }
+}
+
+/// A fresh plan of a changed model, without rule prices or what-ifs, and
+/// its costs. Its diagnostics are dropped: the alternative's feasibility is
+/// judged from the placement.
+pub(crate) fn replan(
+    model: &Model,
+    measurements: &Measurements,
+    options: &Options,
+) -> (Placement, CostReport) {
+    let mut diags = Diagnostics::default();
+    let assessment = assess(model, measurements, &mut diags);
+    let quiet = Options {
+        previous: None,
+        budget: options.budget,
+        skip_rule_prices: true,
+        skip_what_ifs: true,
+    };
+    let placement = place(model, &assessment, &quiet, &mut diags);
+    let costs = cost(model, &assessment, &placement);
+    (placement, costs)
+}
+
+fn most_common(sorted: &[Id]) -> Option<Id> {
+    let mut best: Option<(usize, Id)> = None;
+    for chunk in sorted.chunk_by(|a, b| a == b) {
+        if best.is_none_or(|(n, _)| chunk.len() > n) {
+            best = Some((chunk.len(), chunk[0]));
+        }
+    }
+    best.map(|(_, id)| id)
+}
+
+/// The licence's name as a cluster name, or with a number when taken.
+fn free_cluster_name(model: &Model, license: &str) -> String {
+    let taken = |n: &str| model.clusters.iter().any(|c| c.name == n);
+    if !taken(license) {
+        return license.to_string();
+    }
+    (2..)
+        .map(|k| format!("{license}-{k}"))
+        .find(|n| !taken(n))
+        .unwrap_or_default()
+}
