@@ -1,18 +1,20 @@
-//! Costs: as-is against to-be over the horizon, with TCO, NPV, ROI, payback.
+//! Costs: as-is against to-be over the horizon, with TCO, NPV, IRR, ROI,
+//! payback and the NPV's drivers.
 //!
 //! In: the [`Model`], the [`Assessment`] and the [`Placement`]. Out: a
-//! [`CostReport`]: yearly line items for the as-is estate (the servers that
-//! move; those that stay physical cost the same either way and are left
-//! out), the to-be estate (hosts, hypervisor and application licences,
-//! storage, energy, space, support, admin time, downtime), the one-off
-//! investment (hosts, storage, new licences, adoption), and a year-by-year
-//! cash flow with its cumulative sum, payback month, NPV and ROI.
+//! [`CostReport`]: yearly line items for the as-is estate (every server in
+//! scope) and the to-be estate (hosts, hypervisor and application licences,
+//! storage, energy, space, support, admin time, downtime, plus the servers
+//! that stay physical, as they are), the one-off investment (hosts, storage,
+//! new licences, adoption), and a year-by-year cash flow with its measures
+//! ([`Measures`]) and each line's share of the NPV ([`Driver`]).
 //!
 //! Every line item names the inputs it comes from. Energy is
 //! watts × 8760 h × PUE × price per kWh; a host draws the midpoint of its
-//! idle and peak power. Licences are counted per metric; for core and socket
-//! metrics on hosts the cheaper of licensing the whole host (covering
-//! `vms-per-license` VMs per full licensing) and licensing each VM is kept.
+//! idle and peak power. Licences are counted by the licence engine
+//! ([`crate::license`]): per physical server as-is, the cheapest compliant
+//! mix per host to-be. The advisor and the sensitivity table
+//! ([`crate::advise`], [`crate::sensitivity`]) fill in their fields after.
 
 use std::collections::BTreeMap;
 
