@@ -740,6 +740,88 @@ mod tests {
         assert_eq!(mix.cost, 16.0 * 600.0);
     }
 
+    /// On random hosts and loads, over the products the vendors' rules
+    /// describe (Windows Standard and Datacenter, SQL Server per core with
+    /// per-VM licensing, RHEL socket pairs), the chosen mix is compliant
+    /// (every needed product licensed by itself or a product covering it)
+    /// and never costs more than licensing the host fully for each needed
+    /// product with the cheapest product that covers it.
+    #[test]
+    fn the_mix_never_costs_more_than_full_host_licensing() {
+        let mut w = windows();
+        w[1].price = 612.0;
+        let sql = Product {
+            min_cores_per_socket: 0,
+            min_cores_per_host: 0,
+            min_cores_per_vm: 4,
+            pack: 2,
+            vms_per_license: None,
+            per_vm: true,
+            ..product(Metric::PerCore, 900.0)
+        };
+        let rhel = Product {
+            sockets_per_license: 2,
+            vms_per_license: Some(2),
+            per_vm: true,
+            ..product(Metric::PerSocket, 350.0)
+        };
+        let products = vec![w[0].clone(), w[1].clone(), sql, rhel];
+        let mut rng = crate::place::pack::Rng::new(0x11CE);
+        for case in 0..2000 {
+            let sockets = 1 + rng.below(4) as u32;
+            let host = Machine {
+                sockets,
+                cores: sockets * (2 + rng.below(31) as u32),
+            };
+            let mut need = BTreeMap::new();
+            for p in [0, 2, 3] {
+                if rng.below(3) > 0 {
+                    let vms: Vec<u32> = (0..rng.below(12))
+                        .map(|_| 1 + rng.below(16) as u32)
+                        .collect();
+                    let extra = rng.below(4);
+                    if !vms.is_empty() || extra > 0 {
+                        need.insert(p, Need { own: vms, extra });
+                    }
+                }
+            }
+            let years = rng.below(6) as f64;
+            let mix = host_mix(&products, host, &need, None, years);
+            // Compliance: each product with VMs on the host is licensed by
+            // itself or by a product that covers it. (Only VMs that may
+            // restart here need nothing when they are licensed on their
+            // own: their licence moves with them.)
+            for (p, _) in need.iter().filter(|(_, n)| !n.own.is_empty()) {
+                let by = mix
+                    .choices
+                    .iter()
+                    .find(|c| c.product == *p || products[c.product].covers.contains(p));
+                assert!(by.is_some(), "case {case}: product {p} unlicensed: {mix:?}");
+            }
+            // The bound: each needed product licensed on the whole host by
+            // the cheapest product covering it, as many times as its VMs
+            // (own and restarting) need.
+            let full: f64 = need
+                .iter()
+                .map(|(p, n)| {
+                    (0..products.len())
+                        .filter(|q| q == p || products[*q].covers.contains(p))
+                        .map(|q| {
+                            let prod = &products[q];
+                            let times = prod.host_times(n.own.len() + n.extra, false);
+                            times as f64 * host_units(prod, host) * prod.unit_cost(years)
+                        })
+                        .fold(f64::INFINITY, f64::min)
+                })
+                .sum();
+            assert!(
+                mix.cost <= full + 1e-6,
+                "case {case}: mix {} above full licensing {full}: {host:?} {need:?}",
+                mix.cost
+            );
+        }
+    }
+
     #[test]
     fn words_follow_the_enum() {
         for m in Metric::ALL {
