@@ -32,8 +32,19 @@ pub const DEFAULT_SERVER_WATTS: f64 = 300.0;
 pub struct LineItem {
     pub item: String,
     pub basis: String,
+    /// A year's amount; the mean over the horizon when it varies by year.
     pub as_is: f64,
     pub to_be: f64,
+    /// Each year's amount, years 1 to the horizon.
+    pub as_is_by_year: Vec<f64>,
+    pub to_be_by_year: Vec<f64>,
+    /// Whether the amounts change from year to year (`as_is` and `to_be`
+    /// are then means).
+    pub varies: bool,
+}
+
+fn differs(v: &[f64]) -> bool {
+    v.windows(2).any(|w| w[0] != w[1])
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,7 +107,8 @@ pub struct CostReport {
     /// Discounted payback month; `None` without investment, or never.
     pub discounted_payback_month: Option<u32>,
     /// Every line's share of the NPV, largest in size first: a yearly line
-    /// contributes (as-is − to-be) × the annuity factor, an investment line
+    /// contributes its discounted savings, Σ (as-is − to-be) ÷ (1 + rate)^y
+    /// (× the annuity factor when they do not vary), an investment line
     /// minus its amount. They add up to the NPV.
     pub drivers: Vec<Driver>,
     /// Σ 1 ÷ (1 + rate)^y over the years 1..=horizon.
@@ -151,20 +163,26 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     // Each host's yearly costs, from the one function placement uses too.
     let host_year = |f: fn(&HostYearly) -> f64| per_host(&|h| f(&h.yearly(c)));
 
+    let horizon = model.project.horizon_years;
+    let years_n = horizon as usize;
     let mut yearly = Vec::new();
-    let mut line = |item: &str, basis: String, as_is: f64, to_be: f64| {
-        yearly.push(LineItem {
-            item: item.to_string(),
-            basis,
-            as_is,
-            to_be,
-        });
+    let by_year = |item: &str, basis: String, as_is: Vec<f64>, to_be: Vec<f64>| LineItem {
+        item: item.to_string(),
+        basis,
+        as_is: mean(&as_is),
+        to_be: mean(&to_be),
+        varies: differs(&as_is) || differs(&to_be),
+        as_is_by_year: as_is,
+        to_be_by_year: to_be,
+    };
+    let constant = |item: &str, basis: String, as_is: f64, to_be: f64| {
+        by_year(item, basis, vec![as_is; years_n], vec![to_be; years_n])
     };
     let who = format!("{n} servers vs {hn} hosts + {ns} servers staying physical");
     let watts = |s: &crate::model::Server| s.power.map_or(DEFAULT_SERVER_WATTS, |p| p.0);
     let (server_watts, staying_watts) = (sum_over(&estate, &watts), sum_over(&staying, &watts));
     let host_watts = per_host(&|h| h.mean_watts());
-    line(
+    yearly.push(constant(
         "energy and cooling",
         format!(
             "{} W servers vs {} W hosts + {} W staying × 8760 h × PUE {} × {} per kWh",
@@ -176,11 +194,11 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         ),
         kwh(server_watts),
         host_year(|y| y.energy) + kwh(staying_watts),
-    );
+    ));
     let ru = |s: &crate::model::Server| f64::from(s.rack_units);
     let (server_ru, staying_ru) = (sum_over(&estate, &ru), sum_over(&staying, &ru));
     let host_ru = per_host(&|h| f64::from(h.rack_units));
-    line(
+    yearly.push(constant(
         "rack space",
         format!(
             "{server_ru} U vs {host_ru} U + {staying_ru} U staying × {} per U",
@@ -188,10 +206,10 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         ),
         server_ru * c.rack_unit_per_year,
         host_year(|y| y.space) + staying_ru * c.rack_unit_per_year,
-    );
+    ));
     let nics = |s: &crate::model::Server| f64::from(s.nics);
     let (ports, staying_ports) = (sum_over(&estate, &nics), sum_over(&staying, &nics));
-    line(
+    yearly.push(constant(
         "network ports",
         format!(
             "{ports} server NICs vs {HOST_PORTS} per host + {staying_ports} staying × {} per port",
@@ -199,32 +217,93 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         ),
         ports * c.network_port_per_year,
         host_year(|y| y.ports) + staying_ports * c.network_port_per_year,
-    );
+    ));
     let support =
         |s: &crate::model::Server| s.support_per_year.unwrap_or(c.server_support_per_year);
-    line(
+    yearly.push(constant(
         "hardware support",
         "support-per-year of each server vs each host and each server staying".to_string(),
         sum_over(&estate, &support),
         host_year(|y| y.support) + sum_over(&staying, &support),
-    );
-    line(
-        "hardware refresh",
+    ));
+    // Refresh: a server is replaced each time its age reaches a multiple of
+    // the cycle; one without `age-years` is charged price ÷ cycle a year.
+    let cycle = c.refresh_cycle_years;
+    let price = c.server_refresh_price;
+    let servers_refresh = |ids: &[Id]| -> (Vec<f64>, Vec<f64>, usize) {
+        let mut by_year = vec![0.0; years_n];
+        let mut residual = 0.0;
+        let mut ageless = 0;
+        for i in ids {
+            match model.servers[*i].age_years {
+                Some(age) => {
+                    let r = Refresh::of(age, cycle, horizon, false);
+                    for (y, k) in by_year.iter_mut().zip(&r.by_year) {
+                        *y += k * price;
+                    }
+                    residual += r.residual * price;
+                }
+                None => {
+                    ageless += 1;
+                    for y in by_year.iter_mut() {
+                        *y += price / cycle;
+                    }
+                }
+            }
+        }
+        let mut residual_by_year = vec![0.0; years_n];
+        if let Some(last) = residual_by_year.last_mut() {
+            *last = -residual;
+        }
+        (by_year, residual_by_year, ageless)
+    };
+    let (as_is_refresh, as_is_residual, as_is_ageless) = servers_refresh(&estate);
+    let (staying_refresh, staying_residual, staying_ageless) = servers_refresh(&staying);
+    yearly.push(by_year(
+        "server refresh",
         format!(
-            "{} per server every {} years ({who})",
-            c.server_refresh_price, c.refresh_cycle_years
+            "{price} per server when its age (age-years) reaches a multiple of {cycle} years; \
+             {} servers without age-years: {price} ÷ {cycle} a year ({who})",
+            as_is_ageless + staying_ageless
         ),
-        n * c.server_refresh_price / c.refresh_cycle_years,
-        ns * c.server_refresh_price / c.refresh_cycle_years,
-    );
-    line(
+        as_is_refresh,
+        staying_refresh,
+    ));
+    // The hosts are new in year 0: bought again each cycle within the
+    // horizon; what the last ones are worth at its end comes back.
+    let host_refresh = Refresh::of(0.0, cycle, horizon, true);
+    let host_price = per_host(&|h| h.price);
+    let mut host_residual = staying_residual;
+    if let Some(last) = host_residual.last_mut() {
+        *last -= host_refresh.residual * host_price;
+    }
+    yearly.push(by_year(
+        "host refresh",
+        format!("the hosts' price, {host_price}, each {cycle} years after year 0"),
+        vec![0.0; years_n],
+        host_refresh
+            .by_year
+            .iter()
+            .map(|k| k * host_price)
+            .collect(),
+    ));
+    yearly.push(by_year(
+        "residual value",
+        format!(
+            "in year {horizon}, what hardware bought within the horizon is still worth: \
+             straight line over {cycle} years (hosts and refreshed servers)"
+        ),
+        as_is_residual,
+        host_residual,
+    ));
+    yearly.push(constant(
         "spare parts",
         format!("{} per physical server ({who})", c.spare_parts_per_year),
         n * c.spare_parts_per_year,
         ns * c.spare_parts_per_year,
-    );
+    ));
     let moved_n = moved.len() as f64;
-    line(
+    yearly.push(constant(
         "downtime from hardware failures",
         format!(
             "{}% failing × ({} h repair vs {} h restart for the {moved_n} VMs) × {} per hour",
@@ -235,8 +314,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         ),
         n * c.failure_rate.0 * c.repair_hours * c.downtime_hour,
         (moved_n * c.restart_hours + ns * c.repair_hours) * c.failure_rate.0 * c.downtime_hour,
-    );
-    line(
+    ));
+    yearly.push(constant(
         "administration",
         format!(
             "{} h per server vs {} h per host + {} h per VM + {} h per server staying, × {} per hour",
@@ -250,8 +329,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         host_year(|y| y.admin)
             + (moved_n * c.vm_admin_hours_per_year + ns * c.server_admin_hours_per_year)
                 * c.admin_hour,
-    );
-    line(
+    ));
+    yearly.push(constant(
         "deploying new servers",
         format!(
             "{} a year × ({} h physical vs {} h virtual) × {} per hour",
@@ -259,8 +338,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         ),
         c.new_servers_per_year * c.deploy_hours_physical * c.admin_hour,
         c.new_servers_per_year * c.deploy_hours_virtual * c.admin_hour,
-    );
-    line(
+    ));
+    yearly.push(constant(
         "shared storage support",
         "shared-storage-per-year".to_string(),
         0.0,
@@ -269,7 +348,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         } else {
             0.0
         },
-    );
+    ));
 
     // Licences.
     let sides = Sides {
@@ -283,18 +362,18 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         let Some(lic) = model.licenses.iter().find(|l| l.name == lc.license) else {
             continue;
         };
-        yearly.push(LineItem {
-            item: format!("licence support: {}", lic.name),
-            basis: format!(
+        yearly.push(constant(
+            &format!("licence support: {}", lic.name),
+            format!(
                 "{} vs {} units ({}) × {} per unit",
                 lc.as_is_units,
                 lc.to_be_units,
                 lic.product.metric.word(),
                 lic.product.support_per_year
             ),
-            as_is: lc.as_is_units * lic.product.support_per_year,
-            to_be: lc.to_be_units * lic.product.support_per_year,
-        });
+            lc.as_is_units * lic.product.support_per_year,
+            lc.to_be_units * lic.product.support_per_year,
+        ));
         licence_purchase += (lc.to_be_units - lc.as_is_units).max(0.0) * lic.product.price;
     }
 
@@ -342,13 +421,21 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     });
     let investment_total: f64 = investment.iter().map(|i| i.amount).sum();
 
-    let as_is_year: f64 = yearly.iter().map(|l| l.as_is).fold(0.0, |a, b| a + b);
-    let to_be_year: f64 = yearly.iter().map(|l| l.to_be).fold(0.0, |a, b| a + b);
-    let horizon = model.project.horizon_years;
-    let saving = as_is_year - to_be_year;
-    let flows = cash_flows(investment_total, saving, horizon);
-    let measures = Measures::of(&flows, model.project.discount_rate.0);
-    let discounted = discount(&flows, model.project.discount_rate.0);
+    let year_sum = |f: fn(&LineItem) -> &Vec<f64>| -> Vec<f64> {
+        (0..years_n)
+            .map(|y| yearly.iter().map(|l| f(l)[y]).fold(0.0, |a, b| a + b))
+            .collect()
+    };
+    let (as_is_years, to_be_years) = (
+        year_sum(|l| &l.as_is_by_year),
+        year_sum(|l| &l.to_be_by_year),
+    );
+    let flows: Vec<f64> = std::iter::once(-investment_total)
+        .chain(as_is_years.iter().zip(&to_be_years).map(|(a, t)| a - t))
+        .collect();
+    let rate = model.project.discount_rate.0;
+    let measures = Measures::of(&flows, rate);
+    let discounted = discount(&flows, rate);
     let mut cumulative = 0.0;
     let years = flows
         .iter()
@@ -358,20 +445,22 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             cumulative += flow;
             Year {
                 year: y as u32,
-                as_is: if y == 0 { 0.0 } else { as_is_year },
-                to_be: if y == 0 { investment_total } else { to_be_year },
+                as_is: if y == 0 { 0.0 } else { as_is_years[y - 1] },
+                to_be: if y == 0 {
+                    investment_total
+                } else {
+                    to_be_years[y - 1]
+                },
                 cash_flow: *flow,
                 cumulative,
                 discounted: *discounted,
             }
         })
         .collect();
-    let h = f64::from(horizon);
-    let rate = model.project.discount_rate.0;
     let annuity_factor = (1..=horizon)
         .map(|y| 1.0 / (1.0 + rate).powi(y as i32))
         .fold(0.0, |a, b| a + b);
-    let drivers = drivers(&yearly, &investment, annuity_factor, measures.npv);
+    let drivers = drivers(&yearly, &investment, rate, measures.npv);
     CostReport {
         currency: model.project.currency.clone(),
         horizon_years: horizon,
@@ -382,8 +471,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         investment_total,
         licenses: counts,
         host_licenses,
-        as_is_tco: as_is_year * h,
-        to_be_tco: to_be_year * h + investment_total,
+        as_is_tco: as_is_years.iter().fold(0.0, |a, b| a + b),
+        to_be_tco: to_be_years.iter().fold(0.0, |a, b| a + b) + investment_total,
         npv: measures.npv,
         irr_pct: measures.irr.map(|r| r * 100.0),
         roi_pct: measures.roi.map(|r| r * 100.0),
@@ -398,15 +487,18 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
 }
 
 /// Each line's contribution to the NPV, largest in size first.
-fn drivers(
-    yearly: &[LineItem],
-    investment: &[Investment],
-    annuity_factor: f64,
-    npv: f64,
-) -> Vec<Driver> {
+fn drivers(yearly: &[LineItem], investment: &[Investment], rate: f64, npv: f64) -> Vec<Driver> {
+    let present = |l: &LineItem| -> f64 {
+        l.as_is_by_year
+            .iter()
+            .zip(&l.to_be_by_year)
+            .enumerate()
+            .map(|(y, (a, t))| (a - t) / (1.0 + rate).powi(y as i32 + 1))
+            .fold(0.0, |a, b| a + b)
+    };
     let mut out: Vec<Driver> = yearly
         .iter()
-        .map(|l| (l.item.clone(), (l.as_is - l.to_be) * annuity_factor))
+        .map(|l| (l.item.clone(), present(l)))
         .chain(
             investment
                 .iter()
@@ -426,6 +518,60 @@ fn drivers(
             .then(a.item.cmp(&b.item))
     });
     out
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().fold(0.0, |a, b| a + b) / v.len() as f64
+    }
+}
+
+/// When one machine is replaced within the horizon, and what the last one
+/// bought is worth at its end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refresh {
+    /// Replacements in each year 1..=horizon (0 or 1, more for a cycle
+    /// under a year).
+    pub by_year: Vec<f64>,
+    /// Share of a new machine's price the last one bought within the
+    /// horizon is worth at its end (straight line over the cycle); 0 when
+    /// none was bought within it.
+    pub residual: f64,
+}
+
+impl Refresh {
+    /// A machine `age` years old at the start, replaced whenever its age
+    /// reaches a multiple of `cycle` years: at time c·k − age for k ≥ 1
+    /// (one already past a multiple was replaced then). A replacement due
+    /// at time t is paid at the end of year ⌈t⌉, year 1 at the earliest;
+    /// one due at the end of the horizon or later is outside it.
+    /// `bought_now` says the machine itself is new at the start (a host,
+    /// in the investment): its value at the end counts when it is not
+    /// replaced within the horizon.
+    pub fn of(age: f64, cycle: f64, horizon: u32, bought_now: bool) -> Refresh {
+        let cycle = cycle.max(f64::MIN_POSITIVE);
+        let h = f64::from(horizon);
+        let mut by_year = vec![0.0; horizon as usize];
+        let mut last = bought_now.then_some(0.0);
+        let mut k = (age / cycle - 1e-9).ceil().max(1.0);
+        loop {
+            let t = k * cycle - age;
+            if t >= h - 1e-9 {
+                break;
+            }
+            let paid = (t - 1e-9).ceil().max(1.0);
+            if paid > h {
+                break;
+            }
+            by_year[paid as usize - 1] += 1.0;
+            last = Some(paid);
+            k += 1.0;
+        }
+        let residual = last.map_or(0.0, |t| (1.0 - (h - t) / cycle).clamp(0.0, 1.0));
+        Refresh { by_year, residual }
+    }
 }
 
 /// Yearly cash flows: year 0 is minus the investment, each later year of
@@ -450,8 +596,8 @@ pub struct Measures {
     /// Undiscounted: (sum of later flows − investment) ÷ investment. `None`
     /// when nothing is invested.
     pub roi: Option<f64>,
-    /// Undiscounted payback: the month in which the cumulative flow first
-    /// reaches zero, savings spread evenly over each year's months. `None`
+    /// Undiscounted payback: the month in which the cumulative flow reaches
+    /// zero for good, savings spread evenly over each year's months. `None`
     /// when nothing is invested (nothing to pay back) or never.
     pub payback_month: Option<u32>,
     /// The same on discounted flows.
@@ -484,21 +630,28 @@ fn discount(flows: &[f64], rate: f64) -> Vec<f64> {
         .collect()
 }
 
-/// The first month in which the cumulative flow reaches zero, each year's
-/// flow spread evenly over its 12 months.
+/// The month in which the cumulative flow reaches zero for good (it stays
+/// at or above zero to the horizon's end), each year's flow spread evenly
+/// over its 12 months; `None` when it never does.
 fn payback(flows: &[f64]) -> Option<u32> {
-    let mut cumulative = flows.first().copied()?;
-    if cumulative >= 0.0 {
+    let first = *flows.first()?;
+    if first >= 0.0 {
         return None;
     }
+    let mut cumulative = first;
+    let mut found = None;
     for (y, flow) in flows.iter().enumerate().skip(1) {
-        if *flow > 0.0 && cumulative + flow >= 0.0 {
-            let months = (-cumulative / (flow / 12.0)).ceil().clamp(1.0, 12.0) as u32;
-            return Some((y as u32 - 1) * 12 + months);
-        }
+        let before = cumulative;
         cumulative += flow;
+        if before < 0.0 && cumulative >= 0.0 {
+            let months = (-before / (flow / 12.0)).ceil().clamp(1.0, 12.0) as u32;
+            found = Some((y as u32 - 1) * 12 + months);
+        } else if cumulative < 0.0 {
+            // Below zero again: what was paid back is lost.
+            found = None;
+        }
     }
-    None
+    found
 }
 
 /// The rate r > −1 at which the NPV of `flows` is zero, by bisection, when
@@ -753,5 +906,44 @@ mod tests {
         let m = Measures::of(&cash_flows(500.0, 12_000.0, 2), 0.0);
         assert_eq!(m.payback_month, Some(1));
         assert_eq!(m.discounted_payback_month, Some(1));
+    }
+
+    #[test]
+    fn refresh_by_age_and_residual_value() {
+        let r = |age, cycle, horizon, now| Refresh::of(age, cycle, horizon, now);
+        // Hosts bought now, cycle = horizon: no replacement, worth nothing
+        // at the end.
+        assert_eq!(r(0.0, 5.0, 5, true).by_year, vec![0.0; 5]);
+        assert_eq!(r(0.0, 5.0, 5, true).residual, 0.0);
+        // Horizon 7: replaced in year 5, 2 of 5 years used at the end.
+        let h = r(0.0, 5.0, 7, true);
+        assert_eq!(h.by_year, vec![0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+        assert!((h.residual - 0.6).abs() < 1e-12);
+        // A 2-year-old server: replaced in year 3, worth 3/5 at year 5.
+        let s = r(2.0, 5.0, 5, false);
+        assert_eq!(s.by_year, vec![0.0, 0.0, 1.0, 0.0, 0.0]);
+        assert!((s.residual - 0.6).abs() < 1e-12);
+        // 7 years old: replaced at 5, due again at 10, in year 3.
+        assert_eq!(r(7.0, 5.0, 5, false).by_year, vec![0.0, 0.0, 1.0, 0.0, 0.0]);
+        // Exactly 5: due now, paid in year 1, worth 1/5 at year 5.
+        let d = r(5.0, 5.0, 5, false);
+        assert_eq!(d.by_year, vec![1.0, 0.0, 0.0, 0.0, 0.0]);
+        assert!((d.residual - 0.2).abs() < 1e-12);
+        // Not due within a 3-year horizon: nothing, and no residual value
+        // (the server was bought before the horizon).
+        let n = r(1.0, 5.0, 3, false);
+        assert_eq!(n.by_year, vec![0.0; 3]);
+        assert_eq!(n.residual, 0.0);
+    }
+
+    #[test]
+    fn payback_counts_only_for_good() {
+        // Cumulative −100, 20, −30: paid back in year 1, lost in year 2.
+        assert_eq!(payback(&[-100.0, 120.0, -50.0]), None);
+        // −100, 20, 10, 60: stays above zero from month 10 of year 1
+        // (100 ÷ (120 ÷ 12) = 10).
+        assert_eq!(payback(&[-100.0, 120.0, -10.0, 50.0]), Some(10));
+        // −100, −130, 10: back above zero in year 2, month ⌈130 ÷ 140 × 12⌉ = 12.
+        assert_eq!(payback(&[-100.0, -30.0, 140.0]), Some(24));
     }
 }
