@@ -304,6 +304,81 @@ pub(crate) fn replan(
     (placement, costs)
 }
 
+/// What the fix-first servers would add once fixed: the project planned
+/// again with each of them virtualized as it is measured now.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnceFixed {
+    pub servers: Vec<String>,
+    /// Hosts per cluster, now and with them (clusters in model order).
+    pub clusters: Vec<ClusterHosts>,
+    /// Hosts of the whole plan, now and with them.
+    pub hosts_now: usize,
+    pub hosts_fixed: usize,
+    /// NPV with them moved too, against the plan as it is.
+    pub npv_change: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterHosts {
+    pub cluster: String,
+    pub now: usize,
+    pub fixed: usize,
+}
+
+/// The fix-first servers re-planned as if fixed, or `None` without any.
+pub fn once_fixed(
+    model: &Model,
+    measurements: &Measurements,
+    options: &Options,
+    placement: &Placement,
+    planned: &CostReport,
+) -> Option<OnceFixed> {
+    let assessment = assess(model, measurements, &mut Diagnostics::default());
+    let fix_first: Vec<Id> = assessment
+        .servers
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.scope == Scope::FixFirst)
+        .map(|(i, _)| i)
+        .collect();
+    if fix_first.is_empty() {
+        return None;
+    }
+    let mut m = model.clone();
+    for i in &fix_first {
+        m.servers[*i].verdict_override = Some((
+            Verdict::Virtualize,
+            "what-if: the fix-first reasons are fixed".to_string(),
+        ));
+    }
+    let (fixed, costs) = replan(&m, measurements, options);
+    let hosts_of = |p: &Placement, name: &str| {
+        p.clusters
+            .iter()
+            .find(|c| c.name == name)
+            .map_or(0, |c| c.hosts.len())
+    };
+    Some(OnceFixed {
+        servers: fix_first
+            .iter()
+            .map(|i| model.servers[*i].name.clone())
+            .collect(),
+        clusters: model
+            .clusters
+            .iter()
+            .map(|c| ClusterHosts {
+                cluster: c.name.clone(),
+                now: hosts_of(placement, &c.name),
+                fixed: hosts_of(&fixed, &c.name),
+            })
+            .filter(|c| c.now > 0 || c.fixed > 0)
+            .collect(),
+        hosts_now: planned.hosts,
+        hosts_fixed: costs.hosts,
+        npv_change: costs.npv - planned.npv,
+    })
+}
+
 fn most_common(sorted: &[Id]) -> Option<Id> {
     let mut best: Option<(usize, Id)> = None;
     for chunk in sorted.chunk_by(|a, b| a == b) {

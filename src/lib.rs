@@ -109,10 +109,11 @@ fn build_plan(
 ) -> Plan {
     let measurements = measure::measure(model, fs, sources, diags);
     let assessment = assess::assess(model, &measurements, diags);
-    let capacity = place::place(model, &assessment, options, diags);
+    let mut capacity = place::place(model, &assessment, options, diags);
     let mut costs = cost::cost(model, &assessment, &capacity);
     if !options.skip_what_ifs {
         costs.advice = advise::advise(model, &measurements, options, &costs);
+        capacity.once_fixed = advise::once_fixed(model, &measurements, options, &capacity, &costs);
         costs.sensitivity = Some(sensitivity::sensitivity(
             model,
             &measurements,

@@ -151,6 +151,9 @@ pub struct Placement {
     pub assignments: BTreeMap<String, String>,
     #[serde(skip)]
     pub charts: Vec<HostChart>,
+    /// What the fix-first servers would add once fixed (filled in by
+    /// [`crate::advise::once_fixed`]).
+    pub once_fixed: Option<crate::advise::OnceFixed>,
 }
 
 /// Where servers ran in a previous plan.

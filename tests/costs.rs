@@ -296,3 +296,38 @@ fn drivers_add_up_to_the_npv_and_sensitivity_is_recomputed() {
     assert!((row["npv_low"].as_f64().unwrap() - (npv + 2000.0)).abs() < 1e-6);
     assert!((row["npv_high"].as_f64().unwrap() - (npv - 2000.0)).abs() < 1e-6);
 }
+
+#[test]
+fn the_capacity_plan_says_what_fix_first_servers_would_add() {
+    // Two weeks of hourly samples at 99% CPU: fix-first (CPU bottleneck),
+    // with 290 GiB of memory in use.
+    let mut csv = String::from("timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s\n");
+    for day in 2..16 {
+        for hour in 0..24 {
+            csv.push_str(&format!(
+                "2026-03-{day:02}T{hour:02}:00:00Z,99.0,290,100,5,10\n"
+            ));
+        }
+    }
+    // Once fixed, busy's VM holds at least its 290 GiB in use: beside
+    // none of the 300 GiB apps on a 512 GiB host, so a host of its own,
+    // one more than the 3 of the ORACLE estate.
+    let project =
+        format!("{ORACLE}\nserver \"busy\" class=\"app\" {{\n    metrics \"busy.csv\"\n}}\n");
+    let fs = MemorySource::new()
+        .with("estate.kdl", project)
+        .with("busy.csv", csv);
+    let compiled = virtplan::compile(&fs);
+    let plan = serde_json::to_value(compiled.plan.expect("a plan")).expect("json");
+    let busy = plan["assessment"]["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "busy")
+        .unwrap();
+    assert_eq!(busy["scope"], "fix-first");
+    let fixed = &plan["capacity"]["once_fixed"];
+    assert_eq!(fixed["servers"], serde_json::json!(["busy"]));
+    assert_eq!(fixed["hosts_now"], 3);
+    assert_eq!(fixed["hosts_fixed"], 4);
+}
