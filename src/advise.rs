@@ -298,6 +298,7 @@ pub(crate) fn replan(
         budget: options.budget,
         skip_rule_prices: true,
         skip_what_ifs: true,
+        max_moves: None,
     };
     let placement = place(model, &assessment, &quiet, &mut diags);
     let costs = cost(model, &assessment, &placement);

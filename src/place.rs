@@ -107,6 +107,32 @@ pub struct Move {
     pub server: String,
     pub from: String,
     pub to: String,
+    /// Why it moves, in a sentence.
+    pub reason: String,
+}
+
+/// Which re-plan against the previous plan was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Replan {
+    /// The previous hosts, VMs that no longer fit moved off, N+k ensured.
+    Kept,
+    /// The previous hosts with a few moves that keep N+k without a host more.
+    Repaired,
+    /// The local search from the previous plan, needless moves undone.
+    Searched,
+    /// A fresh plan, named against the previous one.
+    Fresh,
+}
+
+/// How a cluster was re-planned against a previous plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplanReport {
+    pub path: Replan,
+    /// The `--max-moves` bound, if any.
+    pub max_moves: Option<usize>,
+    /// Hosts the bound costs: what a re-plan with more moves would save.
+    pub hosts_the_bound_costs: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,6 +155,8 @@ pub struct ClusterPlan {
     pub failover: Failover,
     /// Against the previous plan, when one was given.
     pub moves: Vec<Move>,
+    /// How the cluster was re-planned, against a previous plan.
+    pub replan: Option<ReplanReport>,
 }
 
 /// Per-host data for the pictures; not serialized.
@@ -278,6 +306,8 @@ pub struct Options {
     pub budget: usize,
     /// Skip pricing the rules (re-planning once per rule).
     pub skip_rule_prices: bool,
+    /// Most VMs a re-plan against the previous plan may move per cluster.
+    pub max_moves: Option<usize>,
     /// Skip the what-ifs that re-plan the whole project: the licensing
     /// advisor and the sensitivity table.
     pub skip_what_ifs: bool,
@@ -345,29 +375,33 @@ pub fn place(
         let hm = &model.host_models[hm_id];
         let per_host = host_cost(model, hm);
 
-        // A previous plan: start from it, and keep it unless the fresh plan saves hosts.
-        let previous = options
-            .previous
-            .as_ref()
-            .map(|p| previous_solution(model, cluster, &problem, p, budget));
-        let (mut sol, verdict) = match previous {
-            Some((mut stable, _)) => {
-                let v = failover::ensure(&problem, &mut stable, all_on.failures);
-                // Fewer hosts first, then fewer VMs moved from where they ran.
-                let prev = options.previous.as_ref();
-                let key = |s: &Solution| {
-                    (
-                        s.hosts.len(),
-                        moved_count(model, cluster, &problem, s, prev),
-                    )
-                };
-                if key(&fresh) < key(&stable) {
-                    (fresh.clone(), fresh_verdict.clone())
-                } else {
-                    (stable, v)
-                }
+        // A previous plan: the fewest hosts, then the fewest moves, among
+        // the re-plans built on it and the fresh plan, within `max_moves`.
+        let prev = options.previous.as_ref();
+        let (mut sol, verdict, replan) = match prev {
+            Some(p) => {
+                let mut cands: Vec<(Replan, Solution, failover::Verdict)> =
+                    previous_solution(model, cluster, &problem, p, budget)
+                        .into_iter()
+                        .map(|(path, mut s)| {
+                            let v = failover::ensure(&problem, &mut s, all_on.failures);
+                            (path, s, v)
+                        })
+                        .collect();
+                cands.push((Replan::Fresh, fresh.clone(), fresh_verdict.clone()));
+                let (pick, bound) = pick_replan(model, cluster, &problem, &cands, prev, options);
+                let (path, sol, v) = cands.swap_remove(pick);
+                (
+                    sol,
+                    v,
+                    Some(ReplanReport {
+                        path,
+                        max_moves: options.max_moves,
+                        hosts_the_bound_costs: bound,
+                    }),
+                )
             }
-            None => (fresh.clone(), fresh_verdict.clone()),
+            None => (fresh.clone(), fresh_verdict.clone(), None),
         };
         report_unplaced(model, cluster, hm, &problem, &sol, diags);
         report_unpinned(model, &problem, &sol, diags);
@@ -410,7 +444,18 @@ pub fn place(
             rule_prices(model, cluster, hm, &vms, &with_all, budget)
         };
         let failover = failover_report(&verdict, &names, &model.project.profile, cluster);
-        let moves = moves(model, &problem, &sol, &names, options.previous.as_ref());
+        let mut moves = moves(model, &problem, &sol, &names, options.previous.as_ref());
+        if let (Some(p), Some(r)) = (prev, &replan) {
+            give_reasons(
+                model,
+                cluster,
+                &problem,
+                p,
+                r.path,
+                sol.hosts.len(),
+                &mut moves,
+            );
+        }
         let by_server: BTreeMap<Id, &VmDemand> = vms.iter().map(|v| (v.server, *v)).collect();
         let hosts = host_plans(
             model,
@@ -441,6 +486,7 @@ pub fn place(
             rule_prices,
             failover,
             moves,
+            replan,
             hosts,
         });
     }
@@ -1029,17 +1075,18 @@ fn report_unplaced(
     }
 }
 
-/// Builds a solution from the previous plan's assignments: VMs stay on the
-/// host of the same name when they still fit there; the rest are inserted
-/// best-fit; then ruin and recreate may empty hosts. Returns the solution
-/// and the previous host name of each of its hosts.
+/// Builds solutions from the previous plan's assignments: VMs stay on the
+/// host of the same name when they still fit there, the rest are inserted
+/// best-fit, and N+k is ensured (`Kept`); a repair of a few moves when that
+/// costs hosts (`Repaired`); ruin and recreate, with every VM it moved
+/// without need moved back (`Searched`), when that saves hosts.
 fn previous_solution(
     model: &Model,
     cluster: &Cluster,
     problem: &Problem,
     previous: &Previous,
     budget: usize,
-) -> (Solution, Vec<Option<String>>) {
+) -> Vec<(Replan, Solution)> {
     let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut loose = Vec::new();
     let bad: BTreeSet<usize> = pack::too_big(problem).into_iter().collect();
@@ -1194,21 +1241,21 @@ fn previous_solution(
     failover::ensure(problem, &mut improved, k);
     let mut kept = sol.clone();
     failover::ensure(problem, &mut kept, k);
+    let mut out = vec![(Replan::Kept, kept.clone())];
     // A few moves on the previous hosts, spares added up to what the search
-    // needs, may do as well as the search: then they are all that moves.
+    // needs, may do as well as the search.
     let need = improved.hosts.len().min(kept.hosts.len());
     if let Some(repaired) = repair(problem, &sol, need, k) {
-        return (repaired, names);
+        out.push((Replan::Repaired, repaired));
     }
     if improved.hosts.len() < kept.hosts.len() {
         // The search saved a host; of what it moved, every VM that can go
         // back to its previous host without costing the host goes back.
         let home = homes(problem, &sol, &names);
         move_back(problem, &mut improved, &home, k);
-        (improved, names)
-    } else {
-        (sol, names)
+        out.push((Replan::Searched, improved));
     }
+    out
 }
 
 /// Most VMs a repair of the previous plan moves before the search takes over.
@@ -1615,6 +1662,109 @@ fn failover_report(
     }
 }
 
+/// The re-plan to keep: within `max_moves` (or the fewest moves when none
+/// is), the fewest unplaced VMs, then hosts, then moves; and the hosts the
+/// bound costs against the best re-plan without it.
+fn pick_replan(
+    model: &Model,
+    cluster: &Cluster,
+    problem: &Problem,
+    cands: &[(Replan, Solution, failover::Verdict)],
+    previous: Option<&Previous>,
+    options: &Options,
+) -> (usize, usize) {
+    let keys: Vec<(usize, usize, usize)> = cands
+        .iter()
+        .map(|(_, s, _)| {
+            (
+                s.unplaced.len(),
+                s.hosts.len(),
+                moved_count(model, cluster, problem, s, previous),
+            )
+        })
+        .collect();
+    let best = |allowed: &dyn Fn(usize) -> bool| {
+        (0..cands.len())
+            .filter(|i| allowed(*i))
+            .min_by_key(|i| (keys[*i], *i))
+    };
+    let any = best(&|_| true).unwrap_or(0);
+    let within = match options.max_moves {
+        Some(max) => best(&|i| keys[i].2 <= max).unwrap_or_else(|| {
+            (0..cands.len())
+                .min_by_key(|i| (keys[*i].2, *i))
+                .unwrap_or(0)
+        }),
+        None => any,
+    };
+    (within, keys[within].1.saturating_sub(keys[any].1))
+}
+
+/// A sentence per move: the previous host that no longer holds its VMs
+/// (which limit, when), a new server, or what the re-plan bought.
+fn give_reasons(
+    model: &Model,
+    cluster: &Cluster,
+    problem: &Problem,
+    previous: &Previous,
+    path: Replan,
+    hosts_now: usize,
+    moves: &mut [Move],
+) {
+    // The previous hosts of this cluster, rebuilt with today's demands.
+    let mut before: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, item) in problem.items.iter().enumerate() {
+        let hosts: BTreeSet<&String> = item
+            .members
+            .iter()
+            .filter_map(|m| previous.assignments.get(&model.servers[*m].name))
+            .collect();
+        if let (Some(h), 1) = (hosts.first(), hosts.len()) {
+            before.entry(h.as_str()).or_default().push(i);
+        }
+    }
+    let hosts_before = previous
+        .assignments
+        .values()
+        .filter(|h| h.rsplit_once('-').is_some_and(|(c, _)| c == cluster.name))
+        .collect::<BTreeSet<_>>()
+        .len();
+    let overloaded: BTreeMap<&str, String> = before
+        .iter()
+        .filter_map(|(name, items)| {
+            let host = pack::rebuild(problem, items, false);
+            let why = match pack::overload(problem, &host)? {
+                pack::Overload::Vms => format!("more than {} VMs", problem.max_vms),
+                pack::Overload::Vcpus => format!("more than {} vCPUs", problem.max_vcpus),
+                pack::Overload::Resource { resource, slot } => format!(
+                    "over its {} target at {}",
+                    crate::measure::RESOURCES[resource].label(),
+                    slot_label(slot, &model.project.profile)
+                ),
+            };
+            Some((*name, why))
+        })
+        .collect();
+    let k = cluster.failures_to_tolerate;
+    for m in moves {
+        m.reason = if m.from.is_empty() {
+            "new in the plan".to_string()
+        } else if let Some(why) = overloaded.get(m.from.as_str()) {
+            format!("{} no longer holds its VMs: {why}", m.from)
+        } else {
+            match path {
+                Replan::Kept | Replan::Repaired => format!(
+                    "so that the VMs of any {k} failed host{} restart on the others (N+{k})",
+                    if k == 1 { "" } else { "s" }
+                ),
+                Replan::Searched | Replan::Fresh => format!(
+                    "re-packed: {hosts_before} hosts ran VMs before, {hosts_now} hosts now (spares included)"
+                ),
+            }
+        };
+    }
+}
+
 /// How many VMs of `sol` would run elsewhere than in the previous plan,
 /// once its hosts are named against it.
 fn moved_count(
@@ -1649,11 +1799,13 @@ fn moves(
                         server: server.clone(),
                         from: before.clone(),
                         to: name.clone(),
+                        reason: String::new(),
                     }),
                     None => out.push(Move {
                         server: server.clone(),
                         from: String::new(),
                         to: name.clone(),
+                        reason: String::new(),
                     }),
                     _ => {}
                 }

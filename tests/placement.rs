@@ -2475,6 +2475,48 @@ fn re_plans_are_stable() {
             stable_moves.len() <= fresh_moves,
             "{what}: {stable_moves:?}"
         );
+        // Every move says why.
+        let plan = stable.plan.as_ref().expect("a plan");
+        for cp in &plan.capacity.clusters {
+            for m in &cp.moves {
+                assert!(!m.reason.is_empty(), "{what}: {m:?}");
+            }
+        }
+        // At most 3 moves: the bound holds, and the report says how many
+        // hosts it costs against the unbounded re-plan.
+        let bounded = virtplan::compile_with(
+            changed,
+            &Options {
+                max_moves: Some(3),
+                ..with_previous.clone()
+            },
+        );
+        assert!(referee_model(&bounded).is_empty(), "{what}");
+        let bplan = bounded.plan.as_ref().expect("a plan");
+        for (cp, free) in bplan.capacity.clusters.iter().zip(&plan.capacity.clusters) {
+            let r = cp.replan.as_ref().expect("a re-plan report");
+            assert_eq!(r.max_moves, Some(3));
+            if cp.moves.len() > 3 {
+                // Only when even keeping the previous hosts moves more.
+                assert_eq!(
+                    r.path,
+                    virtplan::place::Replan::Kept,
+                    "{what}: {:?}",
+                    cp.moves
+                );
+            }
+            assert_eq!(
+                r.hosts_the_bound_costs,
+                cp.hosts.len().saturating_sub(free.hosts.len()),
+                "{what}: cluster {}",
+                cp.name
+            );
+        }
+        eprintln!(
+            "re-plan: {what}: at most 3 moves: {} moves, hosts {}",
+            moves(&bounded).len(),
+            hosts_used(&bounded)
+        );
     }
     eprintln!("re-plan: {:.1?}", started.elapsed());
 }

@@ -155,6 +155,42 @@ pub fn fits(problem: &Problem, host: &Host, item: &Item, raw: bool) -> bool {
     })
 }
 
+/// Why a host does not hold its items within the usable capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overload {
+    /// Over a resource's capacity × target, busiest in this slot.
+    Resource {
+        resource: usize,
+        slot: usize,
+    },
+    Vms,
+    Vcpus,
+}
+
+/// The first limit a host built without checks (see [`rebuild`]) breaks.
+pub fn overload(problem: &Problem, host: &Host) -> Option<Overload> {
+    if host.vms > problem.max_vms {
+        return Some(Overload::Vms);
+    }
+    if host.vcpus > problem.max_vcpus {
+        return Some(Overload::Vcpus);
+    }
+    let s = problem.slots;
+    (0..R).find_map(|r| {
+        let cap = if r == 0 { host.cpu_cap } else { problem.cap[r] };
+        (host.peak[r] > cap + EPS).then(|| {
+            let slot = (0..s)
+                .max_by(|a, b| {
+                    host.load[r * s + a]
+                        .total_cmp(&host.load[r * s + b])
+                        .then(b.cmp(a))
+                })
+                .unwrap_or(0);
+            Overload::Resource { resource: r, slot }
+        })
+    })
+}
+
 /// Adds an item to a host.
 pub fn add(problem: &Problem, host: &mut Host, idx: usize) {
     let item = &problem.items[idx];
