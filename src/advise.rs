@@ -121,16 +121,17 @@ pub fn advise(
             npv_change: 0.0,
             infeasible: None,
         }];
-        for (kind, label, adopt, changed) in arrangements(model, &lc.license, &servers) {
-            alternatives.push(priced(
+        let jobs = arrangements(model, &lc.license, &servers);
+        alternatives.extend(in_parallel(jobs, |(kind, label, adopt, changed)| {
+            priced(
                 &changed,
                 measurements,
                 options,
                 planned,
                 &lc.license,
                 (kind, label, adopt),
-            ));
-        }
+            )
+        }));
         out.push(Advice {
             license: lc.license.clone(),
             metric: lc.metric,
@@ -378,6 +379,44 @@ pub fn once_fixed(
         hosts_fixed: costs.hosts,
         npv_change: costs.npv - planned.npv,
     })
+}
+
+/// Threads the what-ifs run on: each job is a whole re-plan.
+const THREADS: usize = 2;
+
+/// `f` over `jobs` on [`THREADS`] scoped threads, results in job order
+/// (jobs are dealt out in turn, so the output does not depend on timing).
+pub(crate) fn in_parallel<T: Send, R: Send>(jobs: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    if jobs.len() < 2 {
+        return jobs.into_iter().map(f).collect();
+    }
+    let mut hands: Vec<Vec<(usize, T)>> = (0..THREADS).map(|_| Vec::new()).collect();
+    for (i, job) in jobs.into_iter().enumerate() {
+        hands[i % THREADS].push((i, job));
+    }
+    let f = &f;
+    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = hands
+            .into_iter()
+            .map(|hand| {
+                scope.spawn(move || {
+                    hand.into_iter()
+                        .map(|(i, job)| (i, f(job)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(r) => r,
+                // A panic in a what-if is a bug: let it surface as one.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 fn most_common(sorted: &[Id]) -> Option<Id> {

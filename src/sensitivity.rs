@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use crate::advise::replan;
+use crate::advise::{in_parallel, replan};
 use crate::assess::Assessment;
 use crate::cost::{CostReport, cost};
 use crate::measure::Measurements;
@@ -118,11 +118,15 @@ pub fn sensitivity(
     ));
 
     let headroom = model.project.sizing.headroom;
-    let [lo, hi] = [headroom - HEADROOM_STEP, headroom + HEADROOM_STEP].map(|h| {
-        let mut m = model.clone();
-        m.project.sizing.headroom = h;
-        replan(&m, measurements, options).1.npv
-    });
+    let npvs = in_parallel(
+        vec![headroom - HEADROOM_STEP, headroom + HEADROOM_STEP],
+        |h| {
+            let mut m = model.clone();
+            m.project.sizing.headroom = h;
+            replan(&m, measurements, options).1.npv
+        },
+    );
+    let (lo, hi) = (npvs[0], npvs[1]);
     rows.push(row(
         "sizing headroom",
         format!("{:.2}", headroom - HEADROOM_STEP),
