@@ -86,10 +86,11 @@ pub struct ColorEnv {
 
 impl ColorEnv {
     pub fn read() -> ColorEnv {
+        let var = std::env::var_os;
         ColorEnv {
-            no_color: anstyle_query::no_color(),
-            force: anstyle_query::clicolor_force(),
-            dumb: std::env::var_os("TERM").is_some_and(|t| t == "dumb"),
+            no_color: var("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            force: var("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0"),
+            dumb: var("TERM").is_some_and(|t| t == "dumb"),
         }
     }
 }
