@@ -242,10 +242,11 @@ fn denied_warnings_fail_the_run() {
 
 // ------------------------------------------------------- json
 
-/// A misspelt node and a duplicate server, placed by hand.
-fn broken_project() -> PathBuf {
+/// A misspelt node and a duplicate server, placed by hand, in a folder
+/// of its own for each test.
+fn broken_project(name: &str) -> PathBuf {
     small_with(
-        "broken",
+        &format!("broken-{name}"),
         &[
             (
                 "servers.kdl",
@@ -273,7 +274,7 @@ fn find(text: &str, after: &str, needle: &str) -> (u64, u64) {
 
 #[test]
 fn json_lines_place_each_diagnostic() {
-    let project = broken_project();
+    let project = broken_project("json");
     let o = run(&["check", "--message-format", "json", s(&project)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).is_empty(), "human output on stderr: {}", err(&o));
@@ -342,7 +343,7 @@ fn sarif(args: &[&str]) -> (Output, Value) {
 
 #[test]
 fn sarif_log_matches_the_json_lines() {
-    let project = broken_project();
+    let project = broken_project("sarif");
     let dir = s(&project);
     let (o, log) = sarif(&["check", "--message-format", "sarif", dir]);
     assert_eq!(o.status.code(), Some(1));
@@ -450,7 +451,7 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
         return;
     }
     let dir = scratch("sarif-schema");
-    let broken = broken_project();
+    let broken = broken_project("schema");
     let cases: [(&str, Vec<&str>); 3] = [
         (
             "errors",
@@ -487,7 +488,7 @@ fn quiet_prints_errors_only() {
     let o = run(&["check", "--quiet", "examples/small"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!((out(&o).as_str(), err(&o).as_str()), ("", ""));
-    let project = broken_project();
+    let project = broken_project("quiet");
     let o = run(&["check", "-q", s(&project)]);
     assert_eq!(o.status.code(), Some(1));
     let e = err(&o);
@@ -735,9 +736,9 @@ fn common_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// `dc01` and `mon01` depend on each other (one move group) and `sql01`
 /// stays physical, so `app01`, `backup01` and `dev01` depend on a server
 /// that does not move.
-fn graph_project() -> PathBuf {
+fn graph_project(name: &str) -> PathBuf {
     small_with(
-        "graph",
+        &format!("graph-{name}"),
         &[
             (
                 "servers.kdl",
@@ -781,7 +782,7 @@ fn declared_edges(project: &Path) -> BTreeSet<(String, String)> {
 
 #[test]
 fn graph_dot_parses_with_its_move_groups() {
-    let project = graph_project();
+    let project = graph_project("dot");
     let o = run(&["graph", s(&project)]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let dot = out(&o);
@@ -867,7 +868,7 @@ print(json.dumps(out))
 
 #[test]
 fn graph_mermaid_has_the_same_edges_and_groups() {
-    let project = graph_project();
+    let project = graph_project("mermaid");
     let o = run(&["graph", "--format", "mermaid", s(&project)]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let text = out(&o);
@@ -894,6 +895,11 @@ fn graph_mermaid_has_the_same_edges_and_groups() {
         .collect();
     assert_eq!(group, ["n_dc01", "n_mon01"]);
     assert!(text.contains("n_sql01[\"sql01 (not moving)\"]:::staying"));
+    // A project with errors: the errors, and no graph.
+    let o = run(&["graph", s(&broken_project("graph"))]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).is_empty(), "{}", out(&o));
+    assert!(err(&o).contains("virtplan::check::unknown-node"));
     // JSON diagnostics would share standard output with the graph.
     let o = run(&["graph", "--message-format", "json", s(&project)]);
     assert_eq!(o.status.code(), Some(2));
