@@ -33,9 +33,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check a project and report every problem `plan` would: the language, references,
-    /// measurements, placement (fit, max-hosts, rules), licences and migration windows.
-    /// Writes nothing.
+    /// Report every problem `plan` would, writing nothing.
+    ///
+    /// Runs the whole compile: the language, references, measurements, placement (fit,
+    /// max-hosts, rules), licences and migration windows.
     Check {
         /// The project directory.
         dir: PathBuf,
@@ -137,20 +138,9 @@ fn main() -> ExitCode {
             };
             cli::fmt::run(&dir, mode, &reporter)
         }
-        Command::Graph { dir, format } => graph(&dir, format, &reporter),
-        Command::Completions { shell } => {
-            cli::manual::completions(&mut Cli::command(), shell);
-            ExitCode::SUCCESS
-        }
-        Command::Man { out } => match cli::manual::man(Cli::command(), out.as_deref()) {
-            Ok(names) => {
-                for name in names {
-                    reporter.status(&format!("wrote {name}"));
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => usage(&format!("cannot write the man pages: {e}")),
-        },
+        Command::Graph { dir, format } => cli::graph::run(&dir, format, &reporter),
+        Command::Completions { shell } => cli::manual::completions(&mut Cli::command(), shell),
+        Command::Man { out } => cli::manual::man(Cli::command(), out.as_deref(), &reporter),
     }
 }
 
@@ -186,27 +176,6 @@ fn check(dir: &Path, reporter: &Reporter) -> ExitCode {
             model.host_models.len()
         ));
     }
-    ExitCode::SUCCESS
-}
-
-fn graph(dir: &Path, format: cli::graph::GraphFormat, reporter: &Reporter) -> ExitCode {
-    let fs = match project(dir) {
-        Ok(fs) => fs,
-        Err(code) => return code,
-    };
-    if !reporter.stdout_is_free() {
-        return usage("`graph` prints the graph on standard output: use --message-format human");
-    }
-    let compiled = virtplan::compile(&fs);
-    reporter.diagnostics(&compiled.diags, &compiled.sources, dir);
-    let (false, Some(plan)) = (reporter.fails(&compiled.diags), &compiled.plan) else {
-        eprintln!("no graph: fix the errors above first");
-        return ExitCode::from(1);
-    };
-    print!(
-        "{}",
-        cli::graph::render(&plan.runbook, &plan.project.name, format)
-    );
     ExitCode::SUCCESS
 }
 

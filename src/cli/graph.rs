@@ -10,8 +10,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::path::Path;
+use std::process::ExitCode;
+
 use clap::ValueEnum;
 use virtplan::migrate::Runbook;
+
+use super::report::Reporter;
 
 /// The graph's text format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -63,6 +68,28 @@ impl Graph {
     fn grouped(&self) -> BTreeSet<&str> {
         self.groups.values().flatten().map(String::as_str).collect()
     }
+}
+
+/// `virtplan graph DIR --format F`: compiles the project, reports its
+/// diagnostics, and prints the graph unless they fail the run.
+pub fn run(dir: &Path, format: GraphFormat, reporter: &Reporter) -> ExitCode {
+    let fs = match crate::project(dir) {
+        Ok(fs) => fs,
+        Err(code) => return code,
+    };
+    if !reporter.stdout_is_free() {
+        return crate::usage(
+            "`graph` prints the graph on standard output: use --message-format human",
+        );
+    }
+    let compiled = virtplan::compile(&fs);
+    reporter.diagnostics(&compiled.diags, &compiled.sources, dir);
+    let (false, Some(plan)) = (reporter.fails(&compiled.diags), &compiled.plan) else {
+        eprintln!("no graph: fix the errors above first");
+        return ExitCode::from(1);
+    };
+    print!("{}", render(&plan.runbook, &plan.project.name, format));
+    ExitCode::SUCCESS
 }
 
 /// The dependency graph of `runbook` in `format`, named after the project.

@@ -2,18 +2,35 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::process::ExitCode;
+
+use super::report::Reporter;
 
 /// The completion script for `shell` on standard output.
-pub fn completions(cmd: &mut clap::Command, shell: clap_complete::Shell) {
+pub fn completions(cmd: &mut clap::Command, shell: clap_complete::Shell) -> ExitCode {
     let mut out = Vec::new();
     clap_complete::generate(shell, cmd, "virtplan", &mut out);
     let _ = std::io::stdout().lock().write_all(&out);
+    ExitCode::SUCCESS
+}
+
+/// `virtplan man [--out DIR]`.
+pub fn man(cmd: clap::Command, out: Option<&Path>, reporter: &Reporter) -> ExitCode {
+    match pages(cmd, out) {
+        Ok(names) => {
+            for name in names {
+                reporter.status(&format!("wrote {name}"));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => crate::usage(&format!("cannot write the man pages: {e}")),
+    }
 }
 
 /// The man page of `virtplan` (roff) on standard output, or with `out` the
 /// pages of `virtplan` and of every command (`virtplan-check.1`, …) written
 /// into that folder. Returns the names written.
-pub fn man(cmd: clap::Command, out: Option<&Path>) -> std::io::Result<Vec<String>> {
+fn pages(cmd: clap::Command, out: Option<&Path>) -> std::io::Result<Vec<String>> {
     match out {
         None => {
             let mut page = Vec::new();
