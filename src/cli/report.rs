@@ -64,7 +64,7 @@ pub struct ReportArgs {
         value_name = "LINT"
     )]
     pub deny: Vec<Lint>,
-    /// Print errors only (and warnings when denied): no notes, no summary or status lines.
+    /// Print only errors (and denied warnings): no other diagnostics, summary or status lines.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// When to colour diagnostics.
