@@ -80,8 +80,9 @@ pub fn compile_with(fs: &dyn FileSource, options: &place::Options) -> Compiled {
 }
 
 /// Loads and checks a project without planning: the input language, the
-/// references, the measurements and the assessment. This is `virtplan
-/// check`; placement problems (a VM that fits no host) need `compile`.
+/// references, the measurements and the assessment. Placement problems (a
+/// VM that fits no host, `max-hosts`) and migration windows need `compile`,
+/// which is what `virtplan check` runs.
 pub fn check(fs: &dyn FileSource) -> Compiled {
     let loaded = load::load(fs);
     let mut sources = loaded.sources;

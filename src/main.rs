@@ -1,22 +1,25 @@
 //! The `virtplan` command line: the only place that touches the file system.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use virtplan::diag::{self, Diagnostics, RenderOptions};
+use clap::{CommandFactory, Parser, Subcommand};
 use virtplan::emit::{self, Formats};
-use virtplan::source::{FileSource, SourceMap};
 
 mod cli {
     //! The binary's I/O edge: the only code that touches the file system.
     pub mod disk;
+    pub mod fmt;
+    pub mod graph;
+    pub mod manual;
     pub mod output;
+    pub mod report;
+    pub mod sarif;
 }
 use cli::disk::DiskSource;
 use cli::output;
+use cli::report::{ReportArgs, Reporter};
 
 /// A declarative plan compiler for server virtualization projects.
 #[derive(Parser)]
@@ -24,11 +27,16 @@ use cli::output;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check a project (language, references, measurements) and report every problem.
+    /// Report every problem `plan` would, writing nothing.
+    ///
+    /// Runs the whole compile: the language, references, measurements, placement (fit,
+    /// max-hosts, rules), licences and migration windows.
     Check {
         /// The project directory.
         dir: PathBuf,
@@ -61,6 +69,28 @@ enum Command {
         /// Only check: list unformatted files and exit 1 if there are any.
         #[arg(long)]
         check: bool,
+        /// With --check: print what fmt would change as a unified diff.
+        #[arg(long, requires = "check")]
+        diff: bool,
+    },
+    /// Print the migration dependency graph with its move groups.
+    Graph {
+        /// The project directory.
+        dir: PathBuf,
+        /// The graph's format.
+        #[arg(long, value_enum, default_value_t)]
+        format: cli::graph::GraphFormat,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one page per command into a folder.
+    Man {
+        /// Write `virtplan.1` and `virtplan-COMMAND.1` into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -81,8 +111,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let reporter = Reporter::new(&cli.report);
     match cli.command {
-        Command::Check { dir } => check(&dir),
+        Command::Check { dir } => check(&dir, &reporter),
         Command::Plan {
             dir,
             out,
@@ -97,56 +128,53 @@ fn main() -> ExitCode {
             templates.as_deref(),
             previous.as_deref(),
             force,
+            &reporter,
         ),
-        Command::Fmt { dir, check } => fmt(&dir, check),
+        Command::Fmt { dir, check, diff } => {
+            let mode = match (check, diff) {
+                (_, true) => cli::fmt::Mode::Diff,
+                (true, false) => cli::fmt::Mode::Check,
+                (false, false) => cli::fmt::Mode::Write,
+            };
+            cli::fmt::run(&dir, mode, &reporter)
+        }
+        Command::Graph { dir, format } => cli::graph::run(&dir, format, &reporter),
+        Command::Completions { shell } => cli::manual::completions(&mut Cli::command(), shell),
+        Command::Man { out } => cli::manual::man(Cli::command(), out.as_deref(), &reporter),
     }
 }
 
-fn usage(message: &str) -> ExitCode {
+pub(crate) fn usage(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
 
-fn project(dir: &Path) -> Result<DiskSource, ExitCode> {
+pub(crate) fn project(dir: &Path) -> Result<DiskSource, ExitCode> {
     if !dir.is_dir() {
         return Err(usage(&format!("`{}` is not a directory", dir.display())));
     }
     Ok(DiskSource::new(dir))
 }
 
-fn report(diags: &Diagnostics, sources: &SourceMap) {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let width = if color { 100 } else { 80 };
-    eprint!(
-        "{}",
-        diag::render(&diags.items, sources, RenderOptions { color, width })
-    );
-    if !diags.items.is_empty() {
-        eprintln!(
-            "{} error(s), {} warning(s)",
-            diags.errors(),
-            diags.warnings()
-        );
-    }
-}
-
-fn check(dir: &Path) -> ExitCode {
+/// `check` runs the whole compile, as `plan` does, and writes nothing: so it
+/// reports exactly the diagnostics `plan` would.
+fn check(dir: &Path, reporter: &Reporter) -> ExitCode {
     let fs = match project(dir) {
         Ok(fs) => fs,
         Err(code) => return code,
     };
-    let compiled = virtplan::check(&fs);
-    report(&compiled.diags, &compiled.sources);
-    if compiled.diags.has_errors() {
+    let compiled = virtplan::compile(&fs);
+    reporter.diagnostics(&compiled.diags, &compiled.sources, dir);
+    if reporter.fails(&compiled.diags) {
         return ExitCode::from(1);
     }
     if let Some(model) = &compiled.model {
-        println!(
+        reporter.status(&format!(
             "ok: {} servers, {} clusters, {} host models",
             model.servers.len(),
             model.clusters.len(),
             model.host_models.len()
-        );
+        ));
     }
     ExitCode::SUCCESS
 }
@@ -158,6 +186,7 @@ fn plan(
     templates: Option<&Path>,
     previous: Option<&Path>,
     force: bool,
+    reporter: &Reporter,
 ) -> ExitCode {
     let fs = match project(dir) {
         Ok(fs) => fs,
@@ -227,9 +256,16 @@ fn plan(
     {
         return usage(&format!("`{}`: {e}", path.display()));
     }
-    report(&compiled.diags, &compiled.sources);
-    let (false, Some(plan)) = (compiled.diags.has_errors(), &compiled.plan) else {
-        eprintln!("no outputs written: fix the errors above first");
+    reporter.diagnostics(&compiled.diags, &compiled.sources, dir);
+    let (false, Some(plan)) = (reporter.fails(&compiled.diags), &compiled.plan) else {
+        eprintln!(
+            "no outputs written: fix the errors above first{}",
+            if compiled.diags.has_errors() {
+                ""
+            } else {
+                " (warnings are denied)"
+            }
+        );
         return ExitCode::from(1);
     };
     let files = match emit::emit(plan, formats, &overrides) {
@@ -252,61 +288,9 @@ fn plan(
             if !written.kept.is_empty() {
                 line += &format!(", kept {} of yours", written.kept.len());
             }
-            println!("{line}");
+            reporter.status(&line);
             ExitCode::SUCCESS
         }
         Err(e) => usage(&e.to_string()),
-    }
-}
-
-fn fmt(dir: &Path, check_only: bool) -> ExitCode {
-    let fs = match project(dir) {
-        Ok(fs) => fs,
-        Err(code) => return code,
-    };
-    let mut sources = SourceMap::default();
-    let mut diags = Diagnostics::default();
-    let mut changed = Vec::new();
-    for path in fs.list().into_iter().filter(|p| p.ends_with(".kdl")) {
-        let bytes = match fs.read(&path) {
-            Ok(b) => b,
-            Err(e) => return usage(&format!("cannot read `{path}`: {e}")),
-        };
-        let Some(id) = virtplan::load::decode(&mut sources, &path, bytes, &mut diags) else {
-            continue;
-        };
-        let text = sources.get(id).text.clone();
-        let Some(formatted) = virtplan::fmt::format(id, &text, &mut diags) else {
-            continue;
-        };
-        if formatted != text {
-            changed.push(path.clone());
-            if !check_only
-                && let Err(e) = output::replace_file(
-                    &mut output::Disk,
-                    &fs.root.join(&path),
-                    formatted.as_bytes(),
-                )
-            {
-                return usage(&e.to_string());
-            }
-        }
-    }
-    diags.sort(&sources);
-    report(&diags, &sources);
-    for path in &changed {
-        println!(
-            "{}{path}",
-            if check_only {
-                "would reformat "
-            } else {
-                "formatted "
-            }
-        );
-    }
-    if diags.has_errors() || (check_only && !changed.is_empty()) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
     }
 }
