@@ -57,6 +57,10 @@ enum Command {
         /// A previous plan.json: VMs stay on the host they had unless moving saves hosts.
         #[arg(long)]
         previous: Option<PathBuf>,
+        /// With --previous: move at most N VMs per cluster; the capacity plan says
+        /// how many hosts the bound costs.
+        #[arg(long, value_name = "N", requires = "previous")]
+        max_moves: Option<usize>,
         /// Take over an --out folder holding files virtplan did not write: they are kept,
         /// except those with an output's name, which are replaced. Symlinks are still refused.
         #[arg(long)]
@@ -120,13 +124,17 @@ fn main() -> ExitCode {
             format,
             templates,
             previous,
+            max_moves,
             force,
         } => plan(
             &dir,
             &out,
             &format,
             templates.as_deref(),
-            previous.as_deref(),
+            Against {
+                previous: previous.as_deref(),
+                max_moves,
+            },
             force,
             &reporter,
         ),
@@ -179,15 +187,22 @@ fn check(dir: &Path, reporter: &Reporter) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// A previous plan to re-plan against, and the bound on moves.
+struct Against<'a> {
+    previous: Option<&'a Path>,
+    max_moves: Option<usize>,
+}
+
 fn plan(
     dir: &Path,
     out: &Path,
     format: &[String],
     templates: Option<&Path>,
-    previous: Option<&Path>,
+    against: Against,
     force: bool,
     reporter: &Reporter,
 ) -> ExitCode {
+    let previous = against.previous;
     let fs = match project(dir) {
         Ok(fs) => fs,
         Err(code) => return code,
@@ -239,7 +254,10 @@ fn plan(
             }
         }
     }
-    let mut options = virtplan::place::Options::default();
+    let mut options = virtplan::place::Options {
+        max_moves: against.max_moves,
+        ..Default::default()
+    };
     if let Some(path) = previous {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,

@@ -418,3 +418,39 @@ fn previous_parsing_names_what_is_wrong() {
         Err(PreviousError::NotJson(_))
     ));
 }
+
+#[test]
+fn max_moves_needs_previous_and_is_reported() {
+    let dir = scratch("max-moves");
+    let project = small_project(&dir);
+    let out = dir.join("out");
+    refused(
+        &[
+            p("plan"),
+            &project,
+            p("--out"),
+            &out,
+            p("--max-moves"),
+            p("2"),
+        ],
+        &["--previous"],
+    );
+    plan_ok(&[p("plan"), &project, p("--out"), &out]);
+    let again = dir.join("again");
+    plan_ok(&[
+        p("plan"),
+        &project,
+        p("--out"),
+        &again,
+        p("--previous"),
+        &out.join("plan.json"),
+        p("--max-moves"),
+        p("0"),
+    ]);
+    let capacity = fs::read_to_string(again.join("capacity.md")).expect("read");
+    assert!(
+        capacity
+            .contains("Nothing moved; the previous hosts were kept. At most 0 moves were allowed."),
+        "{capacity}"
+    );
+}
