@@ -16,50 +16,134 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::assess::Assessment;
 use crate::license::{HostMix, Licensing, Metric, Need, Product, cluster_licences, host_units};
 use crate::model::{HOST_PORTS, HostYearly, Id, Model, Scope, energy_cost};
 use crate::place::Placement;
+use crate::round;
 
 /// Power of a physical server that states none.
 pub const DEFAULT_SERVER_WATTS: f64 = 300.0;
 
-#[derive(Debug, Clone, Serialize)]
+/// What a yearly line item counts: its stable key in `plan.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    Energy,
+    RackSpace,
+    NetworkPorts,
+    HardwareSupport,
+    HardwareRefresh,
+    SpareParts,
+    Downtime,
+    Administration,
+    Deployment,
+    SharedStorageSupport,
+    /// One per licence: the item's `license` names it.
+    LicenceSupport,
+}
+
+impl Category {
+    /// The item's words in the reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Energy => "energy and cooling",
+            Category::RackSpace => "rack space",
+            Category::NetworkPorts => "network ports",
+            Category::HardwareSupport => "hardware support",
+            Category::HardwareRefresh => "hardware refresh",
+            Category::SpareParts => "spare parts",
+            Category::Downtime => "downtime from hardware failures",
+            Category::Administration => "administration",
+            Category::Deployment => "deploying new servers",
+            Category::SharedStorageSupport => "shared storage support",
+            Category::LicenceSupport => "licence support",
+        }
+    }
+}
+
+/// What a one-off investment pays for: its stable key in `plan.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InvestmentKind {
+    /// One per host model: the item's `host_model` names it.
+    Hosts,
+    SharedStorage,
+    LicencesBought,
+    AdoptionWork,
+    TrainingAndTools,
+}
+
+/// A yearly cost, as-is against to-be.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LineItem {
+    /// Stable key; with `license`, it identifies the item.
+    pub key: Category,
+    /// The licence of a `licence-support` item.
+    pub license: Option<String>,
+    /// The item in words, as the reports print it.
     pub item: String,
+    /// The inputs the amounts come from, in words.
     pub basis: String,
+    /// Per year, in the project's currency (cents).
+    #[serde(serialize_with = "round::money")]
     pub as_is: f64,
+    /// Per year, in the project's currency (cents).
+    #[serde(serialize_with = "round::money")]
     pub to_be: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One year of the cash flow; year 0 is the investment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Year {
     pub year: u32,
+    #[serde(serialize_with = "round::money")]
     pub as_is: f64,
+    #[serde(serialize_with = "round::money")]
     pub to_be: f64,
+    /// as-is − to-be (cents).
+    #[serde(serialize_with = "round::money")]
     pub cash_flow: f64,
+    #[serde(serialize_with = "round::money")]
     pub cumulative: f64,
+    /// `cash_flow` discounted to year 0 (cents).
+    #[serde(serialize_with = "round::money")]
     pub discounted: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A one-off investment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Investment {
+    /// Stable key; with `host_model`, it identifies the item.
+    pub key: InvestmentKind,
+    /// The host model of a `hosts` item.
+    pub host_model: Option<String>,
+    /// The item in words, as the reports print it.
     pub item: String,
+    /// The inputs the amount comes from, in words.
     pub basis: String,
+    /// In the project's currency (cents).
+    #[serde(serialize_with = "round::money")]
     pub amount: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Units of one licence needed as-is and to-be.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LicenseCount {
     pub license: String,
     pub metric: Metric,
+    #[serde(serialize_with = "round::units")]
     pub as_is_units: f64,
+    #[serde(serialize_with = "round::units")]
     pub to_be_units: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The cost report: yearly items, investment, cash flow and its measures.
+/// Amounts are in `currency`, rounded to cents.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CostReport {
     pub currency: String,
     pub horizon_years: u32,
@@ -67,18 +151,24 @@ pub struct CostReport {
     pub hosts: usize,
     pub yearly: Vec<LineItem>,
     pub investment: Vec<Investment>,
+    #[serde(serialize_with = "round::money")]
     pub investment_total: f64,
     pub licenses: Vec<LicenseCount>,
     /// Per host, the licences bought and the mix they were priced against.
     pub host_licenses: Vec<HostLicensing>,
     pub years: Vec<Year>,
+    #[serde(serialize_with = "round::money")]
     pub as_is_tco: f64,
+    #[serde(serialize_with = "round::money")]
     pub to_be_tco: f64,
     /// Net present value at the project's discount rate.
+    #[serde(serialize_with = "round::money")]
     pub npv: f64,
     /// Internal rate of return, percent; `None` when there is none.
+    #[serde(serialize_with = "round::percent_opt")]
     pub irr_pct: Option<f64>,
     /// Undiscounted return over the horizon, percent; `None` without investment.
+    #[serde(serialize_with = "round::percent_opt")]
     pub roi_pct: Option<f64>,
     /// Undiscounted payback month; `None` without investment, or never.
     pub payback_month: Option<u32>,
@@ -131,9 +221,11 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let host_year = |f: fn(&HostYearly) -> f64| per_host(&|h| f(&h.yearly(c)));
 
     let mut yearly = Vec::new();
-    let mut line = |item: &str, basis: String, as_is: f64, to_be: f64| {
+    let mut line = |key: Category, basis: String, as_is: f64, to_be: f64| {
         yearly.push(LineItem {
-            item: item.to_string(),
+            key,
+            license: None,
+            item: key.label().to_string(),
             basis,
             as_is,
             to_be,
@@ -144,7 +236,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let (server_watts, staying_watts) = (sum_over(&estate, &watts), sum_over(&staying, &watts));
     let host_watts = per_host(&|h| h.mean_watts());
     line(
-        "energy and cooling",
+        Category::Energy,
         format!(
             "{} W servers vs {} W hosts + {} W staying × 8760 h × PUE {} × {} per kWh",
             server_watts.round(),
@@ -160,7 +252,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let (server_ru, staying_ru) = (sum_over(&estate, &ru), sum_over(&staying, &ru));
     let host_ru = per_host(&|h| f64::from(h.rack_units));
     line(
-        "rack space",
+        Category::RackSpace,
         format!(
             "{server_ru} U vs {host_ru} U + {staying_ru} U staying × {} per U",
             c.rack_unit_per_year
@@ -171,7 +263,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let nics = |s: &crate::model::Server| f64::from(s.nics);
     let (ports, staying_ports) = (sum_over(&estate, &nics), sum_over(&staying, &nics));
     line(
-        "network ports",
+        Category::NetworkPorts,
         format!(
             "{ports} server NICs vs {HOST_PORTS} per host + {staying_ports} staying × {} per port",
             c.network_port_per_year
@@ -182,13 +274,13 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let support =
         |s: &crate::model::Server| s.support_per_year.unwrap_or(c.server_support_per_year);
     line(
-        "hardware support",
+        Category::HardwareSupport,
         "support-per-year of each server vs each host and each server staying".to_string(),
         sum_over(&estate, &support),
         host_year(|y| y.support) + sum_over(&staying, &support),
     );
     line(
-        "hardware refresh",
+        Category::HardwareRefresh,
         format!(
             "{} per server every {} years ({who})",
             c.server_refresh_price, c.refresh_cycle_years
@@ -197,14 +289,14 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         ns * c.server_refresh_price / c.refresh_cycle_years,
     );
     line(
-        "spare parts",
+        Category::SpareParts,
         format!("{} per physical server ({who})", c.spare_parts_per_year),
         n * c.spare_parts_per_year,
         ns * c.spare_parts_per_year,
     );
     let moved_n = moved.len() as f64;
     line(
-        "downtime from hardware failures",
+        Category::Downtime,
         format!(
             "{}% failing × ({} h repair vs {} h restart for the {moved_n} VMs) × {} per hour",
             c.failure_rate.0 * 100.0,
@@ -216,7 +308,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         (moved_n * c.restart_hours + ns * c.repair_hours) * c.failure_rate.0 * c.downtime_hour,
     );
     line(
-        "administration",
+        Category::Administration,
         format!(
             "{} h per server vs {} h per host + {} h per VM + {} h per server staying, × {} per hour",
             c.server_admin_hours_per_year,
@@ -231,7 +323,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
                 * c.admin_hour,
     );
     line(
-        "deploying new servers",
+        Category::Deployment,
         format!(
             "{} a year × ({} h physical vs {} h virtual) × {} per hour",
             c.new_servers_per_year, c.deploy_hours_physical, c.deploy_hours_virtual, c.admin_hour
@@ -240,7 +332,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         c.new_servers_per_year * c.deploy_hours_virtual * c.admin_hour,
     );
     line(
-        "shared storage support",
+        Category::SharedStorageSupport,
         "shared-storage-per-year".to_string(),
         0.0,
         if host_count > 0 {
@@ -263,6 +355,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             continue;
         };
         yearly.push(LineItem {
+            key: Category::LicenceSupport,
+            license: Some(lic.name.clone()),
             item: format!("licence support: {}", lic.name),
             basis: format!(
                 "{} vs {} units ({}) × {} per unit",
@@ -280,6 +374,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let mut investment = Vec::new();
     for (h, k) in &hosts {
         investment.push(Investment {
+            key: InvestmentKind::Hosts,
+            host_model: Some(h.name.clone()),
             item: format!("hosts: {}", h.name),
             basis: format!("{k} × {}", h.price),
             amount: *k as f64 * h.price,
@@ -287,12 +383,16 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     }
     if host_count > 0 && c.shared_storage > 0.0 {
         investment.push(Investment {
+            key: InvestmentKind::SharedStorage,
+            host_model: None,
             item: "shared storage".to_string(),
             basis: "shared-storage".to_string(),
             amount: c.shared_storage,
         });
     }
     investment.push(Investment {
+        key: InvestmentKind::LicencesBought,
+        host_model: None,
         item: "licences bought".to_string(),
         basis: "to-be units beyond the as-is units × price (the as-is licences are assumed owned and transferable)".to_string(),
         amount: licence_purchase,
@@ -303,6 +403,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         + a.roi_hours
         + a.migration_hours_per_server * moved_n;
     investment.push(Investment {
+        key: InvestmentKind::AdoptionWork,
+        host_model: None,
         item: "adoption work".to_string(),
         basis: format!(
             "({} + {} + {} h + {} h × {moved_n} servers moved) × {} per hour",
@@ -315,6 +417,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         amount: hours * c.admin_hour,
     });
     investment.push(Investment {
+        key: InvestmentKind::TrainingAndTools,
+        host_model: None,
         item: "training and tools".to_string(),
         basis: "training + tools".to_string(),
         amount: a.training + a.tools,
@@ -551,17 +655,20 @@ fn license_counts(
 }
 
 /// The licences of one host: what was bought and what it was priced against.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HostLicensing {
     pub cluster: String,
     pub host: String,
     pub choices: Vec<HostChoice>,
+    /// Over the horizon (cents).
+    #[serde(serialize_with = "round::money")]
     pub cost: f64,
     /// The cheapest mix not chosen, when there was a choice.
     pub runner_up: Option<RunnerUp>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One licence bought for a host.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HostChoice {
     pub license: String,
     /// VMs of this licence and of those it covers, on the host.
@@ -569,15 +676,29 @@ pub struct HostChoice {
     /// VMs that may restart on the host after failures.
     pub failover_vms: usize,
     pub licensing: Licensing,
+    #[serde(serialize_with = "round::units")]
     pub units: f64,
+    /// Over the horizon (cents).
+    #[serde(serialize_with = "round::money")]
     pub cost: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The cheapest licence mix not chosen for a host.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RunnerUp {
-    /// Which licence licenses each needed one: (needed, by).
-    pub assignment: Vec<(String, String)>,
+    /// Which licence licenses each needed one.
+    pub assignment: Vec<LicensedBy>,
+    /// Over the horizon (cents).
+    #[serde(serialize_with = "round::money")]
     pub cost: f64,
+}
+
+/// A needed licence and the licence that covers it (itself, or one whose
+/// `covers` lists it).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct LicensedBy {
+    pub license: String,
+    pub by: String,
 }
 
 impl HostLicensing {
@@ -615,7 +736,10 @@ impl HostLicensing {
             .map(|(assignment, cost)| RunnerUp {
                 assignment: assignment
                     .iter()
-                    .map(|(p, by)| (name(*p), name(*by)))
+                    .map(|(p, by)| LicensedBy {
+                        license: name(*p),
+                        by: name(*by),
+                    })
                     .collect(),
                 cost: *cost,
             });

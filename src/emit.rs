@@ -291,7 +291,7 @@ fn environment(fuel: u64) -> Result<Environment<'static>, String> {
     env.set_auto_escape_callback(Escape::of_template);
     env.set_formatter(format_value);
     env.add_filter("fixed", |v: f64, digits: Option<usize>| {
-        safe(format!("{:.*}", digits.unwrap_or(0), v))
+        safe(crate::round::fixed(v, digits.unwrap_or(0)))
     });
     env.add_filter("money", |v: f64| money(v).map(safe));
     env.add_filter("minutes", |v: f64| safe(fmt_minutes(v)));

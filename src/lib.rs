@@ -19,6 +19,7 @@
 pub mod assess;
 pub mod cost;
 pub mod diag;
+pub mod diff;
 pub mod emit;
 pub mod fmt;
 pub mod import;
@@ -31,6 +32,7 @@ pub mod migrate;
 pub mod model;
 pub mod place;
 pub mod plan;
+pub mod round;
 pub mod schema;
 pub mod source;
 pub mod svg;
@@ -69,6 +71,10 @@ pub fn compile_with(fs: &dyn FileSource, options: &place::Options) -> Compiled {
         .as_ref()
         .map(|m| build_plan(m, fs, options, &mut sources, &mut diags));
     diags.sort(&sources);
+    let plan = plan.map(|mut p| {
+        p.diagnostics = plan::PlanDiagnostic::of(&diags.items, &sources);
+        p
+    });
     Compiled {
         sources,
         diags,
@@ -128,5 +134,6 @@ fn build_plan(
         capacity,
         costs,
         runbook,
+        diagnostics: Vec::new(),
     }
 }
