@@ -29,7 +29,9 @@ use crate::round;
 pub const DEFAULT_SERVER_WATTS: f64 = 300.0;
 
 /// What a yearly line item counts: its stable key in `plan.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     Energy,
@@ -66,7 +68,9 @@ impl Category {
 }
 
 /// What a one-off investment pays for: its stable key in `plan.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum InvestmentKind {
     /// One per host model: the item's `host_model` names it.

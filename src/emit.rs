@@ -462,7 +462,7 @@ fn yaml_unsafe(v: &str) -> String {
 /// which would end the line or the table row, become spaces. One shape is
 /// kept: a code span holding only a name (`` `r650` ``, as virtplan's own
 /// reasons quote names), which nothing can break out of.
-fn markdown_escape(v: &str) -> String {
+pub fn markdown_escape(v: &str) -> String {
     let mut s = String::with_capacity(v.len());
     let mut rest = v;
     while let Some(c) = rest.chars().next() {

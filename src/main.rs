@@ -12,6 +12,7 @@ use virtplan::source::{FileSource, SourceMap};
 
 mod cli {
     //! The binary's I/O edge: the only code that touches the file system.
+    pub mod diff;
     pub mod disk;
     pub mod output;
 }
@@ -53,6 +54,18 @@ enum Command {
         /// except those with an output's name, which are replaced. Symlinks are still refused.
         #[arg(long)]
         force: bool,
+    },
+    /// Print the JSON Schema of plan.json.
+    Schema,
+    /// Compare two plans: what a change does (exit 0: no change, 3: changed, 2: bad input).
+    Diff {
+        /// The old side: a plan.json, or a project directory planned on the fly.
+        old: PathBuf,
+        /// The new side: a plan.json, or a project directory planned on the fly.
+        new: PathBuf,
+        /// Output: md (a review summary) or json.
+        #[arg(long, value_enum, default_value = "md")]
+        format: cli::diff::DiffFormat,
     },
     /// Format every .kdl file of a project canonically, keeping comments.
     Fmt {
@@ -98,6 +111,11 @@ fn main() -> ExitCode {
             previous.as_deref(),
             force,
         ),
+        Command::Schema => {
+            print!("{}", virtplan::plan::json_schema());
+            ExitCode::SUCCESS
+        }
+        Command::Diff { old, new, format } => cli::diff::run(&old, &new, format),
         Command::Fmt { dir, check } => fmt(&dir, check),
     }
 }

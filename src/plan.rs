@@ -5,7 +5,9 @@
 //! JSON Schema (`virtplan schema`, `schema/plan.schema.json`) is generated
 //! from these types: their doc comments are the schema's descriptions.
 
-use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
+use schemars::{JsonSchema, Schema};
 use serde::Serialize;
 
 use crate::assess::Assessment;
@@ -84,7 +86,8 @@ impl PlanDiagnostic {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(title = "virtplan plan.json")]
 pub struct Plan {
-    /// [`FORMAT`], first in `plan.json`: the version of this layout.
+    /// The version of this layout, first in `plan.json`.
+    #[schemars(extend("const" = FORMAT))]
     pub format: u32,
     /// The project planned.
     pub project: ProjectInfo,
@@ -100,10 +103,23 @@ pub struct Plan {
     pub diagnostics: Vec<PlanDiagnostic>,
 }
 
-/// The JSON Schema of `plan.json`, as pretty JSON with a final newline.
+/// The JSON Schema (draft 2020-12) of `plan.json`, as pretty JSON with a
+/// final newline. Objects are closed (`additionalProperties: false`), so a
+/// field the types do not describe fails validation.
 pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(Plan);
+    let generator = SchemaSettings::draft2020_12()
+        .with_transform(RecursiveTransform(close_objects))
+        .into_generator();
+    let schema = generator.into_root_schema_for::<Plan>();
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+fn close_objects(schema: &mut Schema) {
+    if let Some(object) = schema.as_object_mut()
+        && object.contains_key("properties")
+    {
+        object.insert("additionalProperties".to_string(), false.into());
+    }
 }
