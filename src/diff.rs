@@ -861,7 +861,7 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(
         || "—".to_string(),
-        |v| format!("{}%", crate::round::fixed(v, 1)),
+        |v| format!("{}%", crate::round::fixed(v, 1).replace('-', "\u{2212}")),
     )
 }
 

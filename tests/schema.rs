@@ -199,7 +199,10 @@ fn virtplan_schema_prints_the_committed_file() {
         .output()
         .expect("run virtplan schema");
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), committed_plan_schema());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        committed_plan_schema()
+    );
 }
 
 /// Every bundled example's generated files, computed once.
@@ -216,7 +219,11 @@ fn example_outputs() -> &'static BTreeMap<String, Vec<(String, String)>> {
             .collect();
         dirs.sort();
         for dir in dirs {
-            let name = dir.file_name().expect("name").to_string_lossy().into_owned();
+            let name = dir
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
             let fs = MemorySource {
                 files: common::files_under(&dir),
             };
@@ -319,8 +326,7 @@ fn every_example_plan_validates_against_the_committed_schema() {
         files.push((format!("{name}.json"), example_plan_json(name).to_string()));
     }
     // What the schema must refuse, to show the validator does validate.
-    let small: serde_json::Value =
-        serde_json::from_str(example_plan_json("small")).expect("json");
+    let small: serde_json::Value = serde_json::from_str(example_plan_json("small")).expect("json");
     let mut extra = small.clone();
     extra["costs"]["yearly"][0]["note"] = "not in the types".into();
     let mut old_format = small.clone();
@@ -427,8 +433,7 @@ fn number_checks_catch_noise_and_negative_zero() {
 #[test]
 fn example_outputs_have_no_float_noise_or_negative_zero() {
     for (name, files) in example_outputs() {
-        let plan: serde_json::Value =
-            serde_json::from_str(example_plan_json(name)).expect("json");
+        let plan: serde_json::Value = serde_json::from_str(example_plan_json(name)).expect("json");
         let mut untidy = Vec::new();
         untidy_numbers(&plan, "", &mut untidy);
         assert!(untidy.is_empty(), "{name}/plan.json: {untidy:#?}");
