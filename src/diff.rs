@@ -1148,7 +1148,7 @@ pub fn markdown(d: &PlanDiff) -> String {
                 g.resolved.len()
             ),
         );
-        out.push_str("| | code | message |\n| --- | --- | --- |\n");
+        out.push_str("| change | code | message |\n| --- | --- | --- |\n");
         for (list, word) in [(&g.new, "new"), (&g.resolved, "resolved")] {
             for item in list {
                 let _ = writeln!(
