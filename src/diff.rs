@@ -21,6 +21,7 @@ use crate::diag::Severity;
 use crate::emit::markdown_escape;
 use crate::model::Verdict;
 use crate::plan::{FORMAT, Plan};
+use crate::units::fmt_minutes;
 
 /// Why one side of a diff cannot be read as a plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,12 +165,16 @@ struct RunbookView {
 #[derive(Debug, Clone, Deserialize)]
 struct WaveView {
     number: usize,
+    duration_minutes: f64,
+    fits_window: bool,
     servers: Vec<WaveServer>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 struct WaveServer {
     server: String,
+    copy_minutes: f64,
+    downtime_minutes: f64,
 }
 
 /// A diagnostic a plan carries: new or resolved from one plan to the other.
@@ -383,11 +388,29 @@ pub struct WaveMove {
     pub wave: Change<usize>,
 }
 
+/// A wave of both runbooks whose duration, or fit in its window, changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaveTiming {
+    pub wave: usize,
+    pub duration_minutes: Change<f64>,
+    pub fits_window: Change<bool>,
+}
+
+/// A server of both runbooks whose copy time or downtime changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerTiming {
+    pub server: String,
+    pub copy_minutes: Change<f64>,
+    pub downtime_minutes: Change<f64>,
+}
+
 /// The runbook's waves before and after.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WaveChanges {
     pub count: Change<usize>,
     pub servers: Vec<WaveMove>,
+    pub timings: Vec<WaveTiming>,
+    pub server_timings: Vec<ServerTiming>,
 }
 
 /// Diagnostics of the new plan the old one did not have, and the reverse.
@@ -685,7 +708,57 @@ fn wave_index(p: &View) -> BTreeMap<String, usize> {
 
 fn waves(a: &View, b: &View) -> WaveChanges {
     let (before, after) = (wave_index(a), wave_index(b));
+    let old_waves: BTreeMap<usize, &WaveView> =
+        a.runbook.waves.iter().map(|w| (w.number, w)).collect();
+    let timings = b
+        .runbook
+        .waves
+        .iter()
+        .filter_map(|w| {
+            let old = old_waves.get(&w.number)?;
+            let t = WaveTiming {
+                wave: w.number,
+                duration_minutes: Change {
+                    before: old.duration_minutes,
+                    after: w.duration_minutes,
+                },
+                fits_window: Change {
+                    before: old.fits_window,
+                    after: w.fits_window,
+                },
+            };
+            (t.duration_minutes.changed() || t.fits_window.changed()).then_some(t)
+        })
+        .collect();
+    let times = |p: &View| -> BTreeMap<String, (f64, f64)> {
+        p.runbook
+            .waves
+            .iter()
+            .flat_map(|w| &w.servers)
+            .map(|s| (s.server.clone(), (s.copy_minutes, s.downtime_minutes)))
+            .collect()
+    };
+    let (ta, tb) = (times(a), times(b));
+    let server_timings = tb
+        .iter()
+        .filter_map(|(server, after)| {
+            let before = *ta.get(server)?;
+            (before != *after).then(|| ServerTiming {
+                server: server.clone(),
+                copy_minutes: Change {
+                    before: before.0,
+                    after: after.0,
+                },
+                downtime_minutes: Change {
+                    before: before.1,
+                    after: after.1,
+                },
+            })
+        })
+        .collect();
     WaveChanges {
+        timings,
+        server_timings,
         count: Change {
             before: a.runbook.waves.len(),
             after: b.runbook.waves.len(),
@@ -1113,14 +1186,23 @@ pub fn markdown(d: &PlanDiff) -> String {
     }
 
     let w = &d.waves;
-    if w.count.changed() || !w.servers.is_empty() {
+    if w.count.changed()
+        || !w.servers.is_empty()
+        || !w.timings.is_empty()
+        || !w.server_timings.is_empty()
+    {
         details(
             &mut out,
             &format!(
-                "Waves: {} → {}, {} in another wave",
+                "Waves: {} → {}, {} in another wave, {} timed differently",
                 w.count.before,
                 w.count.after,
-                plural(w.servers.len(), "server", "servers")
+                plural(w.servers.len(), "server", "servers"),
+                plural(
+                    w.timings.len() + w.server_timings.len(),
+                    "wave or server",
+                    "waves or servers"
+                )
             ),
         );
         if !w.servers.is_empty() {
@@ -1132,6 +1214,48 @@ pub fn markdown(d: &PlanDiff) -> String {
                     md(&m.server),
                     m.wave.before,
                     m.wave.after
+                );
+            }
+        }
+        if !w.timings.is_empty() {
+            if !w.servers.is_empty() {
+                out.push('\n');
+            }
+            out.push_str("| wave | duration | fits its window |\n| --- | --- | --- |\n");
+            for t in &w.timings {
+                let fits = |b: bool| if b { "yes" } else { "no" };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} → {} | {} |",
+                    t.wave,
+                    fmt_minutes(t.duration_minutes.before),
+                    fmt_minutes(t.duration_minutes.after),
+                    if t.fits_window.changed() {
+                        format!(
+                            "{} → {}",
+                            fits(t.fits_window.before),
+                            fits(t.fits_window.after)
+                        )
+                    } else {
+                        fits(t.fits_window.after).to_string()
+                    }
+                );
+            }
+        }
+        if !w.server_timings.is_empty() {
+            if !w.servers.is_empty() || !w.timings.is_empty() {
+                out.push('\n');
+            }
+            out.push_str("| server | copy | downtime |\n| --- | --- | --- |\n");
+            for t in &w.server_timings {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} → {} | {} → {} |",
+                    md(&t.server),
+                    fmt_minutes(t.copy_minutes.before),
+                    fmt_minutes(t.copy_minutes.after),
+                    fmt_minutes(t.downtime_minutes.before),
+                    fmt_minutes(t.downtime_minutes.after)
                 );
             }
         }

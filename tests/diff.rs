@@ -205,8 +205,11 @@ fn a_moved_vm_shows_its_hosts_and_the_plans_reason() {
 }
 
 #[test]
-fn a_bigger_server_is_resized() {
-    let bigger = PAIR.replace("server \"a\"", "server \"a\" {\n    memory \"16GiB\"\n}");
+fn a_bigger_server_is_resized_and_copies_longer() {
+    let bigger = PAIR.replace(
+        "server \"a\"",
+        "server \"a\" {\n    memory \"16GiB\"\n    disk-used \"100GB\"\n}",
+    );
     let d = diff::diff(&view(PAIR), &view(&bigger));
     assert_eq!(d.vms.resized.len(), 1);
     let r = &d.vms.resized[0];
@@ -220,6 +223,18 @@ fn a_bigger_server_is_resized() {
         "{}",
         d.headline
     );
+    // The copy takes disk-used × 8,000 ÷ Mbit/s ÷ 60 minutes: twice the
+    // disk, twice the copy (each side rounded to 0.01 minute).
+    assert_eq!(d.waves.server_timings.len(), 1, "{:?}", d.waves);
+    let t = &d.waves.server_timings[0];
+    assert_eq!(t.server, "a");
+    let (before, after) = (t.copy_minutes.before, t.copy_minutes.after);
+    assert!(
+        before > 0.0 && (after - 2.0 * before).abs() <= 0.011,
+        "{t:?}"
+    );
+    let md = diff::markdown(&d);
+    assert!(md.contains("| server | copy | downtime |"), "{md}");
 }
 
 #[test]
