@@ -143,6 +143,10 @@ fn one_server_added_gives_the_exact_headline() {
         md.matches("<details>").count(),
         md.matches("</details>").count()
     );
+    assert!(
+        !md.contains("\n\n\n"),
+        "no double blank line (MD012):\n{md}"
+    );
 
     // The other way round: removed, and the warning resolved.
     let back = diff::diff(&view(&with_b()), &view(PAIR));
