@@ -25,61 +25,11 @@ use crate::model::{HOST_PORTS, HostYearly, Id, Model, Scope, energy_cost};
 use crate::place::Placement;
 use crate::round;
 
+mod keys;
+pub use keys::{Category, InvestmentKind};
+
 /// Power of a physical server that states none.
 pub const DEFAULT_SERVER_WATTS: f64 = 300.0;
-
-/// What a yearly line item counts: its stable key in `plan.json`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Category {
-    Energy,
-    RackSpace,
-    NetworkPorts,
-    HardwareSupport,
-    HardwareRefresh,
-    SpareParts,
-    Downtime,
-    Administration,
-    Deployment,
-    SharedStorageSupport,
-    /// One per licence: the item's `license` names it.
-    LicenceSupport,
-}
-
-impl Category {
-    /// The item's words in the reports.
-    pub fn label(self) -> &'static str {
-        match self {
-            Category::Energy => "energy and cooling",
-            Category::RackSpace => "rack space",
-            Category::NetworkPorts => "network ports",
-            Category::HardwareSupport => "hardware support",
-            Category::HardwareRefresh => "hardware refresh",
-            Category::SpareParts => "spare parts",
-            Category::Downtime => "downtime from hardware failures",
-            Category::Administration => "administration",
-            Category::Deployment => "deploying new servers",
-            Category::SharedStorageSupport => "shared storage support",
-            Category::LicenceSupport => "licence support",
-        }
-    }
-}
-
-/// What a one-off investment pays for: its stable key in `plan.json`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum InvestmentKind {
-    /// One per host model: the item's `host_model` names it.
-    Hosts,
-    SharedStorage,
-    LicencesBought,
-    AdoptionWork,
-    TrainingAndTools,
-}
 
 /// A yearly cost, as-is against to-be.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
