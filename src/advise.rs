@@ -24,6 +24,7 @@
 //! alternative that leaves a VM unplaced or breaks `max-hosts` is reported
 //! as not feasible, with the reason.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::assess::assess;
@@ -33,9 +34,10 @@ use crate::license::Metric;
 use crate::measure::Measurements;
 use crate::model::{Cluster, Id, Model, Scope, Verdict};
 use crate::place::{Options, Placement, place};
+use crate::round;
 
 /// The advice for one licence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Advice {
     pub license: String,
     pub metric: Metric,
@@ -48,7 +50,7 @@ pub struct Advice {
 }
 
 /// One arrangement of the licence's servers, priced as a whole plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Alternative {
     pub kind: AlternativeKind,
     /// What the arrangement is, in a few words.
@@ -58,16 +60,23 @@ pub struct Alternative {
     /// Hosts of the whole plan.
     pub hosts: usize,
     /// The licence's to-be units.
+    #[serde(serialize_with = "round::units")]
     pub units: f64,
+    /// To-be TCO over the horizon (cents).
+    #[serde(serialize_with = "round::money")]
     pub to_be_tco: f64,
+    /// NPV of the whole plan (cents).
+    #[serde(serialize_with = "round::money")]
     pub npv: f64,
-    /// NPV against the plan as it is.
+    /// NPV against the plan as it is (cents).
+    #[serde(serialize_with = "round::money")]
     pub npv_change: f64,
     /// Why the arrangement cannot be adopted as it is, if so.
     pub infeasible: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What an alternative changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AlternativeKind {
     AsPlanned,
@@ -308,7 +317,7 @@ pub(crate) fn replan(
 
 /// What the fix-first servers would add once fixed: the project planned
 /// again with each of them virtualized as it is measured now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct OnceFixed {
     pub servers: Vec<String>,
     /// Hosts per cluster, now and with them (clusters in model order).
@@ -316,11 +325,13 @@ pub struct OnceFixed {
     /// Hosts of the whole plan, now and with them.
     pub hosts_now: usize,
     pub hosts_fixed: usize,
-    /// NPV with them moved too, against the plan as it is.
+    /// NPV with them moved too, against the plan as it is (cents).
+    #[serde(serialize_with = "round::money")]
     pub npv_change: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A cluster's hosts now and once the fix-first servers are fixed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ClusterHosts {
     pub cluster: String,
     pub now: usize,

@@ -24,58 +24,100 @@
 //! Right-sizing: vCPUs = ⌈p95 GHz × headroom ÷ host core GHz⌉; memory = peak
 //! × headroom rounded up to the granularity; disk = used × (1 + growth)^years.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::measure::{self, Measured, Measurements, RESOURCES, Resource};
 use crate::model::{Criticality, HostModel, Id, Model, Scope, Verdict};
+use crate::round;
 use crate::units::{GIB, num};
 
-#[derive(Debug, Clone, Serialize)]
+/// A machine's size: the physical server's (`old`) or the VM's (`vm`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Shape {
+    /// Cores of the server, or vCPUs of the VM.
     pub vcpus: u32,
+    /// Memory in GiB (0.01).
+    #[serde(serialize_with = "round::gib")]
     pub memory_gib: f64,
+    /// Disk in GB (0.01): used space for the server, grown size for the VM.
+    #[serde(serialize_with = "round::gb")]
     pub disk_gb: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// What a server was measured to use, at the project's percentile (`_p`)
+/// or peak.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Demand {
+    /// CPU in GHz (0.01), at the percentile.
+    #[serde(serialize_with = "round::ghz")]
     pub cpu_ghz_p: f64,
+    /// CPU as a percentage of the server's capacity (0.01), at the percentile.
+    #[serde(serialize_with = "round::percent")]
     pub cpu_pct_p: f64,
+    /// Memory in GiB (0.01), at the peak.
+    #[serde(serialize_with = "round::gib")]
     pub memory_gib_peak: f64,
+    /// Disk operations per second (0.01), at the percentile.
+    #[serde(serialize_with = "round::iops")]
     pub disk_iops_p: f64,
+    /// Disk throughput in MB/s (0.01), at the percentile.
+    #[serde(serialize_with = "round::rate")]
     pub disk_mb_s_p: f64,
+    /// Network throughput in Mbit/s (0.01), at the percentile.
+    #[serde(serialize_with = "round::rate")]
     pub net_mbit_s_p: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One inventory server's assessment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ServerAssessment {
+    /// The server's name, as in the inventory.
     pub name: String,
     /// Where the server ends up: moves, stays physical, retires…
     pub scope: Scope,
+    /// The verdict that holds (an override's, when there is one).
     pub verdict: Verdict,
     /// The verdict the rules gave, when an override replaced it.
     pub computed: Verdict,
+    /// Why the user overrode the computed verdict.
     pub override_reason: Option<String>,
+    /// Why the rules gave this verdict, one sentence each.
     pub reasons: Vec<String>,
     /// 0 (no data) to 5.
     pub confidence: u8,
+    /// Share of the period's slots with measurements, in percent (0.01).
+    #[serde(serialize_with = "round::percent")]
     pub coverage_pct: f64,
+    /// Days of measurement history (0.01).
+    #[serde(serialize_with = "round::days")]
     pub history_days: f64,
+    /// Measurement rows used.
     pub samples: usize,
+    /// Measurement rows rejected.
     pub rejected: usize,
+    /// The measured demand.
     pub demand: Demand,
+    /// The physical server's size.
     pub old: Shape,
+    /// The VM's right-sized shape.
     pub vm: Shape,
+    /// The cluster the VM goes to, if it moves.
     pub cluster: Option<String>,
+    /// The server's criticality.
     pub criticality: Criticality,
 }
 
 /// One resource's values over the slots of the period.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ResourceSeries {
+    /// The resource.
     pub resource: Resource,
+    /// The unit of `values`: GHz, GiB, IOPS, MB/s or Mbit/s.
     pub unit: &'static str,
+    /// One value per slot of the period, in `unit` (0.01).
+    #[serde(serialize_with = "round::resource_vec")]
     pub values: Vec<f64>,
 }
 
@@ -90,21 +132,51 @@ pub struct VmDemand {
     pub vcpus: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Totals {
+/// How many servers got one verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct VerdictCount {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Servers with it.
     pub servers: usize,
-    pub old_cores: u64,
-    pub old_memory_gib: f64,
-    pub new_vcpus: u64,
-    pub new_memory_gib: f64,
-    pub counts: Vec<(Verdict, usize)>,
-    /// Servers per scope: every inventory server is in one.
-    pub scope: Vec<(Scope, usize)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// How many servers are in one scope.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ScopeCount {
+    /// The scope.
+    pub scope: Scope,
+    /// Servers in it.
+    pub servers: usize,
+}
+
+/// Sums over the assessed servers; sizes are over the servers that move.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Totals {
+    /// Servers in the inventory.
+    pub servers: usize,
+    /// Cores of the servers that move.
+    pub old_cores: u64,
+    /// Memory of the servers that move, in GiB (0.01).
+    #[serde(serialize_with = "round::gib")]
+    pub old_memory_gib: f64,
+    /// vCPUs of their VMs.
+    pub new_vcpus: u64,
+    /// Memory of their VMs, in GiB (0.01).
+    #[serde(serialize_with = "round::gib")]
+    pub new_memory_gib: f64,
+    /// Servers per verdict, every verdict listed.
+    pub counts: Vec<VerdictCount>,
+    /// Servers per scope: every inventory server is in one.
+    pub scope: Vec<ScopeCount>,
+}
+
+/// The assessment: a verdict and a VM shape for every inventory server.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Assessment {
+    /// Every inventory server, by name.
     pub servers: Vec<ServerAssessment>,
+    /// Sums and counts.
     pub totals: Totals,
     /// Total measured demand of the estate per resource and slot, for the
     /// heat map (servers without measurements are left out).
@@ -501,11 +573,17 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             Verdict::KeepPhysical,
         ]
         .into_iter()
-        .map(|v| (v, servers.iter().filter(|s| s.verdict == v).count()))
+        .map(|verdict| VerdictCount {
+            verdict,
+            servers: servers.iter().filter(|s| s.verdict == verdict).count(),
+        })
         .collect(),
         scope: Scope::ALL
             .into_iter()
-            .map(|sc| (sc, servers.iter().filter(|s| s.scope == sc).count()))
+            .map(|scope| ScopeCount {
+                scope,
+                servers: servers.iter().filter(|s| s.scope == scope).count(),
+            })
             .collect(),
     };
     let slots = settings.slots();

@@ -18,25 +18,43 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::assess::Assessment;
 use crate::license::{HostMix, Licensing, Metric, Need, Product, cluster_licences, host_units};
 use crate::model::{HOST_PORTS, HostYearly, Id, Model, Scope, energy_cost};
 use crate::place::Placement;
+use crate::round;
+
+mod keys;
+pub use keys::{Category, InvestmentKind};
 
 /// Power of a physical server that states none.
 pub const DEFAULT_SERVER_WATTS: f64 = 300.0;
 
-#[derive(Debug, Clone, Serialize)]
+/// A yearly cost, as-is against to-be.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LineItem {
+    /// Stable key; with `license`, it identifies the item.
+    pub key: Category,
+    /// The licence of a `licence-support` item.
+    pub license: Option<String>,
+    /// The item in words, as the reports print it.
     pub item: String,
+    /// The inputs the amounts come from, in words.
     pub basis: String,
-    /// A year's amount; the mean over the horizon when it varies by year.
+    /// A year's amount (cents); the mean over the horizon when it varies.
+    #[serde(serialize_with = "round::money")]
     pub as_is: f64,
+    /// Per year, in the project's currency (cents).
+    #[serde(serialize_with = "round::money")]
     pub to_be: f64,
-    /// Each year's amount, years 1 to the horizon.
+    /// Each year's amount, years 1 to the horizon (cents).
+    #[serde(serialize_with = "round::money_vec")]
     pub as_is_by_year: Vec<f64>,
+    /// Each year's amount, years 1 to the horizon (cents).
+    #[serde(serialize_with = "round::money_vec")]
     pub to_be_by_year: Vec<f64>,
     /// Whether the amounts change from year to year (`as_is` and `to_be`
     /// are then means).
@@ -47,41 +65,65 @@ fn differs(v: &[f64]) -> bool {
     v.windows(2).any(|w| w[0] != w[1])
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One year of the cash flow; year 0 is the investment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Year {
     pub year: u32,
+    #[serde(serialize_with = "round::money")]
     pub as_is: f64,
+    #[serde(serialize_with = "round::money")]
     pub to_be: f64,
+    /// as-is − to-be (cents).
+    #[serde(serialize_with = "round::money")]
     pub cash_flow: f64,
+    #[serde(serialize_with = "round::money")]
     pub cumulative: f64,
+    /// `cash_flow` discounted to year 0 (cents).
+    #[serde(serialize_with = "round::money")]
     pub discounted: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A one-off investment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Investment {
+    /// Stable key; with `host_model`, it identifies the item.
+    pub key: InvestmentKind,
+    /// The host model of a `hosts` item.
+    pub host_model: Option<String>,
+    /// The item in words, as the reports print it.
     pub item: String,
+    /// The inputs the amount comes from, in words.
     pub basis: String,
+    /// In the project's currency (cents).
+    #[serde(serialize_with = "round::money")]
     pub amount: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Units of one licence needed as-is and to-be.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LicenseCount {
     pub license: String,
     pub metric: Metric,
+    #[serde(serialize_with = "round::units")]
     pub as_is_units: f64,
+    #[serde(serialize_with = "round::units")]
     pub to_be_units: f64,
 }
 
 /// One line's contribution to the NPV.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Driver {
     pub item: String,
+    /// Its share of the NPV (cents).
+    #[serde(serialize_with = "round::money")]
     pub npv: f64,
     /// Without this line alone, the NPV would have the other sign.
     pub decides_sign: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The cost report: yearly items, investment, cash flow and its measures.
+/// Amounts are in `currency`, rounded to cents.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CostReport {
     pub currency: String,
     pub horizon_years: u32,
@@ -89,18 +131,24 @@ pub struct CostReport {
     pub hosts: usize,
     pub yearly: Vec<LineItem>,
     pub investment: Vec<Investment>,
+    #[serde(serialize_with = "round::money")]
     pub investment_total: f64,
     pub licenses: Vec<LicenseCount>,
     /// Per host, the licences bought and the mix they were priced against.
     pub host_licenses: Vec<HostLicensing>,
     pub years: Vec<Year>,
+    #[serde(serialize_with = "round::money")]
     pub as_is_tco: f64,
+    #[serde(serialize_with = "round::money")]
     pub to_be_tco: f64,
     /// Net present value at the project's discount rate.
+    #[serde(serialize_with = "round::money")]
     pub npv: f64,
     /// Internal rate of return, percent; `None` when there is none.
+    #[serde(serialize_with = "round::percent_opt")]
     pub irr_pct: Option<f64>,
     /// Undiscounted return over the horizon, percent; `None` without investment.
+    #[serde(serialize_with = "round::percent_opt")]
     pub roi_pct: Option<f64>,
     /// Undiscounted payback month; `None` without investment, or never.
     pub payback_month: Option<u32>,
@@ -111,7 +159,8 @@ pub struct CostReport {
     /// (× the annuity factor when they do not vary), an investment line
     /// minus its amount. They add up to the NPV.
     pub drivers: Vec<Driver>,
-    /// Σ 1 ÷ (1 + rate)^y over the years 1..=horizon.
+    /// Σ 1 ÷ (1 + rate)^y over the years 1..=horizon (4 decimals).
+    #[serde(serialize_with = "round::factor")]
     pub annuity_factor: f64,
     /// The licensing advisor's alternatives (filled in by [`crate::advise`]).
     pub advice: Vec<crate::advise::Advice>,
@@ -166,8 +215,10 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let horizon = model.project.horizon_years;
     let years_n = horizon as usize;
     let mut yearly = Vec::new();
-    let by_year = |item: &str, basis: String, as_is: Vec<f64>, to_be: Vec<f64>| LineItem {
-        item: item.to_string(),
+    let by_year = |key: Category, basis: String, as_is: Vec<f64>, to_be: Vec<f64>| LineItem {
+        key,
+        license: None,
+        item: key.label().to_string(),
         basis,
         as_is: mean(&as_is),
         to_be: mean(&to_be),
@@ -175,15 +226,15 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         as_is_by_year: as_is,
         to_be_by_year: to_be,
     };
-    let constant = |item: &str, basis: String, as_is: f64, to_be: f64| {
-        by_year(item, basis, vec![as_is; years_n], vec![to_be; years_n])
+    let constant = |key: Category, basis: String, as_is: f64, to_be: f64| {
+        by_year(key, basis, vec![as_is; years_n], vec![to_be; years_n])
     };
     let who = format!("{n} servers vs {hn} hosts + {ns} servers staying physical");
     let watts = |s: &crate::model::Server| s.power.map_or(DEFAULT_SERVER_WATTS, |p| p.0);
     let (server_watts, staying_watts) = (sum_over(&estate, &watts), sum_over(&staying, &watts));
     let host_watts = per_host(&|h| h.mean_watts());
     yearly.push(constant(
-        "energy and cooling",
+        Category::Energy,
         format!(
             "{} W servers vs {} W hosts + {} W staying × 8760 h × PUE {} × {} per kWh",
             server_watts.round(),
@@ -199,7 +250,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let (server_ru, staying_ru) = (sum_over(&estate, &ru), sum_over(&staying, &ru));
     let host_ru = per_host(&|h| f64::from(h.rack_units));
     yearly.push(constant(
-        "rack space",
+        Category::RackSpace,
         format!(
             "{server_ru} U vs {host_ru} U + {staying_ru} U staying × {} per U",
             c.rack_unit_per_year
@@ -210,7 +261,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let nics = |s: &crate::model::Server| f64::from(s.nics);
     let (ports, staying_ports) = (sum_over(&estate, &nics), sum_over(&staying, &nics));
     yearly.push(constant(
-        "network ports",
+        Category::NetworkPorts,
         format!(
             "{ports} server NICs vs {HOST_PORTS} per host + {staying_ports} staying × {} per port",
             c.network_port_per_year
@@ -221,7 +272,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let support =
         |s: &crate::model::Server| s.support_per_year.unwrap_or(c.server_support_per_year);
     yearly.push(constant(
-        "hardware support",
+        Category::HardwareSupport,
         "support-per-year of each server vs each host and each server staying".to_string(),
         sum_over(&estate, &support),
         host_year(|y| y.support) + sum_over(&staying, &support),
@@ -260,7 +311,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     let (as_is_refresh, as_is_residual, as_is_ageless) = servers_refresh(&estate);
     let (staying_refresh, staying_residual, staying_ageless) = servers_refresh(&staying);
     yearly.push(by_year(
-        "server refresh",
+        Category::ServerRefresh,
         format!(
             "{price} per server when its age (age-years) reaches a multiple of {cycle} years; \
              {} servers without age-years: {price} ÷ {cycle} a year ({who})",
@@ -278,7 +329,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         *last -= host_refresh.residual * host_price;
     }
     yearly.push(by_year(
-        "host refresh",
+        Category::HostRefresh,
         format!("the hosts' price, {host_price}, each {cycle} years after year 0"),
         vec![0.0; years_n],
         host_refresh
@@ -288,7 +339,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             .collect(),
     ));
     yearly.push(by_year(
-        "residual value",
+        Category::ResidualValue,
         format!(
             "in year {horizon}, what hardware bought within the horizon is still worth: \
              straight line over {cycle} years (hosts and refreshed servers)"
@@ -297,14 +348,14 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         host_residual,
     ));
     yearly.push(constant(
-        "spare parts",
+        Category::SpareParts,
         format!("{} per physical server ({who})", c.spare_parts_per_year),
         n * c.spare_parts_per_year,
         ns * c.spare_parts_per_year,
     ));
     let moved_n = moved.len() as f64;
     yearly.push(constant(
-        "downtime from hardware failures",
+        Category::Downtime,
         format!(
             "{}% failing × ({} h repair vs {} h restart for the {moved_n} VMs) × {} per hour",
             c.failure_rate.0 * 100.0,
@@ -316,7 +367,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         (moved_n * c.restart_hours + ns * c.repair_hours) * c.failure_rate.0 * c.downtime_hour,
     ));
     yearly.push(constant(
-        "administration",
+        Category::Administration,
         format!(
             "{} h per server vs {} h per host + {} h per VM + {} h per server staying, × {} per hour",
             c.server_admin_hours_per_year,
@@ -331,7 +382,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
                 * c.admin_hour,
     ));
     yearly.push(constant(
-        "deploying new servers",
+        Category::Deployment,
         format!(
             "{} a year × ({} h physical vs {} h virtual) × {} per hour",
             c.new_servers_per_year, c.deploy_hours_physical, c.deploy_hours_virtual, c.admin_hour
@@ -340,7 +391,7 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         c.new_servers_per_year * c.deploy_hours_virtual * c.admin_hour,
     ));
     yearly.push(constant(
-        "shared storage support",
+        Category::SharedStorageSupport,
         "shared-storage-per-year".to_string(),
         0.0,
         if host_count > 0 {
@@ -362,8 +413,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         let Some(lic) = model.licenses.iter().find(|l| l.name == lc.license) else {
             continue;
         };
-        yearly.push(constant(
-            &format!("licence support: {}", lic.name),
+        let mut support = constant(
+            Category::LicenceSupport,
             format!(
                 "{} vs {} units ({}) × {} per unit",
                 lc.as_is_units,
@@ -373,13 +424,18 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
             ),
             lc.as_is_units * lic.product.support_per_year,
             lc.to_be_units * lic.product.support_per_year,
-        ));
+        );
+        support.license = Some(lic.name.clone());
+        support.item = format!("licence support: {}", lic.name);
+        yearly.push(support);
         licence_purchase += (lc.to_be_units - lc.as_is_units).max(0.0) * lic.product.price;
     }
 
     let mut investment = Vec::new();
     for (h, k) in &hosts {
         investment.push(Investment {
+            key: InvestmentKind::Hosts,
+            host_model: Some(h.name.clone()),
             item: format!("hosts: {}", h.name),
             basis: format!("{k} × {}", h.price),
             amount: *k as f64 * h.price,
@@ -387,12 +443,16 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
     }
     if host_count > 0 && c.shared_storage > 0.0 {
         investment.push(Investment {
+            key: InvestmentKind::SharedStorage,
+            host_model: None,
             item: "shared storage".to_string(),
             basis: "shared-storage".to_string(),
             amount: c.shared_storage,
         });
     }
     investment.push(Investment {
+        key: InvestmentKind::LicencesBought,
+        host_model: None,
         item: "licences bought".to_string(),
         basis: "to-be units beyond the as-is units × price (the as-is licences are assumed owned and transferable)".to_string(),
         amount: licence_purchase,
@@ -403,6 +463,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         + a.roi_hours
         + a.migration_hours_per_server * moved_n;
     investment.push(Investment {
+        key: InvestmentKind::AdoptionWork,
+        host_model: None,
         item: "adoption work".to_string(),
         basis: format!(
             "({} + {} + {} h + {} h × {moved_n} servers moved) × {} per hour",
@@ -415,6 +477,8 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         amount: hours * c.admin_hour,
     });
     investment.push(Investment {
+        key: InvestmentKind::TrainingAndTools,
+        host_model: None,
         item: "training and tools".to_string(),
         basis: "training + tools".to_string(),
         amount: a.training + a.tools,
@@ -765,17 +829,20 @@ fn license_counts(
 }
 
 /// The licences of one host: what was bought and what it was priced against.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HostLicensing {
     pub cluster: String,
     pub host: String,
     pub choices: Vec<HostChoice>,
+    /// Over the horizon (cents).
+    #[serde(serialize_with = "round::money")]
     pub cost: f64,
     /// The cheapest mix not chosen, when there was a choice.
     pub runner_up: Option<RunnerUp>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One licence bought for a host.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HostChoice {
     pub license: String,
     /// VMs of this licence and of those it covers, on the host.
@@ -783,15 +850,29 @@ pub struct HostChoice {
     /// VMs that may restart on the host after failures.
     pub failover_vms: usize,
     pub licensing: Licensing,
+    #[serde(serialize_with = "round::units")]
     pub units: f64,
+    /// Over the horizon (cents).
+    #[serde(serialize_with = "round::money")]
     pub cost: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The cheapest licence mix not chosen for a host.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RunnerUp {
-    /// Which licence licenses each needed one: (needed, by).
-    pub assignment: Vec<(String, String)>,
+    /// Which licence licenses each needed one.
+    pub assignment: Vec<LicensedBy>,
+    /// Over the horizon (cents).
+    #[serde(serialize_with = "round::money")]
     pub cost: f64,
+}
+
+/// A needed licence and the licence that covers it (itself, or one whose
+/// `covers` lists it).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct LicensedBy {
+    pub license: String,
+    pub by: String,
 }
 
 impl HostLicensing {
@@ -829,7 +910,10 @@ impl HostLicensing {
             .map(|(assignment, cost)| RunnerUp {
                 assignment: assignment
                     .iter()
-                    .map(|(p, by)| (name(*p), name(*by)))
+                    .map(|(p, by)| LicensedBy {
+                        license: name(*p),
+                        by: name(*by),
+                    })
                     .collect(),
                 cost: *cost,
             });

@@ -325,7 +325,7 @@ fn environment(fuel: u64) -> Result<Environment<'static>, String> {
     env.set_auto_escape_callback(Escape::of_template);
     env.set_formatter(format_value);
     env.add_filter("fixed", |v: f64, digits: Option<usize>| {
-        safe(format!("{:.*}", digits.unwrap_or(0), v))
+        safe(crate::round::fixed(v, digits.unwrap_or(0)))
     });
     env.add_filter("money", |v: f64| money(v).map(safe));
     env.add_filter("minutes", |v: f64| safe(fmt_minutes(v)));
@@ -496,7 +496,7 @@ fn yaml_unsafe(v: &str) -> String {
 /// which would end the line or the table row, become spaces. One shape is
 /// kept: a code span holding only a name (`` `r650` ``, as virtplan's own
 /// reasons quote names), which nothing can break out of.
-fn markdown_escape(v: &str) -> String {
+pub fn markdown_escape(v: &str) -> String {
     let mut s = String::with_capacity(v.len());
     let mut rest = v;
     while let Some(c) = rest.chars().next() {

@@ -20,6 +20,7 @@ pub mod advise;
 pub mod assess;
 pub mod cost;
 pub mod diag;
+pub mod diff;
 pub mod emit;
 pub mod fmt;
 pub mod import;
@@ -32,6 +33,7 @@ pub mod migrate;
 pub mod model;
 pub mod place;
 pub mod plan;
+pub mod round;
 pub mod schema;
 pub mod sensitivity;
 pub mod source;
@@ -71,6 +73,10 @@ pub fn compile_with(fs: &dyn FileSource, options: &place::Options) -> Compiled {
         .as_ref()
         .map(|m| build_plan(m, fs, options, &mut sources, &mut diags));
     diags.sort(&sources);
+    let plan = plan.map(|mut p| {
+        p.diagnostics = plan::PlanDiagnostic::of(&diags.items, &sources);
+        p
+    });
     Compiled {
         sources,
         diags,
@@ -143,5 +149,6 @@ fn build_plan(
         capacity,
         costs,
         runbook,
+        diagnostics: Vec::new(),
     }
 }

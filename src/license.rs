@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 /// What one licence unit counts. The schema's word list is [`Metric::WORDS`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Metric {
     /// One unit per instance (server or VM); a full licensing of a host
@@ -151,13 +151,20 @@ pub fn vm_units(p: &Product, vcpus: u32) -> f64 {
 }
 
 /// How one product is licensed on one host.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "how", rename_all = "kebab-case")]
 pub enum Licensing {
     /// `times` full licensings of the host, each of `units`.
-    Host { times: u64, units: f64 },
+    Host {
+        times: u64,
+        #[serde(serialize_with = "crate::round::units")]
+        units: f64,
+    },
     /// Each VM on its own.
-    PerVm { units: f64 },
+    PerVm {
+        #[serde(serialize_with = "crate::round::units")]
+        units: f64,
+    },
 }
 
 impl Licensing {

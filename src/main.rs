@@ -9,6 +9,7 @@ use virtplan::emit::{self, Formats};
 
 mod cli {
     //! The binary's I/O edge: the only code that touches the file system.
+    pub mod diff;
     pub mod disk;
     pub mod fmt;
     pub mod graph;
@@ -65,6 +66,18 @@ enum Command {
         /// except those with an output's name, which are replaced. Symlinks are still refused.
         #[arg(long)]
         force: bool,
+    },
+    /// Print the JSON Schema of plan.json.
+    Schema,
+    /// Compare two plans: what a change does (exit 0: no change, 3: changed, 2: bad input).
+    Diff {
+        /// The old side: a plan.json, or a project directory planned on the fly.
+        old: PathBuf,
+        /// The new side: a plan.json, or a project directory planned on the fly.
+        new: PathBuf,
+        /// Output: md (a review summary) or json.
+        #[arg(long, value_enum, default_value = "md")]
+        format: cli::diff::DiffFormat,
     },
     /// Format every .kdl file of a project canonically, keeping comments.
     Fmt {
@@ -149,6 +162,11 @@ fn main() -> ExitCode {
         Command::Graph { dir, format } => cli::graph::run(&dir, format, &reporter),
         Command::Completions { shell } => cli::manual::completions(&mut Cli::command(), shell),
         Command::Man { out } => cli::manual::man(Cli::command(), out.as_deref(), &reporter),
+        Command::Schema => {
+            print!("{}", virtplan::plan::json_schema());
+            ExitCode::SUCCESS
+        }
+        Command::Diff { old, new, format } => cli::diff::run(&old, &new, format, &reporter),
     }
 }
 

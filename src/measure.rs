@@ -36,7 +36,7 @@ use crate::model::{Id, Model, ProfileSettings, Server};
 use crate::source::{FileId, FileSource, SourceMap, Span, glob_match};
 
 /// The resources a workload profile tracks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Resource {
     /// CPU in reference GHz.

@@ -22,31 +22,44 @@ use std::collections::BTreeMap;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::assess::Assessment;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Id, Method, Model};
 use crate::place::Placement;
+use crate::round;
 use crate::units::{Window, fmt_minutes};
 
-#[derive(Debug, Clone, Serialize)]
+/// One step of a server's migration.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Step {
     pub name: String,
+    /// Its duration (0.01 minute).
+    #[serde(serialize_with = "round::minutes")]
     pub minutes: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One server's migration in its wave.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ServerMove {
     #[serde(skip)]
     pub id: Id,
     pub server: String,
     pub method: Method,
     pub target_host: String,
+    /// Disk to copy, in GB (0.01).
+    #[serde(serialize_with = "round::gb")]
     pub disk_gb: f64,
+    /// (0.01 minute.)
+    #[serde(serialize_with = "round::minutes")]
     pub copy_minutes: f64,
+    /// (0.01 minute.)
+    #[serde(serialize_with = "round::minutes")]
     pub downtime_minutes: f64,
-    /// Start offset from the wave's start, in minutes.
+    /// Start offset from the wave's start, in minutes (0.01).
+    #[serde(serialize_with = "round::minutes")]
     pub start_minute: f64,
     pub stream: u32,
     pub move_group: usize,
@@ -55,31 +68,45 @@ pub struct ServerMove {
     pub rollback: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One migration wave, in one window.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Wave {
     pub number: usize,
     pub pilot: bool,
     pub window: Option<String>,
     pub week: usize,
     pub window_minutes: Option<u32>,
+    /// (0.01 minute.)
+    #[serde(serialize_with = "round::minutes")]
     pub duration_minutes: f64,
     pub fits_window: bool,
     pub servers: Vec<ServerMove>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Servers that depend on each other in a circle, so move together.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MoveGroup {
     pub id: usize,
     pub servers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A moving server's dependency on a server that stays physical.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+pub struct PhysicalDependency {
+    pub server: String,
+    pub depends_on: String,
+}
+
+/// The migration runbook: waves of server moves.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Runbook {
     pub waves: Vec<Wave>,
     /// Groups of servers that depend on each other in a circle.
     pub cycles: Vec<MoveGroup>,
-    /// Dependencies on servers that stay physical: (server, dependency).
-    pub physical_dependencies: Vec<(String, String)>,
+    /// Dependencies on servers that stay physical.
+    pub physical_dependencies: Vec<PhysicalDependency>,
+    /// (0.01 Mbit/s.)
+    #[serde(serialize_with = "round::rate")]
     pub copy_rate_mbit_s: f64,
     pub parallel_streams: u32,
 }
@@ -144,10 +171,10 @@ pub fn migrate(
                 Some(d) => {
                     graph.add_edge(index[id], *d, ());
                 }
-                None => physical_dependencies.push((
-                    model.servers[*id].name.clone(),
-                    model.servers[*dep].name.clone(),
-                )),
+                None => physical_dependencies.push(PhysicalDependency {
+                    server: model.servers[*id].name.clone(),
+                    depends_on: model.servers[*dep].name.clone(),
+                }),
             }
         }
     }

@@ -29,30 +29,39 @@ pub mod pack;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::assess::{Assessment, VmDemand};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::measure::{RESOURCES, Resource};
 use crate::model::{Cluster, HostModel, Id, Model, ProfileSettings, RuleKind};
+use crate::round;
 use crate::units::num;
 use pack::{Item, Problem, R, Solution};
 
 /// Local-search attempts per cluster and candidate model.
 pub const BUDGET: usize = 2000;
 
-#[derive(Debug, Clone, Serialize)]
+/// A host's highest use of one resource over the period.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PeakUse {
     pub resource: Resource,
+    /// In the resource's unit (0.01).
+    #[serde(serialize_with = "round::resource")]
     pub used: f64,
+    /// In the resource's unit (0.01).
+    #[serde(serialize_with = "round::resource")]
     pub capacity: f64,
     /// Percent of the raw capacity.
+    #[serde(serialize_with = "round::percent")]
     pub percent: f64,
     /// When the peak happens, e.g. "tue 14:00".
     pub when: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One host of a cluster and the VMs it runs.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HostPlan {
     pub name: String,
     pub vms: Vec<String>,
@@ -62,23 +71,30 @@ pub struct HostPlan {
     pub spare: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One host model tried for a cluster.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CandidateResult {
     pub host_model: String,
     pub hosts: usize,
+    /// Over the horizon, in the project's currency (cents).
+    #[serde(serialize_with = "round::money")]
     pub cost: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// What one placement rule costs: the cluster planned without it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RulePrice {
     pub rule: String,
     pub kind: String,
     /// Hosts the rule costs: hosts with it − hosts without it.
     pub extra_hosts: i64,
+    /// In the project's currency (cents).
+    #[serde(serialize_with = "round::money")]
     pub extra_cost: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Host counts of simpler plans, for comparison.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Baselines {
     /// Every VM sized at its overall peak, packed first-fit decreasing.
     pub sum_of_peaks: usize,
@@ -87,7 +103,8 @@ pub struct Baselines {
     pub logical_groups: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// How the cluster survives `failures_to_tolerate` host failures (N+k).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Failover {
     pub failures_to_tolerate: u32,
     /// "simulated" (every scenario checked) or "empty-spares".
@@ -99,10 +116,12 @@ pub struct Failover {
     pub worst_resource: Option<Resource>,
     pub worst_when: Option<String>,
     /// Percent of raw capacity on the busiest survivor in the worst scenario.
+    #[serde(serialize_with = "round::percent_opt")]
     pub worst_percent: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A VM placed on another host than in the previous plan.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Move {
     pub server: String,
     pub from: String,
@@ -112,7 +131,7 @@ pub struct Move {
 }
 
 /// Which re-plan against the previous plan was kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Replan {
     /// The previous hosts, VMs that no longer fit moved off, N+k ensured.
@@ -126,7 +145,7 @@ pub enum Replan {
 }
 
 /// How a cluster was re-planned against a previous plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ReplanReport {
     pub path: Replan,
     /// The `--max-moves` bound, if any.
@@ -135,7 +154,8 @@ pub struct ReplanReport {
     pub hosts_the_bound_costs: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One cluster's capacity plan.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ClusterPlan {
     pub name: String,
     pub platform: String,
@@ -143,12 +163,15 @@ pub struct ClusterPlan {
     pub hosts: Vec<HostPlan>,
     pub lower_bound: usize,
     /// (hosts − lower bound) ÷ lower bound, in percent.
+    #[serde(serialize_with = "round::percent")]
     pub gap_pct: f64,
     pub failures_to_tolerate: u32,
     pub candidates: Vec<CandidateResult>,
     pub unplaced: Vec<String>,
     /// Cost of the hosts over the horizon.
+    #[serde(serialize_with = "round::money")]
     pub cost: f64,
+    #[serde(serialize_with = "round::money")]
     pub cost_per_host: f64,
     pub baselines: Baselines,
     pub rule_prices: Vec<RulePrice>,
@@ -172,7 +195,8 @@ pub struct HostChart {
     pub cpu_percent: Vec<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+/// The capacity plan: hosts per cluster and where every VM runs.
+#[derive(Debug, Clone, Serialize, Default, JsonSchema)]
 pub struct Placement {
     pub clusters: Vec<ClusterPlan>,
     /// Where each placed server runs: server name → host name.

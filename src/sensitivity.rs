@@ -13,6 +13,7 @@
 //! plan with that host's yearly costs and price taken off, a plan that
 //! would no longer be N+k sound, shown for scale.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::advise::{in_parallel, replan};
@@ -21,6 +22,7 @@ use crate::cost::{CostReport, cost};
 use crate::measure::Measurements;
 use crate::model::Model;
 use crate::place::{Options, Placement};
+use crate::round;
 
 /// Relative change of the prices looked at: ±20%.
 pub const PRICE_STEP: f64 = 0.2;
@@ -29,21 +31,29 @@ pub const HEADROOM_STEP: f64 = 0.1;
 /// Change of the discount rate: ±2 points.
 pub const RATE_STEP: f64 = 0.02;
 
-#[derive(Debug, Clone, Serialize)]
+/// The NPV with one input moved at a time.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Sensitivity {
+    /// The plan's own NPV (cents).
+    #[serde(serialize_with = "round::money")]
     pub base_npv: f64,
     /// Rows by how far the NPV swings, widest first.
     pub rows: Vec<SensitivityRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One input moved to its low and its high value.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SensitivityRow {
     /// The input that moves.
     pub input: String,
     /// Its low and high value, in words ("-20%", "1.20").
     pub low: String,
     pub high: String,
+    /// The NPV at the low value (cents).
+    #[serde(serialize_with = "round::money")]
     pub npv_low: f64,
+    /// The NPV at the high value (cents).
+    #[serde(serialize_with = "round::money")]
     pub npv_high: f64,
 }
 

@@ -24,7 +24,7 @@ mod common;
 
 use common::Rng;
 use virtplan::Compiled;
-use virtplan::assess::ServerAssessment;
+use virtplan::assess::{ServerAssessment, VerdictCount};
 use virtplan::diag::{Diagnostic, Severity};
 use virtplan::measure::{self, Measured, Resource};
 use virtplan::model::Verdict;
@@ -754,10 +754,22 @@ fn estate_totals_count_the_servers_that_move() {
     assert_eq!(
         t.counts,
         vec![
-            (Verdict::Virtualize, 2),
-            (Verdict::VirtualizeWithCare, 0),
-            (Verdict::FixFirst, 0),
-            (Verdict::KeepPhysical, 1),
+            VerdictCount {
+                verdict: Verdict::Virtualize,
+                servers: 2
+            },
+            VerdictCount {
+                verdict: Verdict::VirtualizeWithCare,
+                servers: 0
+            },
+            VerdictCount {
+                verdict: Verdict::FixFirst,
+                servers: 0
+            },
+            VerdictCount {
+                verdict: Verdict::KeepPhysical,
+                servers: 1
+            },
         ]
     );
 }

@@ -243,7 +243,7 @@ fn previous_must_be_a_plan_of_this_project_and_format() {
     plan_ok(&[p("plan"), &project, p("--out"), &out]);
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("plan.json")).expect("read")).expect("json");
-    assert_eq!(json["format"], 1);
+    assert_eq!(json["format"], 2);
     assert_eq!(json["project"]["name"], "Acme small office");
 
     let again = dir.join("again");
@@ -271,7 +271,7 @@ fn previous_must_be_a_plan_of_this_project_and_format() {
             other.to_string(),
             &["`Globex`", "`Acme small office`"],
         ),
-        ("future", future.to_string(), &["format 999", "format 1"]),
+        ("future", future.to_string(), &["format 999", "format 2"]),
         ("unversioned", unversioned.to_string(), &["no `format`"]),
         ("garbage", "servers: 3\n".into(), &["not a plan.json"]),
     ];
@@ -371,7 +371,7 @@ fn plan_refuses_while_another_run_writes_beside_out() {
 fn previous_parsing_names_what_is_wrong() {
     use virtplan::place::{Previous, PreviousError};
     let ok =
-        r#"{"format": 1, "project": {"name": "P"}, "capacity": {"assignments": {"db": "h-1"}}}"#;
+        r#"{"format": 2, "project": {"name": "P"}, "capacity": {"assignments": {"db": "h-1"}}}"#;
     let previous = Previous::from_json(ok).expect("a plan");
     assert_eq!(previous.project, "P");
     assert_eq!(previous.assignments["db"], "h-1");
@@ -387,26 +387,26 @@ fn previous_parsing_names_what_is_wrong() {
         (r#"{"project": {"name": "P"}}"#, PreviousError::NoFormat),
         (r#"{"format": "1"}"#, PreviousError::NoFormat),
         (
-            r#"{"format": 2, "project": {"name": "P"}}"#,
+            r#"{"format": 1, "project": {"name": "P"}}"#,
             PreviousError::Format {
-                found: "2".into(),
-                expected: 1,
+                found: "1".into(),
+                expected: 2,
             },
         ),
         (
             r#"{"format": 1.5}"#,
             PreviousError::Format {
                 found: "1.5".into(),
-                expected: 1,
+                expected: 2,
             },
         ),
-        (r#"{"format": 1, "project": {}}"#, PreviousError::NoProject),
+        (r#"{"format": 2, "project": {}}"#, PreviousError::NoProject),
         (
-            r#"{"format": 1, "project": {"name": "P"}}"#,
+            r#"{"format": 2, "project": {"name": "P"}}"#,
             PreviousError::NoAssignments,
         ),
         (
-            r#"{"format": 1, "project": {"name": "P"}, "capacity": {"assignments": {"db": 3}}}"#,
+            r#"{"format": 2, "project": {"name": "P"}, "capacity": {"assignments": {"db": 3}}}"#,
             PreviousError::BadAssignment("db".into()),
         ),
     ];

@@ -110,11 +110,11 @@ fn every_server_is_accounted_for() {
     assert_eq!(
         scope,
         &serde_json::json!([
-            ["moves", 1],
-            ["keep-physical", 1],
-            ["fix-first", 0],
-            ["retire", 1],
-            ["out-of-scope", 1]
+            {"scope": "moves", "servers": 1},
+            {"scope": "keep-physical", "servers": 1},
+            {"scope": "fix-first", "servers": 0},
+            {"scope": "retire", "servers": 1},
+            {"scope": "out-of-scope", "servers": 1}
         ])
     );
     let hosts = plan["costs"]["hosts"].as_u64().unwrap();

@@ -1,0 +1,394 @@
+//! `virtplan diff` on plans whose differences are worked out by hand: two
+//! one-cluster projects that differ by one server, a moved VM with its
+//! reason, identical plans, bad input; and the rounding of `plan.json`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use virtplan::cost::Category;
+use virtplan::diff::{self, PlanView};
+use virtplan::model::Verdict;
+use virtplan::source::MemorySource;
+
+/// One cluster of hosts "h" (32 cores, 512 GiB, 10,000 EUR, nothing else
+/// costs anything), N+1, and every cost zero except administration: 10 h ×
+/// 100 EUR = 1,000 EUR a year per physical server, 0 per VM and per host.
+/// No discounting, 5 years. Servers are 4 cores, 8 GiB, unmeasured.
+const PAIR: &str = r#"
+project "Pair" {
+    currency "EUR"
+    horizon-years 5
+    discount-rate "0%"
+}
+
+costs {
+    energy-price 0
+    pue 1.0
+    rack-unit-per-year 0
+    network-port-per-year 0
+    admin-hour 100
+    server-admin-hours-per-year 10
+    host-admin-hours-per-year 0
+    vm-admin-hours-per-year 0
+    server-support-per-year 0
+    server-refresh-price 0
+    failure-rate "0%"
+    spare-parts-per-year 0
+    shared-storage 0
+    shared-storage-per-year 0
+    new-servers-per-year 0
+    adoption recognition-hours=0 planning-hours=0 roi-hours=0 migration-hours-per-server=0 training=0 tools=0
+}
+
+platform "kvm" {
+}
+
+host-model "h" {
+    sockets 2
+    cores-per-socket 16
+    clock "2.5GHz"
+    memory "512GiB"
+    price 10000
+    power-idle "100W"
+    power-peak "100W"
+    rack-units 1
+    support-per-year 0
+}
+
+cluster "c" {
+    platform "kvm"
+    host-model "h"
+    failures-to-tolerate 1
+}
+
+defaults {
+    cluster "c"
+    sockets 1
+    cores-per-socket 4
+    clock "2.0GHz"
+    memory "8GiB"
+    disk-used "50GB"
+    window "sat 22:00-sun 06:00"
+}
+
+server "a"
+"#;
+
+fn with_b() -> String {
+    format!("{PAIR}server \"b\"\n")
+}
+
+fn view(text: &str) -> PlanView {
+    let compiled = virtplan::compile(&MemorySource::new().with("estate.kdl", text));
+    assert!(!compiled.diags.has_errors(), "{:#?}", compiled.diags.items);
+    PlanView::from_plan(&compiled.plan.expect("a plan")).expect("a plan view")
+}
+
+fn plan_json(text: &str) -> serde_json::Value {
+    let compiled = virtplan::compile(&MemorySource::new().with("estate.kdl", text));
+    serde_json::to_value(compiled.plan.expect("a plan")).expect("json")
+}
+
+#[test]
+fn one_server_added_gives_the_exact_headline() {
+    let d = diff::diff(&view(PAIR), &view(&with_b()));
+    // Both VMs fit one host; N+1 adds one: 2 hosts either way.
+    // NPV at 0%: −2 × 10,000 + 5 × 1,000 = −15,000 before,
+    // −20,000 + 5 × 2,000 = −10,000 after: +5,000.
+    // b is unmeasured: one new no-data warning.
+    assert_eq!(
+        d.headline,
+        "Plan: 1 VM added, hosts 2 → 2, NPV +5,000 EUR, 1 new warning"
+    );
+    assert!(d.changed);
+    assert_eq!(d.vms.added.len(), 1);
+    assert_eq!(d.vms.added[0].server, "b");
+    assert_eq!(d.vms.added[0].cluster, "c");
+    assert!(d.vms.removed.is_empty() && d.vms.moved.is_empty() && d.vms.resized.is_empty());
+    assert_eq!(d.servers.added.len(), 1);
+    assert_eq!(d.servers.added[0].verdict, Verdict::Virtualize);
+    assert!(d.verdicts.is_empty());
+    assert_eq!((d.hosts.before, d.hosts.after), (2, 2));
+    assert_eq!(
+        (d.costs.npv.before, d.costs.npv.after),
+        (-15000.0, -10000.0)
+    );
+    assert_eq!(d.costs.npv.delta, 5000.0);
+    assert_eq!(d.costs.as_is_tco.delta, 5000.0);
+    assert!(!d.costs.to_be_tco.changed() && !d.costs.investment_total.changed());
+    // The one yearly item that moved: administration, 1,000 → 2,000 as-is.
+    assert_eq!(d.costs.yearly.len(), 1);
+    let admin = &d.costs.yearly[0];
+    assert_eq!(admin.key, Category::Administration);
+    assert_eq!((admin.as_is.before, admin.as_is.after), (1000.0, 2000.0));
+    assert!(!admin.to_be.changed());
+    assert_eq!(d.diagnostics.new.len(), 1);
+    assert_eq!(d.diagnostics.new[0].code, "virtplan::metrics::no-data");
+    assert!(d.diagnostics.new[0].message.contains("`b`"));
+    assert!(d.diagnostics.resolved.is_empty());
+
+    let md = diff::markdown(&d);
+    assert!(md.starts_with("**Plan: 1 VM added, hosts 2 → 2, NPV +5,000 EUR, 1 new warning**\n"));
+    assert!(
+        md.contains("<summary>Costs: NPV +5,000 EUR</summary>"),
+        "{md}"
+    );
+    assert!(md.contains("| NPV | −15,000 | −10,000 | +5,000 |"), "{md}");
+    assert!(
+        md.contains("| administration | 1,000 → 2,000 (+1,000) | 0 |"),
+        "{md}"
+    );
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
+    assert!(
+        !md.contains("\n\n\n"),
+        "no double blank line (MD012):\n{md}"
+    );
+
+    // The other way round: removed, and the warning resolved.
+    let back = diff::diff(&view(&with_b()), &view(PAIR));
+    assert_eq!(
+        back.headline,
+        "Plan: 1 VM removed, hosts 2 → 2, NPV \u{2212}5,000 EUR, 1 warning resolved"
+    );
+}
+
+#[test]
+fn identical_plans_have_no_changes() {
+    let d = diff::diff(&view(PAIR), &view(PAIR));
+    assert!(!d.changed);
+    assert!(d.parts.is_empty());
+    assert_eq!(d.headline, "No changes: the plans are the same.");
+    assert_eq!(
+        diff::markdown(&d),
+        "**No changes: the plans are the same.**\n"
+    );
+}
+
+#[test]
+fn a_moved_vm_shows_its_hosts_and_the_plans_reason() {
+    let old = plan_json(&with_b());
+    let mut new = old.clone();
+    let hosts: Vec<String> = new["capacity"]["clusters"][0]["hosts"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .map(|h| h["name"].as_str().expect("name").to_string())
+        .collect();
+    let from = new["capacity"]["assignments"]["a"]
+        .as_str()
+        .expect("a placed")
+        .to_string();
+    let to = hosts
+        .iter()
+        .find(|h| **h != from)
+        .expect("another host")
+        .clone();
+    new["capacity"]["assignments"]["a"] = to.clone().into();
+    new["capacity"]["clusters"][0]["moves"] = serde_json::json!([
+        {"server": "a", "from": from, "to": to, "reason": "host c-01 over memory"}
+    ]);
+    let d = diff::diff(
+        &PlanView::from_json(&old.to_string()).expect("old"),
+        &PlanView::from_json(&new.to_string()).expect("new"),
+    );
+    assert_eq!(d.headline, "Plan: 1 VM moved, hosts 2 → 2, NPV unchanged");
+    assert_eq!(d.vms.moved.len(), 1);
+    let m = &d.vms.moved[0];
+    assert_eq!((m.server.as_str(), &m.from, &m.to), ("a", &from, &to));
+    assert_eq!(m.reason.as_deref(), Some("host c-01 over memory"));
+    assert_eq!(d.parts, vec!["capacity.assignments", "capacity.clusters"]);
+    let md = diff::markdown(&d);
+    assert!(
+        md.contains(&format!("| a | {from} | {to} | host c-01 over memory |")),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_bigger_server_is_resized_and_copies_longer() {
+    let bigger = PAIR.replace(
+        "server \"a\"",
+        "server \"a\" {\n    memory \"16GiB\"\n    disk-used \"100GB\"\n}",
+    );
+    let d = diff::diff(&view(PAIR), &view(&bigger));
+    assert_eq!(d.vms.resized.len(), 1);
+    let r = &d.vms.resized[0];
+    assert_eq!(r.server, "a");
+    assert!(
+        r.shape.after.memory_gib > r.shape.before.memory_gib,
+        "{r:?}"
+    );
+    assert!(
+        d.headline.starts_with("Plan: 1 VM resized, hosts 2 → 2"),
+        "{}",
+        d.headline
+    );
+    // The copy takes disk-used × 8,000 ÷ Mbit/s ÷ 60 minutes: twice the
+    // disk, twice the copy (each side rounded to 0.01 minute).
+    assert_eq!(d.waves.server_timings.len(), 1, "{:?}", d.waves);
+    let t = &d.waves.server_timings[0];
+    assert_eq!(t.server, "a");
+    let (before, after) = (t.copy_minutes.before, t.copy_minutes.after);
+    assert!(
+        before > 0.0 && (after - 2.0 * before).abs() <= 0.011,
+        "{t:?}"
+    );
+    let md = diff::markdown(&d);
+    assert!(md.contains("| server | copy | downtime |"), "{md}");
+}
+
+#[test]
+fn a_plan_of_another_format_or_layout_is_refused() {
+    use virtplan::diff::InputError;
+    let mut json = plan_json(PAIR);
+    assert!(PlanView::from_json(&json.to_string()).is_ok());
+    assert_eq!(
+        PlanView::from_json("{").map(|_| ()),
+        Err(InputError::NotJson(
+            "EOF while parsing an object at line 1 column 1".into()
+        ))
+    );
+    assert_eq!(
+        PlanView::from_json("{}").map(|_| ()),
+        Err(InputError::NoFormat)
+    );
+    json["format"] = 1.into();
+    assert_eq!(
+        PlanView::from_json(&json.to_string()).map(|_| ()),
+        Err(InputError::Format("1".into()))
+    );
+    json["format"] = virtplan::plan::FORMAT.into();
+    json.as_object_mut().expect("object").remove("diagnostics");
+    let err = PlanView::from_json(&json.to_string())
+        .map(|_| ())
+        .unwrap_err();
+    assert!(err.to_string().contains("`diagnostics`"), "{err}");
+}
+
+// ------------------------------------------------------------------ the CLI
+
+fn virtplan(args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_virtplan"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run virtplan")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("diff-{name}"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+fn project(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::create_dir_all(&p).expect("mkdir");
+    fs::write(p.join("estate.kdl"), text).expect("write");
+    p
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn exit_codes_say_whether_the_plan_changed() {
+    let dir = scratch("exit");
+    let a = project(&dir, "a", PAIR);
+    let b = project(&dir, "b", &with_b());
+    let out = dir.join("out");
+    let planned = virtplan(&[Path::new("plan"), &a, Path::new("--out"), &out]);
+    assert!(planned.status.success(), "{planned:?}");
+    let a_json = out.join("plan.json");
+
+    // A project folder and the plan.json it wrote are the same plan.
+    for (x, y) in [(&a, &a), (&a, &a_json), (&a_json, &a)] {
+        let o = virtplan(&[Path::new("diff"), x, y]);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        assert_eq!(stdout(&o), "**No changes: the plans are the same.**\n");
+    }
+
+    let o = virtplan(&[Path::new("diff"), &a_json, &b]);
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    assert!(
+        stdout(&o)
+            .starts_with("**Plan: 1 VM added, hosts 2 → 2, NPV +5,000 EUR, 1 new warning**\n")
+    );
+
+    let o = virtplan(&[
+        Path::new("diff"),
+        &a,
+        &b,
+        Path::new("--format"),
+        Path::new("json"),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(json["changed"], true);
+    assert_eq!(json["costs"]["npv"]["delta"], 5000.0);
+    assert_eq!(json["vms"]["added"][0]["server"], "b");
+    assert_eq!(json["costs"]["yearly"][0]["key"], "administration");
+
+    // Bad input: exit 2 with a message, nothing on stdout.
+    let broken = project(&dir, "broken", "project {");
+    let not_plan = dir.join("not-plan.json");
+    fs::write(&not_plan, r#"{"servers": []}"#).expect("write");
+    let missing = dir.join("missing.json");
+    for (bad, says) in [
+        (&broken, "the project has errors"),
+        (&not_plan, "no `format`"),
+        (&missing, "cannot read"),
+    ] {
+        let o = virtplan(&[Path::new("diff"), &a, bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {o:?}");
+        assert!(stdout(&o).is_empty(), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(says),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+// ---------------------------------------------------------------- rounding
+
+#[test]
+fn plan_json_numbers_are_rounded_per_unit_without_negative_zero() {
+    let info = virtplan::plan::ProjectInfo {
+        name: "P".into(),
+        currency: "EUR".into(),
+        timezone: "UTC".into(),
+        horizon_years: 5,
+        // 143.36 has no exact f64: this is the one just below it.
+        discount_rate_pct: 143.35999999999999,
+        profile_slots: 168,
+        profile_percentile: 95.0,
+        slot_minutes: -0.0,
+        period_minutes: 10079.996,
+    };
+    let json = serde_json::to_string(&info).expect("json");
+    assert!(json.contains(r#""discount_rate_pct":143.36,"#), "{json}");
+    assert!(json.contains(r#""slot_minutes":0.0,"#), "{json}");
+    assert!(json.contains(r#""period_minutes":10080.0}"#), "{json}");
+    assert!(!json.contains("-0"), "{json}");
+}
+
+#[test]
+fn amounts_are_rounded_to_cents_in_the_plan() {
+    let json = plan_json(PAIR);
+    // Every amount is a whole number of cents.
+    for year in json["costs"]["years"].as_array().expect("years") {
+        for field in ["as_is", "to_be", "cash_flow", "cumulative", "discounted"] {
+            let v = year[field].as_f64().expect("number");
+            assert_eq!(v, (v * 100.0).round() / 100.0, "{field}: {v}");
+            assert!(!year[field].to_string().starts_with("-0"), "{year}");
+        }
+    }
+    assert_eq!(json["costs"]["npv"], -15000.0);
+}
