@@ -69,6 +69,9 @@ pub struct ServerAssessment {
     pub vm: Shape,
     pub cluster: Option<String>,
     pub criticality: Criticality,
+    /// The server's operating system and owner, as the inventory states them.
+    pub os: Option<String>,
+    pub owner: Option<String>,
 }
 
 /// One resource's values over the slots of the period.
@@ -485,6 +488,8 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             vm,
             cluster: cluster.map(|c| c.name.clone()),
             criticality: server.criticality,
+            os: server.os.clone(),
+            owner: server.owner.clone(),
         });
     }
     let moving = servers.iter().filter(|s| s.scope == Scope::Moves);

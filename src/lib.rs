@@ -123,6 +123,11 @@ fn build_plan(
             profile_percentile: p.profile.percentile,
             slot_minutes: p.profile.slot.0 / 60.0,
             period_minutes: p.profile.period.0 / 60.0,
+            hypervisors: model
+                .platforms
+                .iter()
+                .map(|pl| (pl.name.clone(), pl.hypervisor))
+                .collect(),
         },
         assessment,
         capacity,

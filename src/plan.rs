@@ -25,6 +25,8 @@ pub struct ProjectInfo {
     pub profile_percentile: f64,
     pub slot_minutes: f64,
     pub period_minutes: f64,
+    /// Each platform's hypervisor product, when stated.
+    pub hypervisors: std::collections::BTreeMap<String, Option<crate::model::Hypervisor>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
