@@ -367,13 +367,19 @@ pub fn method_steps(method: Method) -> MethodSteps {
     match method {
         Method::P2vCold => MethodSteps {
             converts: true,
-            before: &["stop the applications cleanly; the converter shuts the server down for the copy"],
-            converted: &["check the drivers the converter injected (storage, network) and install the guest tools"],
+            before: &[
+                "stop the applications cleanly; the converter shuts the server down for the copy",
+            ],
+            converted: &[
+                "check the drivers the converter injected (storage, network) and install the guest tools",
+            ],
             after: AFTER_STEPS,
         },
         Method::P2vLive => MethodSteps {
             converts: true,
-            before: &["check the live copy has run (see the runbook for when it starts); stop the applications for the final sync"],
+            before: &[
+                "check the live copy has run (see the runbook for when it starts); stop the applications for the final sync",
+            ],
             converted: &[
                 "check the physical server is powered off after the final sync",
                 "check the drivers the converter injected (storage, network) and install the guest tools",
@@ -388,7 +394,9 @@ pub fn method_steps(method: Method) -> MethodSteps {
         },
         Method::V2p => MethodSteps {
             converts: false,
-            before: &["restore the server onto its physical hardware (V2P): there is no converter for this"],
+            before: &[
+                "restore the server onto its physical hardware (V2P): there is no converter for this",
+            ],
             converted: &[],
             after: AFTER_STEPS,
         },
@@ -403,7 +411,9 @@ pub fn hypervisor_converter(hypervisor: Hypervisor) -> (Converter, &'static [&'s
         Hypervisor::Kvm => (Converter::VirtV2v, &[]),
         Hypervisor::Proxmox => (
             Converter::VirtV2v,
-            &["import the disks virt-v2v wrote into a Proxmox VM on the target node (qm importdisk) and start it"],
+            &[
+                "import the disks virt-v2v wrote into a Proxmox VM on the target node (qm importdisk) and start it",
+            ],
         ),
     }
 }
@@ -452,7 +462,8 @@ pub fn ansible_hosts(plan: &Plan) -> Vec<AnsibleHost<'_>> {
                     .find(|p| p.name == c)
                     .map(|p| p.platform.as_str())
             });
-            let hypervisor = platform.and_then(|p| plan.project.hypervisors.get(p).copied().flatten());
+            let hypervisor =
+                platform.and_then(|p| plan.project.hypervisors.get(p).copied().flatten());
             let steps = method_steps(m.method);
             let (converter, hyp_steps) = match (steps.converts, hypervisor) {
                 (false, _) => (Some(Converter::Manual), &[][..]),

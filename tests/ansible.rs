@@ -83,21 +83,30 @@ migration {
 
 const SERVERS: [&str; 4] = ["alpha", "bravo", "charlie", "delta"];
 
-/// The generated Ansible files of `src`, written under a fresh directory.
-fn generate(name: &str, src: &MemorySource) -> PathBuf {
+/// The plan of `src`, which must have no errors.
+fn plan_of(src: &MemorySource) -> virtplan::plan::Plan {
     let compiled = virtplan::compile(src);
     assert!(
         !compiled.diags.has_errors(),
         "{}",
         virtplan::diag::render_short(&compiled.diags.items, &compiled.sources)
     );
-    let plan = compiled.plan.expect("a plan");
+    compiled.plan.expect("a plan")
+}
+
+/// The generated Ansible files of `src`, written under a fresh directory.
+fn generate(name: &str, src: &MemorySource) -> PathBuf {
+    write_ansible(name, &plan_of(src))
+}
+
+/// The Ansible files of `plan`, written under a fresh directory.
+fn write_ansible(name: &str, plan: &virtplan::plan::Plan) -> PathBuf {
     let formats = Formats {
         markdown: false,
         json: false,
         ansible: true,
     };
-    let files = emit::emit(&plan, formats, &BTreeMap::new()).expect("emit");
+    let files = emit::emit(plan, formats, &BTreeMap::new()).expect("emit");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     for (path, text) in &files {
@@ -127,8 +136,16 @@ fn play(
     cmd.current_dir(ansible)
         .args(["-i", "inventory.yml", "wave-1.yml"])
         .args(["-e", "ansible_connection=local"])
-        .args(["-e", "ansible_python_interpreter={{ ansible_playbook_python }}"])
-        .args(["-e", "virtplan_boot_retries=1", "-e", "virtplan_boot_delay=0"])
+        .args([
+            "-e",
+            "ansible_python_interpreter={{ ansible_playbook_python }}",
+        ])
+        .args([
+            "-e",
+            "virtplan_boot_retries=1",
+            "-e",
+            "virtplan_boot_delay=0",
+        ])
         .args(["-e", "virtplan_connect_timeout=30"])
         .env("ANSIBLE_COLLECTIONS_PATH", collections)
         .env("ANSIBLE_LOCALHOST_WARNING", "false")
@@ -183,7 +200,9 @@ fn changed(out: &str) -> BTreeMap<String, u32> {
         .lines()
         .filter_map(|l| {
             let (host, rest) = l.split_once(':')?;
-            let n = rest.split_whitespace().find_map(|w| w.strip_prefix("changed="))?;
+            let n = rest
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("changed="))?;
             Some((host.trim().to_string(), n.parse().ok()?))
         })
         .collect()
@@ -203,7 +222,11 @@ fn playbooks_run_confirm_roll_back_and_rerun() {
     let state = fresh_state(&root);
     let run = play(&collections, &ansible, &state, &[ALL_CONFIRMED], &[], false);
     assert!(!run.ok, "{}", run.out);
-    assert!(run.out.contains("no converter is configured"), "{}", run.out);
+    assert!(
+        run.out.contains("no converter is configured"),
+        "{}",
+        run.out
+    );
     assert!(!run.out.contains("CONVERTED"), "{}", run.out);
     assert_eq!(converted_log(&state), "");
 
@@ -214,7 +237,11 @@ fn playbooks_run_confirm_roll_back_and_rerun() {
     let run = play(&collections, &ansible, &state, &[&conv], &[], false);
     assert!(!run.ok, "{}", run.out);
     for name in ["alpha", "bravo"] {
-        assert!(run.out.contains(&format!("(item={name})")), "{name}: {}", run.out);
+        assert!(
+            run.out.contains(&format!("(item={name})")),
+            "{name}: {}",
+            run.out
+        );
         assert!(
             run.out.contains(&format!("{name} was not confirmed")),
             "{name}: {}",
@@ -239,20 +266,47 @@ fn playbooks_run_confirm_roll_back_and_rerun() {
     assert_eq!(converted_log(&state), "");
 
     // Check mode says what would happen and converts nothing.
-    let run = play(&collections, &ansible, &state, &[&conv, ALL_CONFIRMED], &[], true);
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&conv, ALL_CONFIRMED],
+        &[],
+        true,
+    );
     assert!(run.ok, "{}", run.out);
     for name in SERVERS {
-        assert!(run.out.contains(&format!("WOULD CONVERT {name} ")), "{name}: {}", run.out);
+        assert!(
+            run.out.contains(&format!("WOULD CONVERT {name} ")),
+            "{name}: {}",
+            run.out
+        );
     }
     assert_eq!(converted_log(&state), "");
 
     // Everything confirmed: every server confirmed by name, converted once,
     // its VM checked through the (fake) vCenter facts.
-    let run = play(&collections, &ansible, &state, &[&conv, ALL_CONFIRMED], &[], false);
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&conv, ALL_CONFIRMED],
+        &[],
+        false,
+    );
     assert!(run.ok, "{}", run.out);
     for name in SERVERS {
-        assert_eq!(run.out.matches(&format!("CONFIRMED {name}\"")).count(), 1, "{name}: {}", run.out);
-        assert!(run.out.contains(&format!("CONVERTED {name}:")), "{name}: {}", run.out);
+        assert_eq!(
+            run.out.matches(&format!("CONFIRMED {name}\"")).count(),
+            1,
+            "{name}: {}",
+            run.out
+        );
+        assert!(
+            run.out.contains(&format!("CONVERTED {name}:")),
+            "{name}: {}",
+            run.out
+        );
     }
     let log = converted_log(&state);
     let lines = sorted_lines(&log);
@@ -264,13 +318,24 @@ fn playbooks_run_confirm_roll_back_and_rerun() {
     assert_eq!(read(&state.join("rollback.log")), "");
 
     // Again: nothing changes, nothing is converted twice.
-    let run = play(&collections, &ansible, &state, &[&conv, ALL_CONFIRMED], &[], false);
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&conv, ALL_CONFIRMED],
+        &[],
+        false,
+    );
     assert!(run.ok, "{}", run.out);
     let recap = changed(&run.out);
     assert_eq!(recap.len(), 4, "{}", run.out);
     assert!(recap.values().all(|n| *n == 0), "{recap:?}\n{}", run.out);
     for name in SERVERS {
-        assert!(run.out.contains(&format!("SKIPPED {name}:")), "{name}: {}", run.out);
+        assert!(
+            run.out.contains(&format!("SKIPPED {name}:")),
+            "{name}: {}",
+            run.out
+        );
     }
     assert_eq!(converted_log(&state), log);
 
@@ -299,9 +364,24 @@ fn playbooks_run_confirm_roll_back_and_rerun() {
         .map(|l| l.split(' ').next().unwrap_or("").to_string())
         .collect();
     assert_eq!(converted, ["alpha", "bravo"], "{}", run.out);
-    assert!(run.out.contains("alpha was rolled back and is not converted (another server"), "{}", run.out);
-    assert!(run.out.contains("ROLLBACK bravo: power the physical server back on"), "{}", run.out);
-    assert!(run.out.contains("bravo was rolled back and is not converted"), "{}", run.out);
+    assert!(
+        run.out
+            .contains("alpha was rolled back and is not converted (another server"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out
+            .contains("ROLLBACK bravo: power the physical server back on"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out
+            .contains("bravo was rolled back and is not converted"),
+        "{}",
+        run.out
+    );
     assert!(!run.out.contains("CONVERTED bravo"), "{}", run.out);
 }
 
@@ -309,6 +389,97 @@ fn sorted_lines(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines.sort();
     lines
+}
+
+/// A Jinja expression that, if Ansible ever evaluated it, leaves `marker`.
+fn jinja_touching(marker: &Path) -> String {
+    let m = marker.display();
+    format!(
+        "{{{{ lookup('pipe','touch {m}') }}}} {{% if lookup('pipe','touch {m}') %}}x{{% endif %}}"
+    )
+}
+
+/// Jinja planted in every free text that reaches the Ansible files (the
+/// project's name, owners and OS names from the input; past the checks,
+/// the target hosts, windows and rollbacks of the plan): the playbooks run
+/// through every task, the conversion, the facts check with the text as
+/// the planned host, check mode and a rollback, and nothing is evaluated.
+#[test]
+fn ansible_never_evaluates_input() {
+    let Some(collections) = tools() else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ansible-hostile");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let marker = root.join("marker");
+    let hostile = jinja_touching(&marker);
+    let project = PROJECT
+        .replace("project \"e2e\"", &format!("project {hostile:?}"))
+        .replace("owner \"Team A\"", &format!("owner {hostile:?}"))
+        .replace(
+            "os \"Debian 12\"",
+            &format!("os {:?}", format!("Debian 12 {hostile}")),
+        );
+    let mut plan = plan_of(&MemorySource::new().with("p.kdl", project.as_str()));
+    assert_eq!(plan.project.name, hostile);
+    for wave in &mut plan.runbook.waves {
+        wave.window = Some(hostile.clone());
+        for s in &mut wave.servers {
+            s.target_host = hostile.clone();
+            s.rollback = hostile.clone();
+        }
+    }
+    let ansible = write_ansible("ansible-hostile/out", &plan);
+    let state = fresh_state(&root);
+    let conv = converter();
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&conv, ALL_CONFIRMED],
+        &[],
+        true,
+    );
+    assert!(run.ok, "{}", run.out);
+    assert!(run.out.contains(&format!("owner {hostile}")), "{}", run.out);
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&conv, ALL_CONFIRMED],
+        &[],
+        false,
+    );
+    assert!(run.ok, "{}", run.out);
+    // The converter got the text itself as the target host, and the facts
+    // check matched it.
+    let log = read(&state.join("converted.log"));
+    assert_eq!(log.matches(&hostile).count(), 4, "{log}");
+    for name in SERVERS {
+        assert!(
+            run.out
+                .contains(&format!("CONVERTED {name}: runs as a VM on {hostile}")),
+            "{}",
+            run.out
+        );
+    }
+    let state = fresh_state(&root);
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&conv, ALL_CONFIRMED],
+        &[("VIRTPLAN_FAKE_NO_BOOT", "alpha")],
+        false,
+    );
+    assert!(!run.ok, "{}", run.out);
+    assert!(
+        run.out.contains(&format!("ROLLBACK alpha: {hostile}")),
+        "{}",
+        run.out
+    );
+    assert!(!marker.exists(), "Ansible evaluated input from the plan");
 }
 
 /// `ansible-lint --offline --strict --profile production` passes on the
@@ -335,7 +506,14 @@ fn bundled_examples_pass_ansible_lint() {
         let ansible = generate(&format!("ansible-lint-{name}"), &src);
         let out = Command::new("ansible-lint")
             .current_dir(&ansible)
-            .args(["--offline", "--strict", "--profile", "production", "--nocolor", "."])
+            .args([
+                "--offline",
+                "--strict",
+                "--profile",
+                "production",
+                "--nocolor",
+                ".",
+            ])
             .env("ANSIBLE_COLLECTIONS_PATH", &real)
             .output()
             .expect("run ansible-lint");
