@@ -784,6 +784,86 @@ mod tests {
     use super::*;
 
     #[test]
+    fn os_families() {
+        assert_eq!(os_family(Some("Windows Server 2019")), OsFamily::Windows);
+        assert_eq!(os_family(Some("windows 2012 R2")), OsFamily::Windows);
+        assert_eq!(os_family(Some("Debian 12")), OsFamily::Linux);
+        assert_eq!(
+            os_family(Some("Red Hat Enterprise Linux 8")),
+            OsFamily::Linux
+        );
+        assert_eq!(os_family(Some("SLES 15")), OsFamily::Linux);
+        // Not guessed: these stop the wave's preflight.
+        assert_eq!(os_family(Some("Solaris 10")), OsFamily::Unknown);
+        assert_eq!(os_family(Some("AIX 7.2")), OsFamily::Unknown);
+        assert_eq!(os_family(None), OsFamily::Unknown);
+    }
+
+    #[test]
+    fn hypervisor_words_match_the_enum() {
+        for (word, h) in crate::schema::HYPERVISORS.iter().zip(Hypervisor::ALL) {
+            assert_eq!(Hypervisor::from_word(word), Some(h));
+            assert_eq!(
+                serde_json::to_value(h).ok(),
+                Some(serde_json::Value::from(*word))
+            );
+        }
+        assert_eq!(crate::schema::HYPERVISORS.len(), Hypervisor::ALL.len());
+    }
+
+    /// Rounds take the n-th server of each stream, in start order, so a
+    /// stream keeps its order and no more than the streams run at once.
+    #[test]
+    fn rounds_follow_the_streams() {
+        let kdl = r#"
+project "p"
+platform "esxi"
+host-model "h" {
+    sockets 2
+    cores-per-socket 16
+    clock "2.5GHz"
+    memory "512GiB"
+}
+cluster "c" {
+    platform "esxi"
+    host-model "h"
+}
+defaults {
+    sockets 1
+    cores-per-socket 4
+    clock "2.5GHz"
+    memory "8GiB"
+}
+server "x"
+"#;
+        let compiled = crate::compile(&crate::source::MemorySource::new().with("p.kdl", kdl));
+        let plan = compiled.plan.expect("a plan");
+        let base_wave = plan.runbook.waves[0].clone();
+        let base = base_wave.servers[0].clone();
+        let mv = |name: &str, stream: u32, start: f64| ServerMove {
+            server: name.to_string(),
+            stream,
+            start_minute: start,
+            ..base.clone()
+        };
+        let wave = Wave {
+            servers: vec![
+                mv("c", 2, 0.0),
+                mv("b", 1, 90.0),
+                mv("a", 1, 0.0),
+                mv("d", 2, 30.0),
+                mv("e", 2, 60.0),
+            ],
+            ..base_wave
+        };
+        let names: Vec<Vec<&str>> = rounds(&wave)
+            .iter()
+            .map(|r| r.servers.iter().map(|m| m.server.as_str()).collect())
+            .collect();
+        assert_eq!(names, [vec!["a", "c"], vec!["b", "d"], vec!["e"]]);
+    }
+
+    #[test]
     fn money_format() {
         assert_eq!(money(1234567.8).ok().as_deref(), Some("1,234,568"));
         assert_eq!(money(-999.4).ok().as_deref(), Some("-999"));
