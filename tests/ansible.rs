@@ -230,6 +230,24 @@ fn playbooks_run_confirm_roll_back_and_rerun() {
     assert!(!run.out.contains("CONVERTED"), "{}", run.out);
     assert_eq!(converted_log(&state), "");
 
+    // vCenter cannot be read: the wave stops before converting blind.
+    let state = fresh_state(&root);
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&converter(), ALL_CONFIRMED],
+        &[("VIRTPLAN_FAKE_VCENTER_DOWN", "1")],
+        false,
+    );
+    assert!(!run.ok, "{}", run.out);
+    assert!(
+        run.out.contains("Unable to connect to vCenter"),
+        "{}",
+        run.out
+    );
+    assert_eq!(converted_log(&state), "");
+
     // Nobody confirms (stdin is not a terminal): each server of the first
     // round gets its own prompt and fails by name; nothing is converted.
     let state = fresh_state(&root);
