@@ -230,6 +230,25 @@ fn playbooks_run_confirm_roll_back_and_rerun() {
     assert!(!run.out.contains("CONVERTED"), "{}", run.out);
     assert_eq!(converted_log(&state), "");
 
+    // A confirmation given as a string (which `in` would match as a
+    // substring) is refused.
+    let state = fresh_state(&root);
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&converter(), "virtplan_confirmed=alphabravocharliedelta"],
+        &[],
+        false,
+    );
+    assert!(!run.ok, "{}", run.out);
+    assert!(
+        run.out.contains("virtplan_confirmed must be a list"),
+        "{}",
+        run.out
+    );
+    assert_eq!(converted_log(&state), "");
+
     // vCenter cannot be read: the wave stops before converting blind.
     let state = fresh_state(&root);
     let run = play(
