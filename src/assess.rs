@@ -107,6 +107,9 @@ pub struct ServerAssessment {
     pub cluster: Option<String>,
     /// The server's criticality.
     pub criticality: Criticality,
+    /// The server's operating system and owner, as the inventory states them.
+    pub os: Option<String>,
+    pub owner: Option<String>,
 }
 
 /// One resource's values over the slots of the period.
@@ -557,6 +560,8 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             vm,
             cluster: cluster.map(|c| c.name.clone()),
             criticality: server.criticality,
+            os: server.os.clone(),
+            owner: server.owner.clone(),
         });
     }
     let moving = servers.iter().filter(|s| s.scope == Scope::Moves);

@@ -281,6 +281,10 @@ pub const CODES: &[(&str, &str)] = &[
         "a wave longer than its maintenance window",
     ),
     (
+        "virtplan::migrate::no-hypervisor",
+        "a platform servers move onto that states no hypervisor, so the playbooks stop",
+    ),
+    (
         "virtplan::migrate::cycle-too-large",
         "servers in a dependency circle larger than max-wave-size",
     ),

@@ -12,6 +12,10 @@ use minijinja::{
     AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value,
 };
 
+use serde::Serialize;
+
+use crate::migrate::{ServerMove, Wave};
+use crate::model::{Criticality, Hypervisor, Method};
 use crate::plan::Plan;
 use crate::schema::valid_name;
 use crate::svg::{self, HeatRow};
@@ -31,6 +35,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/inventory.yml.j2"),
     ),
     ("wave.yml.j2", include_str!("templates/wave.yml.j2")),
+    ("vm-facts.yml.j2", include_str!("templates/vm-facts.yml.j2")),
+    ("rollback.yml.j2", include_str!("templates/rollback.yml.j2")),
 ];
 
 /// The work one render may do, in minijinja fuel (about one instruction,
@@ -270,15 +276,22 @@ pub fn emit(
         out.push(("plan.json".to_string(), json));
     }
     if formats.ansible {
+        let hosts = ansible_hosts(plan);
+        let ictx = minijinja::context! { project => Serde(&plan.project), hosts => Serde(&hosts), waves => Serde(&plan.runbook.waves) };
         out.push((
             "ansible/inventory.yml".to_string(),
-            render("inventory.yml.j2", ctx.clone())?,
+            render("inventory.yml.j2", ictx)?,
         ));
+        for (file, tpl) in [
+            ("ansible/vm-facts.yml", "vm-facts.yml.j2"),
+            ("ansible/rollback.yml", "rollback.yml.j2"),
+        ] {
+            out.push((file.to_string(), render(tpl, Value::from(()))?));
+        }
         for wave in &plan.runbook.waves {
-            let wctx = minijinja::context! { project => Serde(&plan.project), runbook => Serde(&plan.runbook), wave => Serde(wave) };
             out.push((
                 format!("ansible/wave-{}.yml", wave.number),
-                render("wave.yml.j2", wctx)?,
+                render("wave.yml.j2", wave_context(plan, wave))?,
             ));
         }
     }
@@ -296,19 +309,273 @@ pub fn fuel_used(plan: &Plan) -> Result<BTreeMap<String, u64>, String> {
     }
     let ctx = Value::from(Serde(plan));
     let mut used = BTreeMap::new();
+    let hosts = ansible_hosts(plan);
     for (name, _) in TEMPLATES {
-        if *name == "wave.yml.j2" {
-            continue;
-        }
-        used.insert(name.to_string(), render(&env, name, ctx.clone())?.1);
+        let ctx = match *name {
+            "wave.yml.j2" => continue,
+            "inventory.yml.j2" => {
+                minijinja::context! { project => Serde(&plan.project), hosts => Serde(&hosts), waves => Serde(&plan.runbook.waves) }
+            }
+            "vm-facts.yml.j2" | "rollback.yml.j2" => Value::from(()),
+            _ => ctx.clone(),
+        };
+        used.insert(name.to_string(), render(&env, name, ctx)?.1);
     }
     for wave in &plan.runbook.waves {
-        let wctx = minijinja::context! { project => Serde(&plan.project), runbook => Serde(&plan.runbook), wave => Serde(wave) };
-        let fuel = render(&env, "wave.yml.j2", wctx)?.1;
+        let fuel = render(&env, "wave.yml.j2", wave_context(plan, wave))?.1;
         let most = used.entry("wave.yml.j2".to_string()).or_insert(0);
         *most = (*most).max(fuel);
     }
     Ok(used)
+}
+
+// ---------------------------------------------------------------- Ansible
+
+/// How the playbooks reach a server's operating system: its inventory group
+/// (`os_windows`, `os_linux`, `os_unknown`) and connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OsFamily {
+    /// WinRM/PSRP and the `ansible.windows` modules.
+    Windows,
+    /// SSH and the `ansible.builtin` modules.
+    Linux,
+    /// No `os`, or one virtplan does not recognize: the wave stops at its
+    /// preflight until the operator says how to reach the server.
+    Unknown,
+}
+
+/// Words that mark an `os` as a Linux distribution (lower case, matched
+/// anywhere in the name).
+const LINUX_WORDS: &[&str] = &[
+    "linux", "debian", "ubuntu", "red hat", "rhel", "centos", "rocky", "alma", "suse", "sles",
+    "fedora",
+];
+
+/// The family of an `os` name: "Windows …" is Windows; a name holding one
+/// of [`LINUX_WORDS`] is Linux; anything else, or none, is unknown.
+pub fn os_family(os: Option<&str>) -> OsFamily {
+    let Some(os) = os.map(str::to_lowercase) else {
+        return OsFamily::Unknown;
+    };
+    if os.starts_with("windows") {
+        OsFamily::Windows
+    } else if LINUX_WORDS.iter().any(|w| os.contains(w)) {
+        OsFamily::Linux
+    } else {
+        OsFamily::Unknown
+    }
+}
+
+/// What runs the conversion in the playbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Converter {
+    /// The operator's converter (`virtplan_convert_command`), for vCenter
+    /// and ESXi, which no Ansible module converts onto.
+    Command,
+    /// `virt-v2v` through `ansible.builtin.command`, for KVM and Proxmox.
+    VirtV2v,
+    /// Nobody: the method is done by hand (a pause prints it).
+    Manual,
+}
+
+/// What the playbook does for one method: whether a converter runs, and
+/// the steps it leaves to the operator before the conversion, after it
+/// (before the VM is checked) and once the VM runs.
+#[derive(Debug, Clone, Copy)]
+pub struct MethodSteps {
+    pub converts: bool,
+    pub before: &'static [&'static str],
+    pub converted: &'static [&'static str],
+    pub after: &'static [&'static str],
+}
+
+const AFTER_STEPS: &[&str] = &[
+    "re-addressing: NICs, IP addresses, DNS records",
+    "hand-over to the owner; keep the physical server until the acceptance period ends, then decommission it",
+];
+
+/// The one place a method word becomes playbook steps.
+pub fn method_steps(method: Method) -> MethodSteps {
+    match method {
+        Method::P2vCold => MethodSteps {
+            converts: true,
+            before: &[
+                "stop the applications cleanly; the converter shuts the server down for the copy",
+            ],
+            converted: &[
+                "check the drivers the converter injected (storage, network) and install the guest tools",
+            ],
+            after: AFTER_STEPS,
+        },
+        Method::P2vLive => MethodSteps {
+            converts: true,
+            before: &[
+                "check the live copy has run (see the runbook for when it starts); stop the applications for the final sync",
+            ],
+            converted: &[
+                "check the physical server is powered off after the final sync",
+                "check the drivers the converter injected (storage, network) and install the guest tools",
+            ],
+            after: AFTER_STEPS,
+        },
+        Method::V2v => MethodSteps {
+            converts: true,
+            before: &["shut down the source VM on the old hypervisor"],
+            converted: &["remove the old hypervisor's guest tools and install the new ones"],
+            after: AFTER_STEPS,
+        },
+        Method::V2p => MethodSteps {
+            converts: false,
+            before: &[
+                "restore the server onto its physical hardware (V2P): there is no converter for this",
+            ],
+            converted: &[],
+            after: AFTER_STEPS,
+        },
+    }
+}
+
+/// How the playbook converts onto a hypervisor, and what it leaves to the
+/// operator after the conversion there.
+pub fn hypervisor_converter(hypervisor: Hypervisor) -> (Converter, &'static [&'static str]) {
+    match hypervisor {
+        Hypervisor::Vcenter | Hypervisor::Esxi => (Converter::Command, &[]),
+        Hypervisor::Kvm => (Converter::VirtV2v, &[]),
+        Hypervisor::Proxmox => (
+            Converter::VirtV2v,
+            &[
+                "import the disks virt-v2v wrote into a Proxmox VM on the target node (qm importdisk) and start it",
+            ],
+        ),
+    }
+}
+
+/// One server as the inventory carries it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnsibleHost<'a> {
+    pub name: &'a str,
+    pub wave: usize,
+    pub method: Method,
+    /// None when the platform states no hypervisor: the preflight stops.
+    pub converter: Option<Converter>,
+    pub target_host: &'a str,
+    pub cluster: Option<&'a str>,
+    pub platform: Option<&'a str>,
+    pub hypervisor: Option<Hypervisor>,
+    pub os: Option<&'a str>,
+    pub os_family: OsFamily,
+    pub owner: Option<&'a str>,
+    pub criticality: Option<Criticality>,
+    pub vcpus: Option<u32>,
+    pub memory_gib: Option<f64>,
+    pub disk_gb: f64,
+    pub window: Option<&'a str>,
+    pub stream: u32,
+    pub start_minute: f64,
+    pub downtime_minutes: f64,
+    pub rollback: &'a str,
+    pub manual_before: Vec<&'static str>,
+    pub manual_converted: Vec<&'static str>,
+    pub manual_after: Vec<&'static str>,
+}
+
+/// Every moving server of the runbook, in wave order, as the inventory
+/// carries it.
+pub fn ansible_hosts(plan: &Plan) -> Vec<AnsibleHost<'_>> {
+    let mut hosts = Vec::new();
+    for wave in &plan.runbook.waves {
+        for m in &wave.servers {
+            let a = plan.assessment.servers.iter().find(|s| s.name == m.server);
+            let cluster = a.and_then(|a| a.cluster.as_deref());
+            let platform = cluster.and_then(|c| {
+                plan.capacity
+                    .clusters
+                    .iter()
+                    .find(|p| p.name == c)
+                    .map(|p| p.platform.as_str())
+            });
+            let hypervisor =
+                platform.and_then(|p| plan.project.hypervisors.get(p).copied().flatten());
+            let steps = method_steps(m.method);
+            let (converter, hyp_steps) = match (steps.converts, hypervisor) {
+                (false, _) => (Some(Converter::Manual), &[][..]),
+                (true, Some(h)) => {
+                    let (c, s) = hypervisor_converter(h);
+                    (Some(c), s)
+                }
+                (true, None) => (None, &[][..]),
+            };
+            let os = a.and_then(|a| a.os.as_deref());
+            hosts.push(AnsibleHost {
+                name: &m.server,
+                wave: wave.number,
+                method: m.method,
+                converter,
+                target_host: &m.target_host,
+                cluster,
+                platform,
+                hypervisor,
+                os,
+                os_family: os_family(os),
+                owner: a.and_then(|a| a.owner.as_deref()),
+                criticality: a.map(|a| a.criticality),
+                vcpus: a.map(|a| a.vm.vcpus),
+                memory_gib: a.map(|a| a.vm.memory_gib),
+                disk_gb: m.disk_gb,
+                window: wave.window.as_deref(),
+                stream: m.stream,
+                start_minute: m.start_minute,
+                downtime_minutes: m.downtime_minutes,
+                rollback: &m.rollback,
+                manual_before: steps.before.to_vec(),
+                manual_converted: steps.converted.iter().chain(hyp_steps).copied().collect(),
+                manual_after: steps.after.to_vec(),
+            });
+        }
+    }
+    hosts
+}
+
+/// One play of a wave: the n-th server of each stream, which run side by
+/// side; the plays run in order, so each stream takes its servers in the
+/// runbook's order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Round<'a> {
+    pub number: usize,
+    pub servers: Vec<&'a ServerMove>,
+}
+
+/// A wave's servers as plays: see [`Round`].
+pub fn rounds(wave: &Wave) -> Vec<Round<'_>> {
+    let mut streams: BTreeMap<u32, Vec<&ServerMove>> = BTreeMap::new();
+    for m in &wave.servers {
+        streams.entry(m.stream).or_default().push(m);
+    }
+    for moves in streams.values_mut() {
+        moves.sort_by(|a, b| {
+            a.start_minute
+                .total_cmp(&b.start_minute)
+                .then(a.server.cmp(&b.server))
+        });
+    }
+    let count = streams.values().map(Vec::len).max().unwrap_or(0);
+    (0..count)
+        .map(|k| Round {
+            number: k + 1,
+            servers: streams.values().filter_map(|s| s.get(k).copied()).collect(),
+        })
+        .collect()
+}
+
+fn wave_context(plan: &Plan, wave: &Wave) -> Value {
+    minijinja::context! {
+        project => Serde(&plan.project),
+        runbook => Serde(&plan.runbook),
+        wave => Serde(wave),
+        rounds => Serde(rounds(wave)),
+    }
 }
 
 /// The template environment: strict undefined values, our filters, escaping
@@ -549,6 +816,86 @@ fn mermaid_node(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_families() {
+        assert_eq!(os_family(Some("Windows Server 2019")), OsFamily::Windows);
+        assert_eq!(os_family(Some("windows 2012 R2")), OsFamily::Windows);
+        assert_eq!(os_family(Some("Debian 12")), OsFamily::Linux);
+        assert_eq!(
+            os_family(Some("Red Hat Enterprise Linux 8")),
+            OsFamily::Linux
+        );
+        assert_eq!(os_family(Some("SLES 15")), OsFamily::Linux);
+        // Not guessed: these stop the wave's preflight.
+        assert_eq!(os_family(Some("Solaris 10")), OsFamily::Unknown);
+        assert_eq!(os_family(Some("AIX 7.2")), OsFamily::Unknown);
+        assert_eq!(os_family(None), OsFamily::Unknown);
+    }
+
+    #[test]
+    fn hypervisor_words_match_the_enum() {
+        for (word, h) in crate::schema::HYPERVISORS.iter().zip(Hypervisor::ALL) {
+            assert_eq!(Hypervisor::from_word(word), Some(h));
+            assert_eq!(
+                serde_json::to_value(h).ok(),
+                Some(serde_json::Value::from(*word))
+            );
+        }
+        assert_eq!(crate::schema::HYPERVISORS.len(), Hypervisor::ALL.len());
+    }
+
+    /// Rounds take the n-th server of each stream, in start order, so a
+    /// stream keeps its order and no more than the streams run at once.
+    #[test]
+    fn rounds_follow_the_streams() {
+        let kdl = r#"
+project "p"
+platform "esxi"
+host-model "h" {
+    sockets 2
+    cores-per-socket 16
+    clock "2.5GHz"
+    memory "512GiB"
+}
+cluster "c" {
+    platform "esxi"
+    host-model "h"
+}
+defaults {
+    sockets 1
+    cores-per-socket 4
+    clock "2.5GHz"
+    memory "8GiB"
+}
+server "x"
+"#;
+        let compiled = crate::compile(&crate::source::MemorySource::new().with("p.kdl", kdl));
+        let plan = compiled.plan.expect("a plan");
+        let base_wave = plan.runbook.waves[0].clone();
+        let base = base_wave.servers[0].clone();
+        let mv = |name: &str, stream: u32, start: f64| ServerMove {
+            server: name.to_string(),
+            stream,
+            start_minute: start,
+            ..base.clone()
+        };
+        let wave = Wave {
+            servers: vec![
+                mv("c", 2, 0.0),
+                mv("b", 1, 90.0),
+                mv("a", 1, 0.0),
+                mv("d", 2, 30.0),
+                mv("e", 2, 60.0),
+            ],
+            ..base_wave
+        };
+        let names: Vec<Vec<&str>> = rounds(&wave)
+            .iter()
+            .map(|r| r.servers.iter().map(|m| m.server.as_str()).collect())
+            .collect();
+        assert_eq!(names, [vec!["a", "c"], vec!["b", "d"], vec!["e"]]);
+    }
 
     #[test]
     fn money_format() {

@@ -131,6 +131,7 @@ fn build_plan(
         ));
     }
     let runbook = migrate::migrate(model, &assessment, &capacity, diags);
+    warn_missing_hypervisors(model, &capacity, &runbook, diags);
     let p = &model.project;
     Plan {
         format: plan::FORMAT,
@@ -144,11 +145,54 @@ fn build_plan(
             profile_percentile: p.profile.percentile,
             slot_minutes: p.profile.slot.0 / 60.0,
             period_minutes: p.profile.period.0 / 60.0,
+            hypervisors: model
+                .platforms
+                .iter()
+                .map(|pl| (pl.name.clone(), pl.hypervisor))
+                .collect(),
         },
         assessment,
         capacity,
         costs,
         runbook,
         diagnostics: Vec::new(),
+    }
+}
+
+/// A platform that servers of the runbook move onto but that states no
+/// `hypervisor`: the generated playbooks cannot convert onto it or read its
+/// VMs' facts, so their preflight stops; said here, at plan time.
+fn warn_missing_hypervisors(
+    model: &Model,
+    capacity: &place::Placement,
+    runbook: &migrate::Runbook,
+    diags: &mut Diagnostics,
+) {
+    let mut moving: std::collections::BTreeMap<usize, usize> = Default::default();
+    for m in runbook.waves.iter().flat_map(|w| &w.servers) {
+        let platform = capacity
+            .clusters
+            .iter()
+            .find(|c| c.hosts.iter().any(|h| h.name == m.target_host))
+            .and_then(|c| model.clusters.iter().find(|mc| mc.name == c.name))
+            .map(|c| c.platform);
+        if let Some(p) = platform.filter(|p| model.platforms[*p].hypervisor.is_none()) {
+            *moving.entry(p).or_default() += 1;
+        }
+    }
+    for (p, count) in moving {
+        let platform = &model.platforms[p];
+        diags.push(
+            diag::Diagnostic::warning(
+                "virtplan::migrate::no-hypervisor",
+                format!(
+                    "platform `{}` states no `hypervisor`, so the Ansible playbooks cannot convert \
+                     its {count} moving server(s) or check their VMs, and stop before converting",
+                    platform.name
+                ),
+            )
+            .at(platform.span, "which hypervisor?")
+            .help("add `hypervisor \"vcenter\"`, \"esxi\", \"proxmox\" or \"kvm\" to the platform"),
+        );
     }
 }

@@ -751,6 +751,7 @@ impl Lowerer<'_> {
             name: n.label()?.value,
             span: n.name.span,
             kind,
+            hypervisor: text(n.child_arg("hypervisor")).and_then(|w| Hypervisor::from_word(&w)),
             vms_per_core: vms_per_core.max(f64::MIN_POSITIVE),
             vcpu_per_core: vcpu_per_core.max(f64::MIN_POSITIVE),
             cpu_overhead: percent(n.child_arg("cpu-overhead")).unwrap_or_default(),

@@ -57,12 +57,41 @@ pub struct Bottleneck {
     pub network: Fraction,
 }
 
+/// A hypervisor product: how the generated playbooks convert onto it and
+/// read its facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hypervisor {
+    Vcenter,
+    Esxi,
+    Proxmox,
+    Kvm,
+}
+
+impl Hypervisor {
+    pub const ALL: [Hypervisor; 4] = [
+        Hypervisor::Vcenter,
+        Hypervisor::Esxi,
+        Hypervisor::Proxmox,
+        Hypervisor::Kvm,
+    ];
+
+    /// The language's word for `word`, per [`crate::schema::HYPERVISORS`].
+    pub fn from_word(word: &str) -> Option<Hypervisor> {
+        crate::schema::HYPERVISORS
+            .iter()
+            .position(|w| *w == word)
+            .map(|i| Self::ALL[i])
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Platform {
     pub name: String,
     #[serde(skip)]
     pub span: Span,
     pub kind: String,
+    pub hypervisor: Option<Hypervisor>,
     pub vms_per_core: f64,
     pub vcpu_per_core: f64,
     pub cpu_overhead: Fraction,

@@ -52,6 +52,8 @@ pub struct ProjectInfo {
     /// Length of the profile period, in minutes (0.01).
     #[serde(serialize_with = "round::minutes")]
     pub period_minutes: f64,
+    /// Each platform's hypervisor product, when stated.
+    pub hypervisors: std::collections::BTreeMap<String, Option<crate::model::Hypervisor>>,
 }
 
 /// A warning or note the run reported (a plan is written only without

@@ -227,6 +227,9 @@ pub const SPECIAL_HARDWARE: &[&str] = &[
 pub const METRIC_FORMATS: &[&str] = &["virtplan", "perfmon", "sadf"];
 /// Platform kinds.
 pub const PLATFORM_KINDS: &[&str] = &["bare-metal", "hosted"];
+/// Hypervisor products, in the order of [`crate::model::Hypervisor::ALL`]:
+/// which Ansible modules the generated playbooks use on a platform.
+pub const HYPERVISORS: &[&str] = &["vcenter", "esxi", "proxmox", "kvm"];
 
 const fn arg(kind: Kind, meaning: &'static str) -> Option<Args> {
     Some(Args {
@@ -440,6 +443,11 @@ const PLATFORM: NodeSpec = repeated(node(
             "kind",
             Kind::Enum(PLATFORM_KINDS),
             "\"bare-metal\" hypervisor or \"hosted\" on an OS.",
+        ),
+        value(
+            "hypervisor",
+            Kind::Enum(HYPERVISORS),
+            "The hypervisor product (\"vcenter\", \"esxi\", \"proxmox\" or \"kvm\"): the Ansible modules and converter the generated playbooks use. Without it the playbooks stop before converting a server onto this platform.",
         ),
         value(
             "vms-per-core",

@@ -35,6 +35,7 @@ use virtplan::source::{MemorySource, SourceMap};
 const PLATFORM: &str = r#"
 platform "hv" {
     kind "bare-metal"
+    hypervisor "kvm"
     cpu-overhead "10%"
     io-overhead "25%"
     memory-overhead-per-vm "512MiB"

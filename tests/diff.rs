@@ -42,6 +42,7 @@ costs {
 }
 
 platform "kvm" {
+    hypervisor "kvm"
 }
 
 host-model "h" {
@@ -371,11 +372,12 @@ fn plan_json_numbers_are_rounded_per_unit_without_negative_zero() {
         profile_percentile: 95.0,
         slot_minutes: -0.0,
         period_minutes: 10079.996,
+        hypervisors: Default::default(),
     };
     let json = serde_json::to_string(&info).expect("json");
     assert!(json.contains(r#""discount_rate_pct":143.36,"#), "{json}");
     assert!(json.contains(r#""slot_minutes":0.0,"#), "{json}");
-    assert!(json.contains(r#""period_minutes":10080.0}"#), "{json}");
+    assert!(json.contains(r#""period_minutes":10080.0,"#), "{json}");
     assert!(!json.contains("-0"), "{json}");
 }
 

@@ -29,8 +29,8 @@
 //! 3. the snapshot `tests/snapshots/errors__<name>.snap` holds the project's
 //!    files (each but the main one after a line `----- FILE <path>`), a line
 //!    `----- DIAGNOSTICS`, and the miette rendering without colour at width
-//!    80 (the `virtplan::cost::defaults` warning, which most cases would
-//!    show, only in its own case). Bytes that are not UTF-8 and control
+//!    80 (the `virtplan::cost::defaults` and `virtplan::migrate::no-hypervisor`
+//!    warnings, which most cases would show, only in their own cases). Bytes that are not UTF-8 and control
 //!    characters are shown as `\xNN` so that snapshots stay plain text.
 //!
 //! Failures of all cases are gathered and reported together. Snapshots are
@@ -82,6 +82,10 @@ const SKIPPED: &[(&str, &str)] = &[
 
 /// The warning of a project without a `costs` node.
 const NO_COSTS: &str = "virtplan::cost::defaults";
+
+/// The warning of a platform without a `hypervisor`, which most cases that
+/// plan waves would show.
+const NO_HYPERVISOR: &str = "virtplan::migrate::no-hypervisor";
 
 /// The separator between a case's files and its rendered diagnostics.
 const SEPARATOR: &str = "----- DIAGNOSTICS";
@@ -229,6 +233,7 @@ fn run(case: &Case) -> (Vec<String>, String) {
     let shown: Vec<_> = diags
         .iter()
         .filter(|d| d.code != NO_COSTS || case.code == NO_COSTS)
+        .filter(|d| d.code != NO_HYPERVISOR || case.code == NO_HYPERVISOR)
         .cloned()
         .collect();
     let rendered = render(

@@ -382,7 +382,10 @@ fn untidy_numbers(value: &serde_json::Value, path: &str, out: &mut Vec<String>) 
     match value {
         serde_json::Value::Number(n) => {
             let text = n.to_string();
-            let most = FACTORS.iter().find(|(p, _)| *p == path).map_or(2, |(_, d)| *d);
+            let most = FACTORS
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map_or(2, |(_, d)| *d);
             if !tidy_number_to(&text, most) {
                 out.push(format!("{path}: {text}"));
             }
