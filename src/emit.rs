@@ -35,12 +35,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// The work one render may do, in minijinja fuel (about one instruction,
 /// or 64 bytes of data created): [`FUEL_BASE`] plus [`FUEL_PER_SERVER`] for
-/// each server of the plan. The embedded templates use at most about 260
-/// per server (the runbook; see [`fuel_used`] and its test), so this leaves
-/// them more than three times that, while a template that loops without end, or over
-/// every pair of servers, or builds a huge string stops with an error
-/// instead of a hang or an abort: 10,000 servers allow 11,000,000 fuel,
-/// about 700 MB of data.
+/// each server of the plan. The embedded templates use at most about 560
+/// per server (the runbook, with its steps and gantt chart; see
+/// [`fuel_used`] and its test), so this leaves them more than three times
+/// that, while a template that loops without end, or over every pair of
+/// servers, or builds a huge string stops with an error instead of a hang
+/// or an abort: 10,000 servers allow 21,000,000 fuel, about 1.3 GB of data.
 pub fn fuel_budget(plan: &Plan) -> u64 {
     FUEL_BASE + FUEL_PER_SERVER * plan.assessment.servers.len() as u64
 }
@@ -49,7 +49,7 @@ pub fn fuel_budget(plan: &Plan) -> u64 {
 pub const FUEL_BASE: u64 = 1_000_000;
 
 /// The fuel every render may use per server of the plan.
-pub const FUEL_PER_SERVER: u64 = 1_000;
+pub const FUEL_PER_SERVER: u64 = 2_000;
 
 /// The largest file one render may write: 256 MiB.
 pub const MAX_OUTPUT: usize = 256 << 20;
