@@ -513,3 +513,62 @@ fn move_groups_are_named_after_their_first_server() {
         assert_eq!(find(&out.plan, "app05").1.group, "app03");
     }
 }
+
+/// Every Mermaid block of the examples' Markdown parses with the `mermaid`
+/// npm package under `jsdom` (tests/mermaid/parse.mjs). The packages come
+/// from the `node_modules` folder named by `VIRTPLAN_NODE_MODULES`, which
+/// `.ci/run` installs; without it the test is skipped outside CI.
+#[test]
+fn mermaid_blocks_parse() {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let modules = std::env::var_os("VIRTPLAN_NODE_MODULES").map(std::path::PathBuf::from);
+    let Some(modules) = modules.filter(|m| m.join("mermaid").is_dir() && m.join("jsdom").is_dir())
+    else {
+        assert!(
+            !ci,
+            "VIRTPLAN_NODE_MODULES must name a node_modules folder with mermaid and jsdom in CI"
+        );
+        eprintln!(
+            "skipped: set VIRTPLAN_NODE_MODULES to a node_modules folder with mermaid and jsdom \
+             (npm install mermaid jsdom)"
+        );
+        return;
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for example in ["small", "realistic"] {
+        let out =
+            std::env::temp_dir().join(format!("virtplan-mermaid-{example}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_virtplan"))
+            .args(["plan", "--format", "md"])
+            .arg(root.join("examples").join(example))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("run virtplan");
+        assert!(
+            status.status.success(),
+            "virtplan plan {example}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let md: Vec<std::path::PathBuf> = std::fs::read_dir(&out)
+            .expect("the output folder")
+            .map(|e| e.expect("an entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "md"))
+            .collect();
+        let run = std::process::Command::new("node")
+            .arg(root.join("tests/mermaid/parse.mjs"))
+            .arg(&modules)
+            .args(&md)
+            .output()
+            .expect("run node");
+        let _ = std::fs::remove_dir_all(&out);
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{example}: Mermaid blocks that do not parse:\n{stdout}{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        eprintln!("{example}: {stdout}");
+    }
+}
