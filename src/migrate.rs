@@ -17,7 +17,8 @@
 //! accept with room to roll back. An optional pilot wave takes the least
 //! critical groups without dependencies first. The plan with the fewest
 //! waves over every size up to `max-wave-size` is kept (see
-//! [`MONOTONE_SIZES`]), so a larger size never gives more waves.
+//! [`MONOTONE_SIZES`]; sizes past the first that never refused a group give
+//! the same waves), so a larger size never gives more waves.
 //!
 //! Transfer: copies share the effective rate `network` × `efficiency`:
 //! one copy alone gets all of it, `k` copies at once a `k`-th each (72 GB
@@ -502,7 +503,18 @@ impl Ctx<'_> {
 
     fn fits_any(&self, ids: &[Id]) -> bool {
         let windows = &self.model.migration.windows;
-        windows.is_empty() || windows.iter().any(|w| self.fits(ids, w).is_some())
+        if windows.is_empty() {
+            return true;
+        }
+        // A lower bound of the schedule's length, to refuse a full wave
+        // without simulating it: the link's work, the streams' work, the
+        // longest server.
+        let jobs = || ids.iter().map(|i| &self.jobs[i]);
+        let bound = (jobs().map(|j| j.link_gb).sum::<f64>() / self.rate)
+            .max(jobs().map(|j| j.estimate).sum::<f64>() / self.streams as f64)
+            .max(jobs().map(|j| j.estimate).fold(0.0, f64::max));
+        let longest = windows.iter().map(Window::minutes).max().unwrap_or(0);
+        bound <= f64::from(longest) + 1e-9 && windows.iter().any(|w| self.fits(ids, w).is_some())
     }
 }
 
@@ -566,21 +578,25 @@ struct Draft {
     ids: Vec<Id>,
 }
 
-/// Builds waves with at most `cap` servers each (see the module doc).
+/// Builds waves with at most `cap` servers each (see the module doc), and
+/// tells whether the size ever refused a group: when it did not, any
+/// larger size gives the same waves.
 fn build_waves(
     ctx: &Ctx,
     sccs: &[Vec<Id>],
     level: &[usize],
     deps: &[BTreeSet<usize>],
     cap: usize,
-) -> Vec<Draft> {
+) -> (Vec<Draft>, bool) {
     let model = ctx.model;
     let mig = &model.migration;
     let mut waves: Vec<Draft> = Vec::new();
     let mut wave_of: Vec<Option<usize>> = vec![None; sccs.len()];
     let conflicts = |a: &[Id], b: &[Id]| a.iter().any(|x| b.iter().any(|y| ctx.conflict(*x, *y)));
+    let capped = std::cell::Cell::new(false);
     let fits = |draft: &Draft, g: usize| -> bool {
         if !draft.ids.is_empty() && draft.ids.len() + sccs[g].len() > cap {
+            capped.set(true);
             return false;
         }
         if conflicts(&draft.ids, &sccs[g]) {
@@ -639,7 +655,7 @@ fn build_waves(
         waves[w].groups.push(g);
         wave_of[g] = Some(w);
     }
-    waves
+    (waves, capped.get())
 }
 
 /// The project's windows, in time order from the start, skipping those
@@ -840,16 +856,21 @@ pub fn migrate(
     // Waves: the fewest over every size up to max-wave-size.
     let n = moving.len().max(1);
     let cap = mig.max_wave_size.map_or(n, |m| (m as usize).min(n)).max(1);
+    // Smallest size first; ties go to the larger size. A size that never
+    // refused a group gives the same waves as every larger one: stop there.
     let sizes: Vec<usize> = if cap as u32 <= MONOTONE_SIZES {
-        (1..=cap).rev().collect()
+        (1..=cap).collect()
     } else {
         vec![cap]
     };
     let mut drafts: Vec<Draft> = Vec::new();
     for size in sizes {
-        let plan = build_waves(&ctx, &sccs, &level, &deps, size);
-        if drafts.is_empty() || plan.len() < drafts.len() {
+        let (plan, capped) = build_waves(&ctx, &sccs, &level, &deps, size);
+        if drafts.is_empty() || plan.len() <= drafts.len() {
             drafts = plan;
+        }
+        if !capped {
+            break;
         }
     }
 
