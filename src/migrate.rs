@@ -1354,9 +1354,8 @@ fn server_move(
             let at = pre_start.unwrap_or(-precopy);
             push(
                 format!(
-                    "start the live copy ({} GB) by {}: the server keeps running",
-                    num(gb, 0),
-                    moment(base + at)
+                    "start the live copy ({} GB) by this time at the latest; the server keeps running",
+                    num(gb, 0)
                 ),
                 "live copy",
                 Phase::Before,
@@ -1378,9 +1377,8 @@ fn server_move(
             );
             push(
                 format!(
-                    "start restoring the last full backup ({} GB) by {}, then keep shipping logs",
-                    num(gb, 0),
-                    moment(base + at)
+                    "start restoring the last full backup ({} GB) by this time at the latest, then keep shipping logs",
+                    num(gb, 0)
                 ),
                 "restore backup",
                 Phase::Before,

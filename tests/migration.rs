@@ -572,3 +572,18 @@ fn mermaid_blocks_parse() {
         eprintln!("{example}: {stdout}");
     }
 }
+
+#[test]
+fn without_a_start_date_weeks_are_counted() {
+    let text = format!(
+        "{HEAD}{}{}migration {{\n    window \"wed 21:00-thu 03:00\"\n}}\n",
+        server("a01", 10, ""),
+        server("b01", 10, "    depends-on \"a01\"\n"),
+    );
+    let out = compile(&text);
+    let waves = &out.plan.runbook.waves;
+    assert_eq!(waves[0].date, None);
+    assert_eq!(waves[0].opens.as_deref(), Some("week 1 Wed 21:00"));
+    assert_eq!(waves[1].opens.as_deref(), Some("week 2 Wed 21:00"));
+    assert_eq!(waves[1].closes.as_deref(), Some("week 2 Thu 03:00"));
+}
