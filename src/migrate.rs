@@ -438,14 +438,19 @@ impl Ctx<'_> {
                 break;
             }
             let dt = next - t;
+            let before = t;
             t = next;
             let mut i = 0;
             while i < running.len() {
                 let (k, rem, fixed_end) = &mut running[i];
                 match fixed_end {
                     None => {
+                        // The copy that set `next` ends now, even where
+                        // floating point would leave a crumb (so every
+                        // round ends at least one event).
+                        let ends = before + *rem / share <= next;
                         *rem -= dt * share;
-                        if *rem <= eps * self.rate.max(1.0) {
+                        if ends || *rem <= eps * self.rate.max(1.0) {
                             slots[*k].copy_end = t;
                             *fixed_end = Some(t + self.jobs[&ids[*k]].fixed);
                         }
@@ -888,10 +893,12 @@ pub fn migrate(
     };
     let dated = mig.start.is_some();
     let moment = |m: f64| fmt_moment(m.round() as i64, dated, monday);
-    let mut skipped_windows: Vec<Skipped> = Vec::new();
+    let mut skipped_windows: Vec<(i64, Skipped)> = Vec::new();
     let mut skipped_seen: BTreeSet<i64> = BTreeSet::new();
     let mut next_slot = 0usize;
-    let mut prev_end: Option<i64> = None;
+    // Live copies of the first wave start on the start day at the earliest.
+    let mut prev_end: Option<i64> = mig.start.map(|d| d * DAY);
+    let mut last_start: Option<i64> = None;
     let mut waves = Vec::new();
     let mut link_use: Vec<(i64, i64, String, bool)> = Vec::new();
     for (n, draft) in drafts.iter().enumerate() {
@@ -905,28 +912,35 @@ pub fn migrate(
             // The next window every server accepts, long enough, and far
             // enough from the previous wave for the pre-copies; searching
             // as many weeks ahead as the pre-copies and exclusions need.
-            let weeks = 2
-                + (precopy / WEEK as f64).ceil() as usize
+            // At most a century of windows: past that the wave takes the
+            // next window and its problems say why.
+            let weeks = (2.0 + (precopy / WEEK as f64).ceil()).min(5200.0) as usize
                 + mig
                     .excluded
                     .iter()
                     .map(|(a, b, _)| ((b - a) / 7 + 2) as usize)
-                    .sum::<usize>();
+                    .sum::<usize>()
+                    .min(5200);
             let limit = next_slot + count * weeks;
             let mut found = None;
             let mut fallback = None;
+            let mut first_free = None;
             for k in next_slot..limit {
                 let (abs, i) = slots.nth(k);
                 let win = mig.windows[i];
                 if let Some(why) = slots.excluded(abs, i64::from(win.minutes())) {
                     if skipped_seen.insert(abs) {
-                        skipped_windows.push(Skipped {
-                            window: format!("{} ({win})", moment(abs as f64)),
-                            reason: why,
-                        });
+                        skipped_windows.push((
+                            abs,
+                            Skipped {
+                                window: format!("{} ({win})", moment(abs as f64)),
+                                reason: why,
+                            },
+                        ));
                     }
                     continue;
                 }
+                first_free = first_free.or(Some((k, abs, i)));
                 let gap_ok = prev_end.is_none_or(|e| (abs - e) as f64 + 1e-9 >= precopy);
                 match ctx.fits(ids, &win) {
                     Some(s) if gap_ok => {
@@ -943,7 +957,11 @@ pub fn migrate(
             let (k, abs, i, sched) = match found {
                 Some(f) => f,
                 None => {
-                    let (k, abs, i) = fallback.unwrap_or_else(|| {
+                    let (k, abs, i) = fallback.or(first_free).unwrap_or_else(|| {
+                        problems.push(format!(
+                            "every window of the next {weeks} weeks touches an excluded day, so \
+                             it takes an excluded one"
+                        ));
                         let (abs, i) = slots.nth(next_slot);
                         (next_slot, abs, i)
                     });
@@ -954,6 +972,7 @@ pub fn migrate(
                 }
             };
             next_slot = k + 1;
+            last_start = Some(abs);
             (Some(abs), Some(i), sched)
         };
         let sched = slot_slots;
@@ -1067,10 +1086,11 @@ pub fn migrate(
                 && ((a - e) as f64) + 1e-9 < precopy
             {
                 problems.push(format!(
-                    "its live copies need {} of link at {} Mbit/s before the window, but only {} pass since the previous wave",
+                    "its live copies need {} of link at {} Mbit/s before the window, but only {} pass since {}",
                     fmt_minutes(precopy),
                     num(rate_mbit, 0),
-                    fmt_minutes((a - e) as f64)
+                    fmt_minutes((a - e) as f64),
+                    if n == 0 { "the migration start" } else { "the previous wave" }
                 ));
             }
             if !problems.is_empty() {
@@ -1093,7 +1113,7 @@ pub fn migrate(
         }
         let longest_rollback = moves.iter().map(|m| m.rollback_minutes).fold(0.0, f64::max);
         let go = len.map(|l| l - longest_rollback);
-        prev_end = start_abs.map(|a| a + duration.ceil() as i64);
+        prev_end = start_abs.map(|a| a.saturating_add(duration.ceil() as i64));
         let mut methods: Vec<Method> = moves.iter().map(|m| m.method).collect();
         methods.sort();
         methods.dedup();
@@ -1209,7 +1229,11 @@ pub fn migrate(
         redundancy: redundancy.into_iter().map(|(g, _)| g).collect(),
         not_moving,
         link_plan: link_plan(&link_use, dated, monday),
-        skipped_windows,
+        skipped_windows: skipped_windows
+            .into_iter()
+            .filter(|(at, _)| last_start.is_some_and(|l| *at < l))
+            .map(|(_, s)| s)
+            .collect(),
         warnings,
     }
 }
@@ -1222,6 +1246,9 @@ fn link_plan(uses: &[(i64, i64, String, bool)], dated: bool, monday: i64) -> Vec
     let mut days: BTreeMap<i64, Day> = BTreeMap::new();
     for (a, b, name, pre) in uses {
         let mut t = *a;
+        // A copy longer than a year is shown over its first year only: its
+        // wave's problems already say it does not fit.
+        let b = &(*b).min(a.saturating_add(366 * DAY));
         while t < *b {
             let day = t.div_euclid(DAY);
             let end = (*b).min((day + 1) * DAY);
