@@ -587,3 +587,51 @@ fn without_a_start_date_weeks_are_counted() {
     assert_eq!(waves[1].opens.as_deref(), Some("week 2 Wed 21:00"));
     assert_eq!(waves[1].closes.as_deref(), Some("week 2 Thu 03:00"));
 }
+
+#[test]
+fn domain_controllers_are_rebuilt_and_a_copied_one_is_never_powered_back_on() {
+    let text = format!(
+        "{HEAD}{}{}migration start=\"2027-03-06\" {{\n    window \"sat 22:00-sun 06:00\"\n}}\n",
+        server("dc01", 60, "    roles \"active-directory\" \"dns\"\n"),
+        server(
+            "dc02",
+            60,
+            "    roles \"active-directory\"\n    method \"p2v-cold\"\n"
+        ),
+    );
+    let out = compile(&text);
+    let (w1, dc01) = find(&out.plan, "dc01");
+    let (w2, dc02) = find(&out.plan, "dc02");
+    assert_ne!(w1.number, w2.number);
+    assert_eq!(dc01.method, Method::Rebuild);
+    // Nothing copied: 30 min of switching roles and 30 min of tests.
+    assert!(close(dc01.copy_minutes, 0.0) && close(dc01.downtime_minutes, 60.0));
+    let before = dc01
+        .steps
+        .iter()
+        .find(|s| s.phase == Phase::Before)
+        .expect("a step");
+    assert!(close(before.minutes, 240.0) && !before.link);
+    assert!(dc01.tests.iter().any(|t| t.contains("dcdiag")));
+    assert!(dc01.tests.iter().any(|t| t.starts_with("DNS")));
+    assert!(!dc01.rollback.contains("back on"));
+    assert!(
+        dc02.rollback
+            .contains("never power the old server on again")
+    );
+    let warned: Vec<&str> = out
+        .diags
+        .iter()
+        .filter(|d| d.code == "virtplan::migrate::directory-copy")
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(warned.len(), 1);
+    assert!(warned[0].contains("dc02"));
+    assert!(
+        out.plan
+            .runbook
+            .warnings
+            .iter()
+            .any(|w| w.contains("USN rollback"))
+    );
+}
