@@ -28,7 +28,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::assess::assess;
-use crate::cost::{CostReport, cost};
+use crate::cost::{CostReport, Schedule, cost};
 use crate::diag::Diagnostics;
 use crate::license::Metric;
 use crate::measure::Measurements;
@@ -86,14 +86,18 @@ pub enum AlternativeKind {
     KeepPhysical,
 }
 
+/// What a what-if re-plans from: the measurements, the placement options
+/// and the plan's migration schedule.
+#[derive(Debug, Clone, Copy)]
+pub struct WhatIf<'a> {
+    pub measurements: &'a Measurements,
+    pub options: &'a Options,
+    pub schedule: &'a Schedule,
+}
+
 /// The licences worth a look and their alternatives, in licence order.
-pub fn advise(
-    model: &Model,
-    measurements: &Measurements,
-    options: &Options,
-    planned: &CostReport,
-) -> Vec<Advice> {
-    let assessment = assess(model, measurements, &mut Diagnostics::default());
+pub fn advise(model: &Model, what_if: &WhatIf, planned: &CostReport) -> Vec<Advice> {
+    let assessment = assess(model, what_if.measurements, &mut Diagnostics::default());
     let mut out = Vec::new();
     for lc in &planned.licenses {
         let Some(lid) = model.licenses.iter().position(|l| l.name == lc.license) else {
@@ -134,8 +138,7 @@ pub fn advise(
         alternatives.extend(in_parallel(jobs, |(kind, label, adopt, changed)| {
             priced(
                 &changed,
-                measurements,
-                options,
+                what_if,
                 planned,
                 &lc.license,
                 (kind, label, adopt),
@@ -252,13 +255,12 @@ fn arrangements(model: &Model, license: &str, servers: &[Id]) -> Vec<Arrangement
 /// Re-plans a changed model and prices it against the plan as it is.
 fn priced(
     model: &Model,
-    measurements: &Measurements,
-    options: &Options,
+    what_if: &WhatIf,
     planned: &CostReport,
     license: &str,
     (kind, label, adopt): (AlternativeKind, String, String),
 ) -> Alternative {
-    let (placement, costs) = replan(model, measurements, options);
+    let (placement, costs) = replan(model, what_if);
     let unplaced: usize = placement.clusters.iter().map(|c| c.unplaced.len()).sum();
     let infeasible = if unplaced > 0 {
         Some(format!("{unplaced} VMs fit no host"))
@@ -296,22 +298,18 @@ fn priced(
 /// A fresh plan of a changed model, without rule prices or what-ifs, and
 /// its costs. Its diagnostics are dropped: the alternative's feasibility is
 /// judged from the placement.
-pub(crate) fn replan(
-    model: &Model,
-    measurements: &Measurements,
-    options: &Options,
-) -> (Placement, CostReport) {
+pub(crate) fn replan(model: &Model, what_if: &WhatIf) -> (Placement, CostReport) {
     let mut diags = Diagnostics::default();
-    let assessment = assess(model, measurements, &mut diags);
+    let assessment = assess(model, what_if.measurements, &mut diags);
     let quiet = Options {
         previous: None,
-        budget: options.budget,
+        budget: what_if.options.budget,
         skip_rule_prices: true,
         skip_what_ifs: true,
         max_moves: None,
     };
     let placement = place(model, &assessment, &quiet, &mut diags);
-    let costs = cost(model, &assessment, &placement);
+    let costs = cost(model, &assessment, &placement, what_if.schedule);
     (placement, costs)
 }
 
@@ -341,12 +339,11 @@ pub struct ClusterHosts {
 /// The fix-first servers re-planned as if fixed, or `None` without any.
 pub fn once_fixed(
     model: &Model,
-    measurements: &Measurements,
-    options: &Options,
+    what_if: &WhatIf,
     placement: &Placement,
     planned: &CostReport,
 ) -> Option<OnceFixed> {
-    let assessment = assess(model, measurements, &mut Diagnostics::default());
+    let assessment = assess(model, what_if.measurements, &mut Diagnostics::default());
     let fix_first: Vec<Id> = assessment
         .servers
         .iter()
@@ -364,7 +361,7 @@ pub fn once_fixed(
             "what-if: the fix-first reasons are fixed".to_string(),
         ));
     }
-    let (fixed, costs) = replan(&m, measurements, options);
+    let (fixed, costs) = replan(&m, what_if);
     let hosts_of = |p: &Placement, name: &str| {
         p.clusters
             .iter()

@@ -1,7 +1,8 @@
 //! Costs: as-is against to-be over the horizon, with TCO, NPV, IRR, ROI,
 //! payback and the NPV's drivers.
 //!
-//! In: the [`Model`], the [`Assessment`] and the [`Placement`]. Out: a
+//! In: the [`Model`], the [`Assessment`], the [`Placement`] and the
+//! runbook's [`Schedule`] (when each server moves). Out: a
 //! [`CostReport`]: yearly line items for the as-is estate (every server in
 //! scope) and the to-be estate (hosts, hypervisor and application licences,
 //! storage, energy, space, support, admin time, downtime, plus the servers
@@ -168,7 +169,40 @@ pub struct CostReport {
     pub sensitivity: Option<crate::sensitivity::Sensitivity>,
 }
 
-pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> CostReport {
+/// When each server moves, from the runbook: what the cost report needs of
+/// the migration (built by [`Schedule::of`]; empty without a runbook).
+#[derive(Debug, Clone, Default)]
+pub struct Schedule {
+    /// Server → the weeks its physical server still runs (its wave's week,
+    /// counted from the first week of the migration).
+    pub weeks: BTreeMap<String, f64>,
+    /// Server → its planned downtime in hours.
+    pub downtime_hours: BTreeMap<String, f64>,
+}
+
+impl Schedule {
+    pub fn of(runbook: &crate::migrate::Runbook) -> Schedule {
+        let mut s = Schedule::default();
+        for w in &runbook.waves {
+            for m in &w.servers {
+                s.weeks.insert(m.server.clone(), w.week as f64);
+                s.downtime_hours
+                    .insert(m.server.clone(), m.downtime_minutes / 60.0);
+            }
+        }
+        s
+    }
+}
+
+/// Weeks in a year, for the migration period.
+const WEEKS_PER_YEAR: f64 = 52.0;
+
+pub fn cost(
+    model: &Model,
+    assessment: &Assessment,
+    placement: &Placement,
+    schedule: &Schedule,
+) -> CostReport {
     let c = &model.costs;
     let moved: Vec<Id> = assessment
         .servers
@@ -354,6 +388,59 @@ pub fn cost(model: &Model, assessment: &Assessment, placement: &Placement) -> Co
         ns * c.spare_parts_per_year,
     ));
     let moved_n = moved.len() as f64;
+    // The migration period: a moving server's physical costs go on until
+    // its wave, beside the hosts already bought; and its planned downtime.
+    let physical_year = |s: &crate::model::Server| {
+        kwh(watts(s))
+            + ru(s) * c.rack_unit_per_year
+            + nics(s) * c.network_port_per_year
+            + support(s)
+            + c.spare_parts_per_year
+            + c.server_admin_hours_per_year * c.admin_hour
+            + c.failure_rate.0 * c.repair_hours * c.downtime_hour
+    };
+    let mut overlap = vec![0.0; years_n];
+    let mut downtime = vec![0.0; years_n];
+    let (mut scheduled, mut weeks_total, mut hours_total) = (0usize, 0.0, 0.0);
+    for i in &moved {
+        let s = &model.servers[*i];
+        let Some(weeks) = schedule.weeks.get(&s.name) else {
+            continue;
+        };
+        scheduled += 1;
+        weeks_total += weeks;
+        let per_week = physical_year(s) / WEEKS_PER_YEAR;
+        for (y, amount) in overlap.iter_mut().enumerate() {
+            let from = y as f64 * WEEKS_PER_YEAR;
+            let running = (weeks - from).clamp(0.0, WEEKS_PER_YEAR);
+            *amount += running * per_week;
+        }
+        let hours = schedule.downtime_hours.get(&s.name).copied().unwrap_or(0.0);
+        hours_total += hours;
+        let year = ((weeks / WEEKS_PER_YEAR).ceil() as usize).clamp(1, years_n.max(1));
+        if let Some(d) = downtime.get_mut(year - 1) {
+            *d += hours * c.downtime_hour;
+        }
+    }
+    yearly.push(by_year(
+        Category::MigrationOverlap,
+        format!(
+            "{scheduled} servers run physical until their wave: {weeks_total} server-weeks × \
+             each one's yearly physical costs ÷ {WEEKS_PER_YEAR}"
+        ),
+        vec![0.0; years_n],
+        overlap,
+    ));
+    yearly.push(by_year(
+        Category::MigrationDowntime,
+        format!(
+            "{} h of planned downtime in the runbook × {} per hour, in the year of each wave",
+            crate::units::num(hours_total, 1),
+            c.downtime_hour
+        ),
+        vec![0.0; years_n],
+        downtime,
+    ));
     yearly.push(constant(
         Category::Downtime,
         format!(

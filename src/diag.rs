@@ -289,6 +289,18 @@ pub const CODES: &[(&str, &str)] = &[
         "servers in a dependency circle larger than max-wave-size",
     ),
     (
+        "virtplan::migrate::date",
+        "a migration date that is not a calendar day, or excluded days that end before they start",
+    ),
+    (
+        "virtplan::migrate::no-such-step",
+        "a `timing` duration for a step the method does not have",
+    ),
+    (
+        "virtplan::migrate::directory-copy",
+        "a domain controller moved by copy instead of rebuilt",
+    ),
+    (
         "virtplan::fmt::mixed-line-endings",
         "fmt found more than one kind of line ending and wrote the most common",
     ),

@@ -41,12 +41,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// The work one render may do, in minijinja fuel (about one instruction,
 /// or 64 bytes of data created): [`FUEL_BASE`] plus [`FUEL_PER_SERVER`] for
-/// each server of the plan. The embedded templates use at most about 260
-/// per server (the runbook; see [`fuel_used`] and its test), so this leaves
-/// them more than three times that, while a template that loops without end, or over
-/// every pair of servers, or builds a huge string stops with an error
-/// instead of a hang or an abort: 10,000 servers allow 11,000,000 fuel,
-/// about 700 MB of data.
+/// each server of the plan. The embedded templates use at most about 560
+/// per server (the runbook, with its steps and gantt chart; see
+/// [`fuel_used`] and its test), so this leaves them more than three times
+/// that, while a template that loops without end, or over every pair of
+/// servers, or builds a huge string stops with an error instead of a hang
+/// or an abort: 10,000 servers allow 21,000,000 fuel, about 1.3 GB of data.
 pub fn fuel_budget(plan: &Plan) -> u64 {
     FUEL_BASE + FUEL_PER_SERVER * plan.assessment.servers.len() as u64
 }
@@ -55,7 +55,7 @@ pub fn fuel_budget(plan: &Plan) -> u64 {
 pub const FUEL_BASE: u64 = 1_000_000;
 
 /// The fuel every render may use per server of the plan.
-pub const FUEL_PER_SERVER: u64 = 1_000;
+pub const FUEL_PER_SERVER: u64 = 2_000;
 
 /// The largest file one render may write: 256 MiB.
 pub const MAX_OUTPUT: usize = 256 << 20;
@@ -434,6 +434,28 @@ pub fn method_steps(method: Method) -> MethodSteps {
             converted: &[],
             after: AFTER_STEPS,
         },
+        Method::Rebuild => MethodSteps {
+            converts: false,
+            before: &[
+                "build the new VM on its target host with its OS, join it to the domain and promote it to a domain controller; check that replication is healthy (repadmin /replsummary): nothing is copied",
+            ],
+            converted: &[],
+            after: &[
+                "move any FSMO roles to the new domain controller, then demote the old one and clean up its metadata; never power a copied domain controller back on (USN rollback)",
+                "hand-over to the owner; decommission the old server once it is demoted",
+            ],
+        },
+        Method::Restore => MethodSteps {
+            converts: false,
+            before: &[
+                "build the new VM on its target host with its OS and application, then restore the data from backup or bring it up to date by log shipping: nothing is copied by a converter",
+            ],
+            converted: &[],
+            after: &[
+                "switch the clients over (DNS names, connection strings, mail routing)",
+                "hand-over to the owner; keep the old server until the acceptance period ends, then decommission it",
+            ],
+        },
     }
 }
 
@@ -754,7 +776,46 @@ fn yaml_string(v: &str) -> String {
 
 /// A YAML string Ansible never templates: `!unsafe "…"`.
 fn yaml_unsafe(v: &str) -> String {
-    format!("!unsafe {}", yaml_string(v))
+    format!("!unsafe {}", fold(&yaml_string(v)))
+}
+
+/// Longest run of a double-quoted string on one line before it is folded.
+const FOLD_AT: usize = 100;
+/// Indentation of a folded string's next lines: deeper than any key or list
+/// item of the generated files (yamllint and ansible-lint want lines of at
+/// most 160 characters).
+const FOLD_INDENT: &str = "                    ";
+
+/// A double-quoted YAML string broken at spaces into lines of at most
+/// [`FOLD_AT`] characters. YAML folds each line break inside double quotes
+/// into one space (the space the break replaces), and drops the next
+/// line's indentation, so the value is unchanged. Escapes never hold a
+/// space, so none is cut.
+fn fold(quoted: &str) -> String {
+    if quoted.len() <= FOLD_AT {
+        return quoted.to_string();
+    }
+    let mut out = String::with_capacity(quoted.len() + 32);
+    let mut line = 0;
+    let mut previous = "";
+    for (i, word) in quoted.split(' ').enumerate() {
+        if i > 0 {
+            // A break between two words only: YAML would drop spaces on
+            // either side of it.
+            if line + 1 + word.len() > FOLD_AT && !word.is_empty() && !previous.is_empty() {
+                out.push('\n');
+                out.push_str(FOLD_INDENT);
+                line = FOLD_INDENT.len();
+            } else {
+                out.push(' ');
+                line += 1;
+            }
+        }
+        out.push_str(word);
+        line += word.len();
+        previous = word;
+    }
+    out
 }
 
 /// Text for a Markdown line or table cell: every character with a meaning
@@ -902,6 +963,24 @@ server "x"
         assert_eq!(money(1234567.8).ok().as_deref(), Some("1,234,568"));
         assert_eq!(money(-999.4).ok().as_deref(), Some("-999"));
         assert_eq!(money(0.0).ok().as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn long_yaml_strings_fold_at_single_spaces() {
+        let text = format!("{} {}  {}", "a".repeat(60), "b".repeat(60), "c".repeat(60));
+        let folded = yaml_unsafe(&text);
+        // Broken once between the a's and the b's; never at the double
+        // space, which a break would lose.
+        assert_eq!(
+            folded,
+            format!(
+                "!unsafe \"{}\n{FOLD_INDENT}{}  {}\"",
+                "a".repeat(60),
+                "b".repeat(60),
+                "c".repeat(60)
+            )
+        );
+        assert_eq!(yaml_unsafe("short text"), "!unsafe \"short text\"");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! The pipeline (see ARCHITECTURE.md): [`load`] (files, includes) →
 //! [`syntax`] (KDL → checked tree) → [`lower`] (→ [`model::Model`]) →
-//! [`measure`] → [`assess`] → [`place`] → [`cost`] → [`migrate`], gathered
+//! [`measure`] → [`assess`] → [`place`] → [`migrate`] → [`cost`] (with the
+//! what-ifs of [`advise`] and [`sensitivity`]), gathered
 //! in a [`plan::Plan`] that [`emit`] renders as Markdown, JSON and Ansible.
 //! The library does no I/O of its own: files come through a
 //! [`source::FileSource`], and outputs go back as strings to the CLI.
@@ -117,20 +118,27 @@ fn build_plan(
     let measurements = measure::measure(model, fs, sources, diags);
     let assessment = assess::assess(model, &measurements, diags);
     let mut capacity = place::place(model, &assessment, options, diags);
-    let mut costs = cost::cost(model, &assessment, &capacity);
+    let runbook = migrate::migrate(model, &assessment, &capacity, diags);
+    // The what-ifs keep the plan's migration schedule: each changes hosts
+    // or prices, not when servers move.
+    let schedule = cost::Schedule::of(&runbook);
+    let mut costs = cost::cost(model, &assessment, &capacity, &schedule);
     if !options.skip_what_ifs {
-        costs.advice = advise::advise(model, &measurements, options, &costs);
-        capacity.once_fixed = advise::once_fixed(model, &measurements, options, &capacity, &costs);
+        let what_if = advise::WhatIf {
+            measurements: &measurements,
+            options,
+            schedule: &schedule,
+        };
+        costs.advice = advise::advise(model, &what_if, &costs);
+        capacity.once_fixed = advise::once_fixed(model, &what_if, &capacity, &costs);
         costs.sensitivity = Some(sensitivity::sensitivity(
             model,
-            &measurements,
-            options,
+            &what_if,
             &assessment,
             &capacity,
             &costs,
         ));
     }
-    let runbook = migrate::migrate(model, &assessment, &capacity, diags);
     warn_missing_hypervisors(model, &capacity, &runbook, diags);
     let p = &model.project;
     Plan {

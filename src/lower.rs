@@ -169,7 +169,17 @@ pub fn lower(
         RuleKind::SeparateBy { .. } => true,
     });
     let costs = l.costs(costs_node, project_node.name.span);
-    let migration = l.migration(migration_node);
+    let mut migration = l.migration(migration_node);
+    migration.allow_together = migration
+        .allow_together
+        .iter()
+        .map(|set| {
+            set.iter()
+                .filter_map(|i| renumber(&server_ids, *i))
+                .collect::<Vec<Id>>()
+        })
+        .filter(|set| set.len() > 1)
+        .collect();
     let metrics = by_kind("metrics")
         .filter_map(|n| {
             let arg = n.arg()?;
@@ -1368,17 +1378,171 @@ impl Lowerer<'_> {
             max_wave_size: count(wave_v)
                 .filter(|m| *m > 0)
                 .map(|m| m.min(100_000) as u32),
+            timings: self.timings(n, &dur),
+            start: n.and_then(|n| n.prop("start")).and_then(|v| self.date(v)),
+            excluded: self.excluded(n),
+            allow_together: n
+                .map(|n| {
+                    n.children
+                        .iter()
+                        .filter(|c| c.name.value == "allow-together")
+                        .map(|c| {
+                            c.args
+                                .iter()
+                                .filter_map(|v| self.resolve(RefKind::Server, v))
+                                .collect()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
+    }
+
+    /// A calendar day, "YYYY-MM-DD", as days since 1970-01-01.
+    fn date(&mut self, v: &Spanned<Val>) -> Option<i64> {
+        let text = v.value.as_str()?;
+        let day = crate::migrate::calendar::parse_date(text);
+        if day.is_none() {
+            self.diags.push(
+                Diagnostic::error(
+                    "virtplan::migrate::date",
+                    format!("`{text}` is not a calendar day"),
+                )
+                .at(v.span, "not a day")
+                .help("write a day as \"YYYY-MM-DD\", e.g. \"2027-03-06\""),
+            );
+        }
+        day
+    }
+
+    fn excluded(&mut self, n: Option<&Node>) -> Vec<(i64, i64, Option<String>)> {
+        let Some(n) = n else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in n.children.iter().filter(|c| c.name.value == "exclude") {
+            let Some(from) = e.arg().and_then(|v| self.date(v)) else {
+                continue;
+            };
+            let to = match e.prop("to") {
+                Some(v) => match self.date(v) {
+                    Some(to) if to < from => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "virtplan::migrate::date",
+                                "the excluded days end before they start",
+                            )
+                            .at(v.span, "before the first day")
+                            .help("`to` is the last excluded day, on or after the first"),
+                        );
+                        continue;
+                    }
+                    Some(to) => to,
+                    None => continue,
+                },
+                None => from,
+            };
+            out.push((from, to, str_prop(e, "reason").map(str::to_string)));
+        }
+        out
+    }
+
+    /// Each method's step durations: the method's defaults (the
+    /// `migration` values, or the method's own), then its `timing` node.
+    /// A `timing` value for a step the method does not have is an error.
+    fn timings(&mut self, n: Option<&Node>, dur: &dyn Fn(&str, f64) -> Seconds) -> [Timing; 6] {
+        let min = |m: f64| Seconds(m * 60.0);
+        let (inject, boot, tests, cutover) = (
+            dur("driver-injection", 15.0),
+            dur("first-boot", 15.0),
+            dur("tests", 30.0),
+            dur("cutover", 15.0),
+        );
+        let mut timings = Method::ALL.map(|m| match m {
+            Method::P2vCold | Method::V2v | Method::V2p => Timing {
+                prepare: None,
+                cutover: None,
+                driver_injection: Some(inject),
+                first_boot: Some(boot),
+                tests,
+                rollback: min(30.0),
+            },
+            Method::P2vLive => Timing {
+                prepare: None,
+                cutover: Some(cutover),
+                driver_injection: Some(inject),
+                first_boot: Some(boot),
+                tests,
+                rollback: min(30.0),
+            },
+            Method::Rebuild => Timing {
+                prepare: Some(min(240.0)),
+                cutover: Some(min(30.0)),
+                driver_injection: None,
+                first_boot: None,
+                tests,
+                rollback: min(30.0),
+            },
+            Method::Restore => Timing {
+                prepare: Some(min(120.0)),
+                cutover: Some(min(30.0)),
+                driver_injection: None,
+                first_boot: None,
+                tests,
+                rollback: min(30.0),
+            },
+        });
+        let Some(n) = n else {
+            return timings;
+        };
+        for t in n.children.iter().filter(|c| c.name.value == "timing") {
+            let Some(method) = t.arg().and_then(|v| v.value.as_str()).map(parse_method) else {
+                continue;
+            };
+            let timing = &mut timings[method as usize];
+            for (name, v) in &t.props {
+                let Val::Duration(d) = v.value else {
+                    continue;
+                };
+                let slot = match name.as_str() {
+                    "prepare" => &mut timing.prepare,
+                    "cutover" => &mut timing.cutover,
+                    "driver-injection" => &mut timing.driver_injection,
+                    "first-boot" => &mut timing.first_boot,
+                    "tests" => {
+                        timing.tests = d;
+                        continue;
+                    }
+                    "rollback" => {
+                        timing.rollback = d;
+                        continue;
+                    }
+                    _ => continue,
+                };
+                if slot.is_some() {
+                    *slot = Some(d);
+                } else {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "virtplan::migrate::no-such-step",
+                            format!("method `{}` has no `{name}` step", method.as_str()),
+                        )
+                        .at(v.span, "not a step of this method")
+                        .help(format!(
+                            "`{}` has the steps: {}",
+                            method.as_str(),
+                            timing.step_names().join(", ")
+                        )),
+                    );
+                }
+            }
+        }
+        timings
     }
 }
 
 fn parse_method(s: &str) -> Method {
-    match s {
-        "p2v-live" => Method::P2vLive,
-        "v2v" => Method::V2v,
-        "v2p" => Method::V2p,
-        _ => Method::P2vCold,
-    }
+    Method::from_word(s).unwrap_or(Method::P2vCold)
 }
 
 /// "UTC", "Z", "+01:00", "-05:30", "UTC+02:00" → minutes east of UTC.

@@ -257,6 +257,9 @@ pub enum Status {
     Retire,
     /// Listed for completeness; neither side of the cost comparison.
     OutOfScope,
+    /// Already moved: a VM where it runs, kept out of the migration waves,
+    /// so that a plan can be re-run halfway through a migration.
+    Migrated,
 }
 
 impl Model {
@@ -296,9 +299,14 @@ impl Model {
 }
 
 impl Status {
-    pub const ALL: [Status; 3] = [Status::Active, Status::Retire, Status::OutOfScope];
+    pub const ALL: [Status; 4] = [
+        Status::Active,
+        Status::Retire,
+        Status::OutOfScope,
+        Status::Migrated,
+    ];
     /// The words of the language, in the order of [`Status::ALL`].
-    pub const WORDS: [&'static str; 3] = ["active", "retire", "out-of-scope"];
+    pub const WORDS: [&'static str; 4] = ["active", "retire", "out-of-scope", "migrated"];
 
     pub fn from_word(word: &str) -> Option<Status> {
         Self::WORDS
@@ -332,6 +340,9 @@ impl Scope {
         match (status, verdict) {
             (Status::Retire, _) => Scope::Retire,
             (Status::OutOfScope, _) => Scope::OutOfScope,
+            // Already a VM: it is part of the to-be estate whatever the
+            // verdict says now; the runbook keeps it out of the waves.
+            (Status::Migrated, _) => Scope::Moves,
             (Status::Active, Verdict::Virtualize | Verdict::VirtualizeWithCare) => Scope::Moves,
             (Status::Active, Verdict::FixFirst) => Scope::FixFirst,
             (Status::Active, Verdict::KeepPhysical) => Scope::KeepPhysical,
@@ -349,24 +360,67 @@ impl Scope {
     }
 }
 
+/// How one server moves. The closed set of the language's `method` words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
+    /// Shut down, copy the disks, boot the copy as a VM.
     P2vCold,
+    /// Copy the disks while the server runs, then a short final sync.
     P2vLive,
+    /// Export from another hypervisor and import.
     V2v,
+    /// Back from a VM onto physical hardware.
     V2p,
+    /// A new server is built beside the old one (a domain controller is
+    /// promoted, the old one demoted); nothing is copied.
+    Rebuild,
+    /// A new VM gets the data through backup/restore or log shipping
+    /// (databases, mail).
+    Restore,
 }
 
 impl Method {
+    pub const ALL: [Method; 6] = [
+        Method::P2vCold,
+        Method::P2vLive,
+        Method::V2v,
+        Method::V2p,
+        Method::Rebuild,
+        Method::Restore,
+    ];
+    /// The words of the language, in the order of [`Method::ALL`].
+    pub const WORDS: [&'static str; 6] =
+        ["p2v-cold", "p2v-live", "v2v", "v2p", "rebuild", "restore"];
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Method::P2vCold => "p2v-cold",
-            Method::P2vLive => "p2v-live",
-            Method::V2v => "v2v",
-            Method::V2p => "v2p",
-        }
+        Self::WORDS[self as usize]
     }
+
+    pub fn from_word(word: &str) -> Option<Method> {
+        Self::WORDS
+            .iter()
+            .position(|w| *w == word)
+            .map(|i| Self::ALL[i])
+    }
+}
+
+/// Durations of one method's steps, from `migration` and its `timing`
+/// nodes. A step a method does not have is `None`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Timing {
+    /// Work before the window that does not use the link (build the VM,
+    /// promote a domain controller).
+    pub prepare: Option<Seconds>,
+    /// The final switch inside the window (final sync, tail-log restore,
+    /// moving roles).
+    pub cutover: Option<Seconds>,
+    pub driver_injection: Option<Seconds>,
+    pub first_boot: Option<Seconds>,
+    pub tests: Seconds,
+    /// Time to undo the move, from the decision to roll back to the old
+    /// server answering again.
+    pub rollback: Seconds,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -534,6 +588,42 @@ pub struct Migration {
     pub cutover: Seconds,
     pub pilot: u32,
     pub max_wave_size: Option<u32>,
+    /// Each method's step durations, indexed like [`Method::ALL`].
+    pub timings: [Timing; 6],
+    /// The first day of the migration (`migration start=`), as days since
+    /// 1970-01-01 in the project's time zone.
+    pub start: Option<i64>,
+    /// Days no window may touch: (first day, last day, reason), as days
+    /// since 1970-01-01.
+    pub excluded: Vec<(i64, i64, Option<String>)>,
+    /// Sets of servers that may be down at the same time although they are
+    /// redundant members (`allow-together`).
+    pub allow_together: Vec<Vec<Id>>,
+}
+
+impl Timing {
+    /// The names of the steps this timing has, as `timing` properties.
+    pub fn step_names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        for (name, present) in [
+            ("prepare", self.prepare.is_some()),
+            ("cutover", self.cutover.is_some()),
+            ("driver-injection", self.driver_injection.is_some()),
+            ("first-boot", self.first_boot.is_some()),
+        ] {
+            if present {
+                names.push(name);
+            }
+        }
+        names.extend(["tests", "rollback"]);
+        names
+    }
+}
+
+impl Migration {
+    pub fn timing(&self, m: Method) -> &Timing {
+        &self.timings[m as usize]
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

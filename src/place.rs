@@ -1697,14 +1697,13 @@ fn pick_replan(
     previous: Option<&Previous>,
     options: &Options,
 ) -> (usize, usize) {
-    let keys: Vec<(usize, usize, usize)> = cands
+    // Servers already migrated (`status "migrated"`) run where they are:
+    // a re-plan that moves any of them comes last.
+    let keys: Vec<(usize, usize, usize, usize)> = cands
         .iter()
         .map(|(_, s, _)| {
-            (
-                s.unplaced.len(),
-                s.hosts.len(),
-                moved_count(model, cluster, problem, s, previous),
-            )
+            let (all, migrated) = moved_counts(model, cluster, problem, s, previous);
+            (migrated, s.unplaced.len(), s.hosts.len(), all)
         })
         .collect();
     let best = |allowed: &dyn Fn(usize) -> bool| {
@@ -1714,14 +1713,14 @@ fn pick_replan(
     };
     let any = best(&|_| true).unwrap_or(0);
     let within = match options.max_moves {
-        Some(max) => best(&|i| keys[i].2 <= max).unwrap_or_else(|| {
+        Some(max) => best(&|i| keys[i].3 <= max).unwrap_or_else(|| {
             (0..cands.len())
-                .min_by_key(|i| (keys[*i].2, *i))
+                .min_by_key(|i| (keys[*i].3, *i))
                 .unwrap_or(0)
         }),
         None => any,
     };
-    (within, keys[within].1.saturating_sub(keys[any].1))
+    (within, keys[within].2.saturating_sub(keys[any].2))
 }
 
 /// A sentence per move: the previous host that no longer holds its VMs
@@ -1790,17 +1789,29 @@ fn give_reasons(
 }
 
 /// How many VMs of `sol` would run elsewhere than in the previous plan,
-/// once its hosts are named against it.
-fn moved_count(
+/// once its hosts are named against it, and how many of them are already
+/// migrated.
+fn moved_counts(
     model: &Model,
     cluster: &Cluster,
     problem: &Problem,
     sol: &Solution,
     previous: Option<&Previous>,
-) -> usize {
+) -> (usize, usize) {
     let mut named = sol.clone();
     let names = name_hosts(model, cluster, problem, &mut named, previous);
-    moves(model, problem, &named, &names, previous).len()
+    let moves = moves(model, problem, &named, &names, previous);
+    let migrated = moves
+        .iter()
+        .filter(|m| !m.from.is_empty())
+        .filter(|m| {
+            model
+                .servers
+                .iter()
+                .any(|s| s.name == m.server && s.status == crate::model::Status::Migrated)
+        })
+        .count();
+    (moves.len(), migrated)
 }
 
 fn moves(

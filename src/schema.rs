@@ -209,7 +209,7 @@ pub const VERDICTS: &[&str] = &[
     "keep-physical",
 ];
 /// Migration methods.
-pub const METHODS: &[&str] = &["p2v-cold", "p2v-live", "v2v", "v2p"];
+pub const METHODS: &[&str] = &crate::model::Method::WORDS;
 /// Licence metrics.
 pub const METRICS: &[&str] = &crate::license::Metric::WORDS;
 /// Kinds of special hardware.
@@ -1030,7 +1030,11 @@ const MIGRATION: NodeSpec = node(
     "migration",
     "How the migration runs: network, windows, parallelism and methods.",
     None,
-    &[],
+    &[prop(
+        "start",
+        Kind::Str,
+        "First day of the migration, \"YYYY-MM-DD\" in the project's time zone: waves get dates.",
+    )],
     &[
         value(
             "network",
@@ -1087,6 +1091,53 @@ const MIGRATION: NodeSpec = node(
             Kind::Count(MAX_SERVERS_PER_WAVE),
             "Most servers in one wave.",
         ),
+        repeated(node(
+            "timing",
+            "Step durations of one method, overriding the defaults.",
+            arg(Kind::Enum(METHODS), "method"),
+            &[
+                prop(
+                    "prepare",
+                    Kind::Duration,
+                    "Work before the window that does not use the link (build, promote).",
+                ),
+                prop(
+                    "cutover",
+                    Kind::Duration,
+                    "The final switch inside the window.",
+                ),
+                prop("driver-injection", Kind::Duration, "Driver injection."),
+                prop("first-boot", Kind::Duration, "First boot and guest tools."),
+                prop("tests", Kind::Duration, "Service tests."),
+                prop(
+                    "rollback",
+                    Kind::Duration,
+                    "Time to undo the move until the old server answers again.",
+                ),
+            ],
+            &[],
+        )),
+        repeated(node(
+            "exclude",
+            "Days no migration window may touch (holidays, change freezes).",
+            arg(Kind::Str, "first day, \"YYYY-MM-DD\""),
+            &[
+                prop(
+                    "to",
+                    Kind::Str,
+                    "Last excluded day, \"YYYY-MM-DD\" (default: the first day only).",
+                ),
+                prop("reason", Kind::Str, "Why, shown in the runbook."),
+            ],
+            &[],
+        )),
+        repeated(node(
+            "allow-together",
+            "Redundant servers that may nevertheless be down at the same time.",
+            args(Kind::Ref(RefKind::Server), 2, "servers"),
+            &[],
+            &[],
+        )),
     ],
 );
 

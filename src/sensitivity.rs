@@ -1,7 +1,7 @@
 //! Sensitivity: how the NPV moves when one input moves, each case
 //! recomputed through the cost model (never by scaling the NPV).
 //!
-//! In: the [`Model`], the [`Measurements`], the plan's [`Assessment`],
+//! In: the [`Model`], the what-if context ([`WhatIf`]), the plan's [`Assessment`],
 //! [`Placement`] and [`CostReport`]. Out: a [`Sensitivity`] row per input,
 //! with the NPV at its low and high value.
 //!
@@ -16,12 +16,11 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::advise::{in_parallel, replan};
+use crate::advise::{WhatIf, in_parallel, replan};
 use crate::assess::Assessment;
 use crate::cost::{CostReport, cost};
-use crate::measure::Measurements;
 use crate::model::Model;
-use crate::place::{Options, Placement};
+use crate::place::Placement;
 use crate::round;
 
 /// Relative change of the prices looked at: ±20%.
@@ -66,13 +65,12 @@ impl SensitivityRow {
 /// Every case of the module's list, recomputed.
 pub fn sensitivity(
     model: &Model,
-    measurements: &Measurements,
-    options: &Options,
+    what_if: &WhatIf,
     assessment: &Assessment,
     placement: &Placement,
     planned: &CostReport,
 ) -> Sensitivity {
-    let priced = |m: &Model| cost(m, assessment, placement).npv;
+    let priced = |m: &Model| cost(m, assessment, placement, what_if.schedule).npv;
     let mut rows = Vec::new();
     let steps = [1.0 - PRICE_STEP, 1.0 + PRICE_STEP];
     let pct = |f: f64| format!("{:+.0}%", (f - 1.0) * 100.0);
@@ -133,7 +131,7 @@ pub fn sensitivity(
         |h| {
             let mut m = model.clone();
             m.project.sizing.headroom = h;
-            replan(&m, measurements, options).1.npv
+            replan(&m, what_if).1.npv
         },
     );
     let (lo, hi) = (npvs[0], npvs[1]);
@@ -146,7 +144,7 @@ pub fn sensitivity(
     ));
 
     if let Some(hosts) = one_host_more(placement) {
-        let more = cost(model, assessment, &hosts).npv;
+        let more = cost(model, assessment, &hosts, what_if.schedule).npv;
         // The host added is priced like the others: taking one off saves
         // what adding one costs.
         let less = planned.npv + (planned.npv - more);

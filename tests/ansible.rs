@@ -409,7 +409,7 @@ fn playbooks_run_confirm_roll_back_and_rerun() {
     );
     assert!(
         run.out
-            .contains("ROLLBACK bravo: power the physical server back on"),
+            .contains("ROLLBACK bravo: power the VM off and the physical server back on"),
         "{}",
         run.out
     );

@@ -962,7 +962,7 @@ fn case_ten_megabytes() {
     while args.len() < MB10 {
         args.push_str("server \"s\" ");
     }
-    targeted("10 MB line of extra arguments", args.into_bytes());
+    targeted_within("10 MB line of extra arguments", args.into_bytes(), SLOW);
 }
 
 #[test]

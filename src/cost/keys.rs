@@ -25,6 +25,10 @@ pub enum Category {
     Administration,
     Deployment,
     SharedStorageSupport,
+    /// Moving servers' physical costs until their wave.
+    MigrationOverlap,
+    /// Planned downtime of the migration waves.
+    MigrationDowntime,
     /// One per licence: the item's `license` names it.
     LicenceSupport,
 }
@@ -45,6 +49,8 @@ impl Category {
             Category::Administration => "administration",
             Category::Deployment => "deploying new servers",
             Category::SharedStorageSupport => "shared storage support",
+            Category::MigrationOverlap => "both estates during the migration",
+            Category::MigrationDowntime => "planned migration downtime",
             Category::LicenceSupport => "licence support",
         }
     }
