@@ -96,11 +96,14 @@ fn one_server_added_gives_the_exact_headline() {
     let d = diff::diff(&view(PAIR), &view(&with_b()));
     // Both VMs fit one host; N+1 adds one: 2 hosts either way.
     // NPV at 0%: −2 × 10,000 + 5 × 1,000 = −15,000 before,
-    // −20,000 + 5 × 2,000 = −10,000 after: +5,000.
+    // −20,000 + 5 × 2,000 = −10,000 after: +5,000, less the migration
+    // period: each server runs physical until its wave, week 1 (no start
+    // date), so 1,000 ÷ 52 = 19.23 more to-be cost per server: −15,019.23
+    // before, −10,038.46 after, +4,980.77.
     // b is unmeasured: one new no-data warning.
     assert_eq!(
         d.headline,
-        "Plan: 1 VM added, hosts 2 → 2, NPV +5,000 EUR, 1 new warning"
+        "Plan: 1 VM added, hosts 2 → 2, NPV +4,981 EUR, 1 new warning"
     );
     assert!(d.changed);
     assert_eq!(d.vms.added.len(), 1);
@@ -113,14 +116,28 @@ fn one_server_added_gives_the_exact_headline() {
     assert_eq!((d.hosts.before, d.hosts.after), (2, 2));
     assert_eq!(
         (d.costs.npv.before, d.costs.npv.after),
-        (-15000.0, -10000.0)
+        (-15019.23, -10038.46)
     );
-    assert_eq!(d.costs.npv.delta, 5000.0);
+    assert!((d.costs.npv.delta - 4980.77).abs() < 1e-6);
     assert_eq!(d.costs.as_is_tco.delta, 5000.0);
-    assert!(!d.costs.to_be_tco.changed() && !d.costs.investment_total.changed());
-    // The one yearly item that moved: administration, 1,000 → 2,000 as-is.
-    assert_eq!(d.costs.yearly.len(), 1);
-    let admin = &d.costs.yearly[0];
+    assert!((d.costs.to_be_tco.delta - 19.23).abs() < 1e-6);
+    assert!(!d.costs.investment_total.changed());
+    // The yearly items that moved: administration, 1,000 → 2,000 as-is,
+    // and the migration period, one server-week more.
+    assert_eq!(d.costs.yearly.len(), 2);
+    let overlap = d
+        .costs
+        .yearly
+        .iter()
+        .find(|i| i.key == Category::MigrationOverlap)
+        .expect("the migration period moved");
+    assert!((overlap.to_be.after - 2.0 * overlap.to_be.before).abs() < 0.02);
+    let admin = d
+        .costs
+        .yearly
+        .iter()
+        .find(|i| i.key == Category::Administration)
+        .expect("administration moved");
     assert_eq!(admin.key, Category::Administration);
     assert_eq!((admin.as_is.before, admin.as_is.after), (1000.0, 2000.0));
     assert!(!admin.to_be.changed());
@@ -130,12 +147,12 @@ fn one_server_added_gives_the_exact_headline() {
     assert!(d.diagnostics.resolved.is_empty());
 
     let md = diff::markdown(&d);
-    assert!(md.starts_with("**Plan: 1 VM added, hosts 2 → 2, NPV +5,000 EUR, 1 new warning**\n"));
+    assert!(md.starts_with("**Plan: 1 VM added, hosts 2 → 2, NPV +4,981 EUR, 1 new warning**\n"));
     assert!(
-        md.contains("<summary>Costs: NPV +5,000 EUR</summary>"),
+        md.contains("<summary>Costs: NPV +4,981 EUR</summary>"),
         "{md}"
     );
-    assert!(md.contains("| NPV | −15,000 | −10,000 | +5,000 |"), "{md}");
+    assert!(md.contains("| NPV | −15,019 | −10,038 | +4,981 |"), "{md}");
     assert!(
         md.contains("| administration | 1,000 → 2,000 (+1,000) | 0 |"),
         "{md}"
@@ -153,7 +170,7 @@ fn one_server_added_gives_the_exact_headline() {
     let back = diff::diff(&view(&with_b()), &view(PAIR));
     assert_eq!(
         back.headline,
-        "Plan: 1 VM removed, hosts 2 → 2, NPV \u{2212}5,000 EUR, 1 warning resolved"
+        "Plan: 1 VM removed, hosts 2 → 2, NPV \u{2212}4,981 EUR, 1 warning resolved"
     );
 }
 
@@ -319,7 +336,7 @@ fn exit_codes_say_whether_the_plan_changed() {
     assert_eq!(o.status.code(), Some(3), "{o:?}");
     assert!(
         stdout(&o)
-            .starts_with("**Plan: 1 VM added, hosts 2 → 2, NPV +5,000 EUR, 1 new warning**\n")
+            .starts_with("**Plan: 1 VM added, hosts 2 → 2, NPV +4,981 EUR, 1 new warning**\n")
     );
 
     let o = virtplan(&[
@@ -332,7 +349,8 @@ fn exit_codes_say_whether_the_plan_changed() {
     assert_eq!(o.status.code(), Some(3), "{o:?}");
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(json["changed"], true);
-    assert_eq!(json["costs"]["npv"]["delta"], 5000.0);
+    // +5,000 less b's week of administration during the migration, 19.23.
+    assert_eq!(json["costs"]["npv"]["delta"], 4980.77);
     assert_eq!(json["vms"]["added"][0]["server"], "b");
     assert_eq!(json["costs"]["yearly"][0]["key"], "administration");
 
@@ -392,5 +410,6 @@ fn amounts_are_rounded_to_cents_in_the_plan() {
             assert!(!year[field].to_string().starts_with("-0"), "{year}");
         }
     }
-    assert_eq!(json["costs"]["npv"], -15000.0);
+    // −15,000 less one week of a's administration (1,000 ÷ 52), in cents.
+    assert_eq!(json["costs"]["npv"], -15019.23);
 }
