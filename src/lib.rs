@@ -25,6 +25,7 @@ pub mod diff;
 pub mod emit;
 pub mod fmt;
 pub mod import;
+pub mod init;
 pub mod kdl_schema;
 pub mod license;
 pub mod load;

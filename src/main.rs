@@ -13,6 +13,7 @@ mod cli {
     pub mod disk;
     pub mod fmt;
     pub mod graph;
+    pub mod init;
     pub mod manual;
     pub mod output;
     pub mod report;
@@ -66,6 +67,14 @@ enum Command {
         /// except those with an output's name, which are replaced. Symlinks are still refused.
         #[arg(long)]
         force: bool,
+    },
+    /// Write a small, commented starting project into a new or empty folder.
+    Init {
+        /// The folder to create (it must not hold any file).
+        dir: PathBuf,
+        /// The project's name.
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Print the JSON Schema of plan.json.
     Schema,
@@ -162,6 +171,7 @@ fn main() -> ExitCode {
         Command::Graph { dir, format } => cli::graph::run(&dir, format, &reporter),
         Command::Completions { shell } => cli::manual::completions(&mut Cli::command(), shell),
         Command::Man { out } => cli::manual::man(Cli::command(), out.as_deref(), &reporter),
+        Command::Init { dir, name } => cli::init::run(&dir, name.as_deref()),
         Command::Schema => {
             print!("{}", virtplan::plan::json_schema());
             ExitCode::SUCCESS

@@ -454,3 +454,34 @@ fn max_moves_needs_previous_and_is_reported() {
         "{capacity}"
     );
 }
+
+#[test]
+fn init_writes_a_project_that_checks_and_never_overwrites() {
+    let dir = scratch("init");
+    let project = dir.join("estate");
+    let o = virtplan(&[p("init"), &project, p("--name"), p("Acme \"North\"")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("virtplan check"), "{out}");
+    assert!(
+        out.contains(&format!("--out {}", dir.join("estate-plan").display())),
+        "{out}"
+    );
+    let files = tree(&project);
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        ["project.kdl", "servers.kdl"],
+        "{files:?}"
+    );
+    // It checks, is formatted as fmt would, and plans where init said.
+    plan_ok(&[p("check"), &project]);
+    plan_ok(&[p("fmt"), &project, p("--check")]);
+    plan_ok(&[p("plan"), &project, p("--out"), &dir.join("estate-plan")]);
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("estate-plan").join("plan.json")).expect("read"))
+            .expect("json");
+    assert_eq!(json["project"]["name"], "Acme \"North\"");
+    // A second init into the same folder is refused and changes nothing.
+    refused(&[p("init"), &project], &["not empty"]);
+    assert_eq!(tree(&project), files);
+}
