@@ -348,14 +348,59 @@ impl<'t> Iterator for Lines<'t> {
     }
 }
 
-/// Reads one file in the given format.
-/// Reads one file in the given format and checks the times of its rows
-/// ([`Imported::finish`]).
-pub fn read(format: &str, text: &str, ctx: &Context) -> Imported {
+/// The measurement file formats virtplan reads: the language's `format`
+/// words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// virtplan's CSV (`timestamp,server,cpu_pct,…`).
+    Virtplan,
+    /// Windows perfmon's CSV (`"(PDH-CSV 4.0) (…)(…)",…`).
+    Perfmon,
+    /// sysstat's `sadf -d` (`# hostname;interval;timestamp;…`).
+    Sadf,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Virtplan, Format::Perfmon, Format::Sadf];
+    /// The words of the language, in the order of [`Format::ALL`].
+    pub const WORDS: [&'static str; 3] = ["virtplan", "perfmon", "sadf"];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Format::Virtplan => Self::WORDS[0],
+            Format::Perfmon => Self::WORDS[1],
+            Format::Sadf => Self::WORDS[2],
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Format> {
+        Self::ALL.into_iter().find(|f| f.word() == word)
+    }
+
+    /// A file's format, recognised from its first line when the project
+    /// does not state it: perfmon's header opens with `"(PDH-CSV`, sadf -d's
+    /// with `# hostname;`; anything else is read as virtplan's CSV.
+    pub fn sniff(first_line: &str) -> Format {
+        let line = first_line.trim_start_matches('\u{feff}').trim_start();
+        if line.starts_with("\"(PDH-CSV") {
+            Format::Perfmon
+        } else if line.starts_with("# hostname;") {
+            Format::Sadf
+        } else {
+            Format::Virtplan
+        }
+    }
+}
+
+/// Reads one file in the given format (recognised from its first line when
+/// `None`) and checks the times of its rows ([`Imported::finish`]).
+pub fn read(format: Option<Format>, text: &str, ctx: &Context) -> Imported {
+    let format = format.unwrap_or_else(|| Format::sniff(text.lines().next().unwrap_or("")));
     let mut out = match format {
-        "perfmon" => perfmon::read(text, ctx),
-        "sadf" => sadf::read(text, ctx),
-        _ => read_virtplan(text, ctx),
+        Format::Perfmon => perfmon::read(text, ctx),
+        Format::Sadf => sadf::read(text, ctx),
+        Format::Virtplan => read_virtplan(text, ctx),
     };
     out.finish(ctx.model);
     out
@@ -379,7 +424,7 @@ pub enum NotText {
 /// so memory holds one line of the file and the rows taken from it; perfmon
 /// and sadf files (one server's day or log each) are read whole.
 pub fn read_stream(
-    format: &str,
+    format: Option<Format>,
     input: &mut dyn std::io::BufRead,
     ctx: &Context,
 ) -> Result<Imported, NotText> {
@@ -387,7 +432,8 @@ pub fn read_stream(
     let mut offset = 0usize;
     let mut text = String::new();
     let mut reader = VirtplanCsv::new(ctx);
-    let whole = matches!(format, "perfmon" | "sadf");
+    // Stated, or recognised from the first line once it is read.
+    let mut format = format;
     loop {
         line_buf.clear();
         let n = input
@@ -404,7 +450,8 @@ pub fn read_stream(
         }
         let line = std::str::from_utf8(&line_buf)
             .map_err(|e| NotText::NotUtf8(offset + e.valid_up_to()))?;
-        if whole {
+        let known = *format.get_or_insert_with(|| Format::sniff(line));
+        if known != Format::Virtplan {
             text.push_str(line);
         } else {
             let line = line.strip_suffix('\n').unwrap_or(line);
@@ -412,10 +459,10 @@ pub fn read_stream(
         }
         offset += n;
     }
-    let mut out = match format {
-        "perfmon" => perfmon::read(&text, ctx),
-        "sadf" => sadf::read(&text, ctx),
-        _ => reader.end(),
+    let mut out = match format.unwrap_or(Format::Virtplan) {
+        Format::Perfmon => perfmon::read(&text, ctx),
+        Format::Sadf => sadf::read(&text, ctx),
+        Format::Virtplan => reader.end(),
     };
     out.finish(ctx.model);
     Ok(out)
@@ -1008,6 +1055,23 @@ server "db01" {{
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn formats_are_recognised_from_their_first_line() {
+        assert_eq!(
+            Format::sniff("\u{feff}\"(PDH-CSV 4.0) (W. Europe Standard Time)(-60)\",\"x\""),
+            Format::Perfmon
+        );
+        assert_eq!(
+            Format::sniff("# hostname;interval;timestamp;CPU;%user"),
+            Format::Sadf
+        );
+        assert_eq!(Format::sniff("timestamp,server,cpu_pct"), Format::Virtplan);
+        for f in Format::ALL {
+            assert_eq!(Format::from_word(f.word()), Some(f));
+        }
+        assert_eq!(crate::schema::METRIC_FORMATS, Format::WORDS);
+    }
+
     use super::*;
 
     #[test]

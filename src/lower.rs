@@ -186,7 +186,7 @@ pub fn lower(
             let from = &sources.get(arg.span.file).name;
             Some(MetricsGlob {
                 pattern: l.relative(from, arg)?,
-                format: str_prop(n, "format").unwrap_or("virtplan").to_string(),
+                format: str_prop(n, "format").and_then(crate::import::Format::from_word),
                 span: arg.span,
             })
         })
@@ -1090,7 +1090,7 @@ impl Lowerer<'_> {
             let from = sources.get(arg.span.file).name.clone();
             Some(MetricsRef {
                 path: self.relative(&from, arg)?,
-                format: str_prop(m, "format").unwrap_or("virtplan").to_string(),
+                format: str_prop(m, "format").and_then(crate::import::Format::from_word),
                 span: arg.span,
             })
         });

@@ -118,7 +118,7 @@ pub struct Measurements {
 /// One file to read.
 struct Job {
     path: String,
-    format: String,
+    format: Option<import::Format>,
     /// Where the file is named in the KDL, for read errors.
     named_at: Span,
     owner: Option<Id>,
@@ -194,7 +194,7 @@ pub fn measure(
             }
             jobs.push(Job {
                 path: path.clone(),
-                format: glob.format.clone(),
+                format: glob.format,
                 named_at: glob.span,
                 owner: None,
             });
@@ -206,7 +206,7 @@ pub fn measure(
         let m = s.metrics.as_ref()?;
         Some(Job {
             path: m.path.clone(),
-            format: m.format.clone(),
+            format: m.format,
             named_at: m.span,
             owner: Some(id),
         })
@@ -460,7 +460,7 @@ fn read_job(
         names,
         model,
     };
-    let mut imported = match import::read_stream(&job.format, &mut input, &ctx) {
+    let mut imported = match import::read_stream(job.format, &mut input, &ctx) {
         Ok(i) => i,
         Err(NotText::Io(e)) => return cannot_read(crate::source::ReadError::Io(e)),
         Err(not_text) => {

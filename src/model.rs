@@ -433,7 +433,8 @@ pub struct SpecialHardware {
 pub struct MetricsRef {
     /// Project-relative path of the file.
     pub path: String,
-    pub format: String,
+    /// `None`: recognised from the file's first line.
+    pub format: Option<crate::import::Format>,
     #[serde(skip)]
     pub span: Span,
 }
@@ -629,7 +630,8 @@ impl Migration {
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricsGlob {
     pub pattern: String,
-    pub format: String,
+    /// `None`: recognised from each file's first line.
+    pub format: Option<crate::import::Format>,
     #[serde(skip)]
     pub span: Span,
 }

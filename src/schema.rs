@@ -224,7 +224,7 @@ pub const SPECIAL_HARDWARE: &[&str] = &[
     "other",
 ];
 /// Measurement file formats.
-pub const METRIC_FORMATS: &[&str] = &["virtplan", "perfmon", "sadf"];
+pub const METRIC_FORMATS: &[&str] = &crate::import::Format::WORDS;
 /// Platform kinds.
 pub const PLATFORM_KINDS: &[&str] = &["bare-metal", "hosted"];
 /// Hypervisor products, in the order of [`crate::model::Hypervisor::ALL`]:
@@ -686,7 +686,7 @@ const SERVER_CHILDREN: &[NodeSpec] = &[
         &[prop(
             "format",
             Kind::Enum(METRIC_FORMATS),
-            "File format (default \"virtplan\").",
+            "File format; when left out, recognised from the file's first line: perfmon's `\"(PDH-CSV`, sadf -d's `# hostname;`, anything else `\"virtplan\"`.",
         )],
         &[],
     ),
@@ -1163,7 +1163,7 @@ pub const ROOT: NodeSpec = node(
             &[prop(
                 "format",
                 Kind::Enum(METRIC_FORMATS),
-                "File format (default \"virtplan\").",
+                "File format; when left out, recognised from the file's first line: perfmon's `\"(PDH-CSV`, sadf -d's `# hostname;`, anything else `\"virtplan\"`.",
             )],
             &[],
         )),

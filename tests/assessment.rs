@@ -1037,11 +1037,21 @@ fn perfmon_file_gives_the_demand_end_to_end() {
 "03/02/2026 09:00:00.000","50","16384","500","10000000","1250000","99999999"
 "03/02/2026 10:00:00.000","10","49152","100","1000000","125000","99999999"
 "#;
+    // Stated, or recognised from the file's first line (`"(PDH-CSV`).
+    for metrics in [
+        r#"metrics "m/web01.csv" format="perfmon""#,
+        r#"metrics "m/web01.csv""#,
+    ] {
+        perfmon_end_to_end(metrics, text);
+    }
+}
+
+fn perfmon_end_to_end(metrics: &str, text: &str) {
     let c = Estate::new()
-        .server("web01", r#"metrics "m/web01.csv" format="perfmon""#)
+        .server("web01", metrics)
         .file("m/web01.csv", text)
         .compile();
-    assert!(c.diags.items.is_empty(), "{:?}", c.diags.items);
+    assert!(c.diags.items.is_empty(), "{metrics}: {:?}", c.diags.items);
     let s = server(&c, "web01");
     assert_eq!(s.samples, 3);
     close(s.demand.cpu_ghz_p, 20.0);
@@ -1082,11 +1092,21 @@ db01;600;2026-03-02 08:00:00 UTC;lo;1.00;1.00;90000.00;90000.00
 db01;600;2026-03-02 08:00:00 UTC;eth0;1.00;1.00;1220.703125;0.00
 db01;600;2026-03-02 08:10:00 UTC;eth0;1.00;1.00;1220.703125;1220.703125
 ";
+    // Stated, or recognised from the file's first line (`# hostname;`).
+    for metrics in [
+        r#"metrics "m/db01.sadf" format="sadf""#,
+        r#"metrics "m/db01.sadf""#,
+    ] {
+        sadf_end_to_end(metrics, text);
+    }
+}
+
+fn sadf_end_to_end(metrics: &str, text: &str) {
     let c = Estate::new()
-        .server("db01", r#"metrics "m/db01.sadf" format="sadf""#)
+        .server("db01", metrics)
         .file("m/db01.sadf", text)
         .compile();
-    assert!(c.diags.items.is_empty(), "{:?}", c.diags.items);
+    assert!(c.diags.items.is_empty(), "{metrics}: {:?}", c.diags.items);
     let s = server(&c, "db01");
     assert_eq!(s.samples, 2);
     close(s.demand.cpu_ghz_p, 24.0);
