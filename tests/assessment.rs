@@ -1026,16 +1026,17 @@ fn glob_row_for_a_server_not_in_the_inventory_is_a_warning() {
 
 #[test]
 fn perfmon_file_gives_the_demand_end_to_end() {
-    // Three rows an hour apart; the isatap interface is left out.
+    // Three rows an hour apart; the isatap interface is left out, and so is
+    // the NIC team's Multiplexor interface, whose traffic is its members'.
     // CPU 25, 50, 10% of 40 GHz = 10, 20, 4 → p95 20 GHz (50%).
     // Memory used = 64 GiB − available (32768, 16384, 49152 MB = 32, 16, 48
     // GiB) = 32, 48, 16 → peak 48 GiB.
     // IOPS 300, 500, 100 → 500. Disk 5e6, 1e7, 1e6 B/s → 5, 10, 1 → 10 MB/s.
     // Network 2.5e6, 1.25e6, 125000 B/s × 8 = 20, 10, 1 → 20 Mbit/s.
-    let text = r#""(PDH-CSV 4.0) (Coordinated Universal Time)(0)","\\WEB01\Processor(_Total)\% Processor Time","\\WEB01\Memory\Available MBytes","\\WEB01\PhysicalDisk(_Total)\Disk Transfers/sec","\\WEB01\PhysicalDisk(_Total)\Disk Bytes/sec","\\WEB01\Network Interface(Intel[R] Ethernet)\Bytes Total/sec","\\WEB01\Network Interface(isatap.{1234})\Bytes Total/sec"
-"03/02/2026 08:00:00.000","25","32768","300","5000000","2500000","99999999"
-"03/02/2026 09:00:00.000","50","16384","500","10000000","1250000","99999999"
-"03/02/2026 10:00:00.000","10","49152","100","1000000","125000","99999999"
+    let text = r#""(PDH-CSV 4.0) (Coordinated Universal Time)(0)","\\WEB01\Processor(_Total)\% Processor Time","\\WEB01\Memory\Available MBytes","\\WEB01\PhysicalDisk(_Total)\Disk Transfers/sec","\\WEB01\PhysicalDisk(_Total)\Disk Bytes/sec","\\WEB01\Network Interface(Intel[R] Ethernet)\Bytes Total/sec","\\WEB01\Network Interface(isatap.{1234})\Bytes Total/sec","\\WEB01\Network Interface(Microsoft Network Adapter Multiplexor Driver)\Bytes Total/sec"
+"03/02/2026 08:00:00.000","25","32768","300","5000000","2500000","99999999","2500000"
+"03/02/2026 09:00:00.000","50","16384","500","10000000","1250000","99999999","1250000"
+"03/02/2026 10:00:00.000","10","49152","100","1000000","125000","99999999","125000"
 "#;
     // Stated, or recognised from the file's first line (`"(PDH-CSV`).
     for metrics in [

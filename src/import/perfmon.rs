@@ -17,7 +17,9 @@
 //! - `PhysicalDisk(_Total)\Disk Transfers/sec` → IOPS;
 //! - `PhysicalDisk(_Total)\Disk Bytes/sec` → MB/s = bytes / 1e6;
 //! - `Network Interface(*)\Bytes Total/sec`, summed over the interfaces
-//!   (loopback, isatap and teredo pseudo-interfaces left out) → Mbit/s =
+//!   (loopback, isatap and teredo pseudo-interfaces left out, and a NIC
+//!   team's "Microsoft Network Adapter Multiplexor Driver", whose traffic
+//!   is its member NICs', counted once through them) → Mbit/s =
 //!   bytes × 8 / 1e6. A missing sample of one interface makes the sum
 //!   missing, so a row never under-counts.
 //!
@@ -248,7 +250,8 @@ fn parse_path(path: &str) -> Option<CounterPath<'_>> {
 /// What a counter path is to virtplan.
 enum Use {
     Counter(Counter),
-    /// A network interface that is not a physical one, left out silently.
+    /// A network interface that is not a physical one (or a NIC team's,
+    /// counted through its members), left out as documented.
     PseudoInterface,
     NotUsed,
 }
@@ -272,7 +275,7 @@ fn classify(p: &CounterPath) -> Use {
         ("physicaldisk", "disk bytes/sec") if total => Use::Counter(Counter::DiskBytes),
         ("network interface", "bytes total/sec") => {
             let name = instance.unwrap_or_default();
-            if ["loopback", "isatap", "teredo"]
+            if ["loopback", "isatap", "teredo", "multiplexor driver"]
                 .iter()
                 .any(|n| name.contains(n))
             {
