@@ -313,6 +313,9 @@ impl Columns {
     ) -> Columns {
         let mut used: Vec<Used> = Vec::new();
         let mut no_host: Option<Span> = None;
+        // Counters virtplan does not use: one warning for them all, at the
+        // first (a perfmon log often holds dozens).
+        let mut unused: Vec<(&str, Span)> = Vec::new();
         for (index, cell) in cells.iter().enumerate().skip(1) {
             let span = local(hstart + cell.start, hstart + cell.end);
             let name = cell.text.trim();
@@ -329,7 +332,7 @@ impl Columns {
                 Use::Counter(c) => c,
                 Use::PseudoInterface => continue,
                 Use::NotUsed => {
-                    out.report(not_used(format!("counter `{name}` is not used")));
+                    unused.push((name, span));
                     continue;
                 }
             };
@@ -368,6 +371,24 @@ impl Columns {
                 server,
                 counter,
             });
+        }
+        if let Some((first, span)) = unused.first() {
+            let message = match unused.len() {
+                1 => format!("counter `{first}` is not used"),
+                n => format!(
+                    "{n} counters are not used: `{first}`{}",
+                    if n > 2 {
+                        format!(", `{}` and {} more", unused[1].0, n - 2)
+                    } else {
+                        format!(" and `{}`", unused[1].0)
+                    }
+                ),
+            };
+            out.report(
+                Diagnostic::warning("virtplan::metrics::unknown-column", message)
+                    .at(*span, "the first ignored")
+                    .help(HELP_COUNTERS),
+            );
         }
         if let Some(span) = no_host {
             out.report(
@@ -688,6 +709,24 @@ mod tests {
         let cell = header.rfind(",\"").unwrap() + 1;
         assert_eq!(twice.diags[0].span, Some(local(cell, header.len())));
         assert!(close(&twice.series[&id(&m, "web01")].values[0], &[2.0]));
+    }
+
+    #[test]
+    fn unused_counters_give_one_warning() {
+        let m = model("UTC");
+        let text = "\"(PDH-CSV 4.0) (UTC)(0)\",\
+\"\\\\WEB01\\Processor(_Total)\\% Processor Time\",\
+\"\\\\WEB01\\System\\Processes\",\
+\"\\\\WEB01\\System\\Threads\",\
+\"\\\\WEB01\\Paging File(_Total)\\% Usage\"\n\
+\"03/02/2026 08:00:00.000\",\"10\",\"90\",\"900\",\"5\"\n";
+        let got = read_as(&m, None, text);
+        assert_eq!(codes(&got), vec!["virtplan::metrics::unknown-column"]);
+        assert_eq!(
+            got.diags[0].message,
+            "3 counters are not used: `\\\\WEB01\\System\\Processes`, \
+             `\\\\WEB01\\System\\Threads` and 1 more"
+        );
     }
 
     #[test]
