@@ -265,10 +265,11 @@ fn priced(
     let infeasible = if unplaced > 0 {
         Some(format!("{unplaced} VMs fit no host"))
     } else {
+        // The placement lists only clusters with VMs: match them by name.
         placement
             .clusters
             .iter()
-            .zip(&model.clusters)
+            .filter_map(|cp| Some((cp, model.clusters.iter().find(|c| c.name == cp.name)?)))
             .find_map(|(cp, c)| match c.max_hosts {
                 Some(max) if cp.hosts.len() > max as usize => Some(format!(
                     "cluster `{}` needs {} hosts, more than its max-hosts {max}",

@@ -350,3 +350,27 @@ fn the_migration_period_keeps_servers_running_until_their_wave() {
     assert_eq!(overlap["to_be_by_year"][1], 0.0);
     assert_eq!(overlap["as_is"], 0.0);
 }
+
+#[test]
+fn an_empty_cluster_does_not_make_alternatives_infeasible() {
+    // An idle cluster with max-hosts 1 listed first holds no VM, so the
+    // plans list only the others: no alternative breaks a max-hosts.
+    let project = ORACLE.replace(
+        "cluster \"c\" {",
+        "cluster \"a-idle\" {\n    platform \"esxi\"\n    host-model \"big\"\n    max-hosts 1\n}\n\ndefaults {\n    cluster \"c\"\n}\n\ncluster \"c\" {",
+    );
+    let fs = MemorySource::new().with("estate.kdl", project);
+    let compiled = virtplan::compile(&fs);
+    assert!(!compiled.diags.has_errors(), "{:#?}", compiled.diags.items);
+    let plan = serde_json::to_value(compiled.plan.expect("a plan")).expect("json");
+    let ora = plan["costs"]["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["license"] == "ora")
+        .unwrap()
+        .clone();
+    for alt in ora["alternatives"].as_array().unwrap() {
+        assert!(alt["infeasible"].is_null(), "{alt:#}");
+    }
+}
