@@ -22,14 +22,14 @@
 //! placement without rule prices, costs), so what it changes elsewhere, a
 //! host freed in the shared cluster for example, is in its figures. An
 //! alternative that leaves a VM unplaced or breaks `max-hosts` is reported
-//! as not feasible, with the reason.
+//! as not feasible, with the first error the stages report for it.
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::assess::assess;
 use crate::cost::{CostReport, Schedule, cost};
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, Severity};
 use crate::license::Metric;
 use crate::measure::Measurements;
 use crate::model::{Cluster, Id, Model, Scope, Verdict};
@@ -260,25 +260,14 @@ fn priced(
     license: &str,
     (kind, label, adopt): (AlternativeKind, String, String),
 ) -> Alternative {
-    let (placement, costs) = replan(model, what_if);
-    let unplaced: usize = placement.clusters.iter().map(|c| c.unplaced.len()).sum();
-    let infeasible = if unplaced > 0 {
-        Some(format!("{unplaced} VMs fit no host"))
-    } else {
-        // The placement lists only clusters with VMs: match them by name.
-        placement
-            .clusters
-            .iter()
-            .filter_map(|cp| Some((cp, model.clusters.iter().find(|c| c.name == cp.name)?)))
-            .find_map(|(cp, c)| match c.max_hosts {
-                Some(max) if cp.hosts.len() > max as usize => Some(format!(
-                    "cluster `{}` needs {} hosts, more than its max-hosts {max}",
-                    cp.name,
-                    cp.hosts.len()
-                )),
-                _ => None,
-            })
-    };
+    let (_, costs, diags) = replan(model, what_if);
+    // The stages own feasibility: the first error they report (a VM that
+    // fits no host, a broken `max-hosts`) says why.
+    let infeasible = diags
+        .items
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+        .map(|d| d.message.clone());
     Alternative {
         kind,
         label,
@@ -296,10 +285,9 @@ fn priced(
     }
 }
 
-/// A fresh plan of a changed model, without rule prices or what-ifs, and
-/// its costs. Its diagnostics are dropped: the alternative's feasibility is
-/// judged from the placement.
-pub(crate) fn replan(model: &Model, what_if: &WhatIf) -> (Placement, CostReport) {
+/// A fresh plan of a changed model, without rule prices or what-ifs, its
+/// costs, and the diagnostics of its assessment and placement.
+pub(crate) fn replan(model: &Model, what_if: &WhatIf) -> (Placement, CostReport, Diagnostics) {
     let mut diags = Diagnostics::default();
     let assessment = assess(model, what_if.measurements, &mut diags);
     let quiet = Options {
@@ -311,7 +299,7 @@ pub(crate) fn replan(model: &Model, what_if: &WhatIf) -> (Placement, CostReport)
     };
     let placement = place(model, &assessment, &quiet, &mut diags);
     let costs = cost(model, &assessment, &placement, what_if.schedule);
-    (placement, costs)
+    (placement, costs, diags)
 }
 
 /// What the fix-first servers would add once fixed: the project planned
@@ -362,7 +350,7 @@ pub fn once_fixed(
             "what-if: the fix-first reasons are fixed".to_string(),
         ));
     }
-    let (fixed, costs) = replan(&m, what_if);
+    let (fixed, costs, _) = replan(&m, what_if);
     let hosts_of = |p: &Placement, name: &str| {
         p.clusters
             .iter()

@@ -725,14 +725,6 @@ impl Refresh {
     }
 }
 
-/// Yearly cash flows: year 0 is minus the investment, each later year of
-/// the horizon the yearly saving.
-pub fn cash_flows(investment: f64, saving: f64, horizon: u32) -> Vec<f64> {
-    std::iter::once(-investment)
-        .chain(std::iter::repeat_n(saving, horizon as usize))
-        .collect()
-}
-
 /// The investment measures of a series of yearly cash flows, each with its
 /// convention. Year 0 is the investment, undiscounted; year y is discounted
 /// by (1 + rate)^y (end-of-year flows).
@@ -1017,6 +1009,14 @@ impl HostLicensing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Yearly cash flows: year 0 is minus the investment, each later year of
+    /// the horizon the yearly saving.
+    fn cash_flows(investment: f64, saving: f64, horizon: u32) -> Vec<f64> {
+        std::iter::once(-investment)
+            .chain(std::iter::repeat_n(saving, horizon as usize))
+            .collect()
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-6
