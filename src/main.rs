@@ -19,7 +19,7 @@ mod cli {
     pub mod report;
     pub mod sarif;
 }
-use cli::disk::DiskSource;
+use cli::disk::{DiskSource, ReadArgs};
 use cli::output;
 use cli::report::{ReportArgs, Reporter};
 
@@ -31,6 +31,8 @@ struct Cli {
     command: Command,
     #[command(flatten)]
     report: ReportArgs,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 #[derive(Subcommand)]
@@ -138,8 +140,9 @@ fn main() -> ExitCode {
         }
     };
     let reporter = Reporter::new(&cli.report);
+    let read = &cli.read;
     match cli.command {
-        Command::Check { dir } => check(&dir, &reporter),
+        Command::Check { dir } => check(&dir, read, &reporter),
         Command::Plan {
             dir,
             out,
@@ -158,6 +161,7 @@ fn main() -> ExitCode {
                 max_moves,
             },
             force,
+            read,
             &reporter,
         ),
         Command::Fmt { dir, check, diff } => {
@@ -166,9 +170,9 @@ fn main() -> ExitCode {
                 (true, false) => cli::fmt::Mode::Check,
                 (false, false) => cli::fmt::Mode::Write,
             };
-            cli::fmt::run(&dir, mode, &reporter)
+            cli::fmt::run(&dir, mode, read, &reporter)
         }
-        Command::Graph { dir, format } => cli::graph::run(&dir, format, &reporter),
+        Command::Graph { dir, format } => cli::graph::run(&dir, format, read, &reporter),
         Command::Completions { shell } => cli::manual::completions(&mut Cli::command(), shell),
         Command::Man { out } => cli::manual::man(Cli::command(), out.as_deref(), &reporter),
         Command::Init { dir, name } => cli::init::run(&dir, name.as_deref()),
@@ -176,7 +180,7 @@ fn main() -> ExitCode {
             print!("{}", virtplan::plan::json_schema());
             ExitCode::SUCCESS
         }
-        Command::Diff { old, new, format } => cli::diff::run(&old, &new, format, &reporter),
+        Command::Diff { old, new, format } => cli::diff::run(&old, &new, format, read, &reporter),
     }
 }
 
@@ -185,17 +189,17 @@ pub(crate) fn usage(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-pub(crate) fn project(dir: &Path) -> Result<DiskSource, ExitCode> {
+pub(crate) fn project(dir: &Path, read: &ReadArgs) -> Result<DiskSource, ExitCode> {
     if !dir.is_dir() {
         return Err(usage(&format!("`{}` is not a directory", dir.display())));
     }
-    Ok(DiskSource::new(dir))
+    Ok(read.project(dir))
 }
 
 /// `check` runs the whole compile, as `plan` does, and writes nothing: so it
 /// reports exactly the diagnostics `plan` would.
-fn check(dir: &Path, reporter: &Reporter) -> ExitCode {
-    let fs = match project(dir) {
+fn check(dir: &Path, read: &ReadArgs, reporter: &Reporter) -> ExitCode {
+    let fs = match project(dir, read) {
         Ok(fs) => fs,
         Err(code) => return code,
     };
@@ -228,10 +232,11 @@ fn plan(
     templates: Option<&Path>,
     against: Against,
     force: bool,
+    read: &ReadArgs,
     reporter: &Reporter,
 ) -> ExitCode {
     let previous = against.previous;
-    let fs = match project(dir) {
+    let fs = match project(dir, read) {
         Ok(fs) => fs,
         Err(code) => return code,
     };
@@ -273,7 +278,7 @@ fn plan(
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.ends_with(".j2") {
-                match std::fs::read_to_string(e.path()) {
+                match cli::disk::read_given(&e.path(), read.given_limit()) {
                     Ok(text) => {
                         overrides.insert(name, text);
                     }
@@ -287,7 +292,7 @@ fn plan(
         ..Default::default()
     };
     if let Some(path) = previous {
-        let text = match std::fs::read_to_string(path) {
+        let text = match cli::disk::read_given(path, read.given_limit()) {
             Ok(t) => t,
             Err(e) => return usage(&format!("cannot read `{}`: {e}", path.display())),
         };

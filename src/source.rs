@@ -189,8 +189,8 @@ impl ReadError {
                 "name a regular file; pipes, sockets and devices are never read"
             }
             ReadError::TooLarge { .. } => {
-                "check that this is the intended file; \
-                 a larger measurement export can be split and named with a glob"
+                "check that this is the intended file; raise the limit with \
+                 `--max-file-size`, or split a large measurement export and name the parts with a glob"
             }
         }
     }

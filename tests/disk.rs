@@ -65,12 +65,16 @@ struct Run {
     stderr: String,
 }
 
-/// Runs `virtplan check <dir>`, failing the test if it does not finish
-/// within a minute (a pipe opened for reading blocks until a writer comes).
+/// Runs `virtplan check <dir>`.
 fn check(dir: &Path) -> Run {
+    virtplan(&["check".as_ref(), dir.as_os_str()])
+}
+
+/// Runs `virtplan` with `args`, failing the test if it does not finish
+/// within a minute (a pipe opened for reading blocks until a writer comes).
+fn virtplan(args: &[&std::ffi::OsStr]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_virtplan"))
-        .arg("check")
-        .arg(dir)
+        .args(args)
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -81,7 +85,7 @@ fn check(dir: &Path) -> Run {
         if start.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("virtplan check did not finish within 60 s");
+            panic!("virtplan {args:?} did not finish within 60 s");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -209,6 +213,101 @@ fn a_kdl_file_over_the_size_limit_is_refused_before_reading() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn max_file_size_sets_the_limit_for_every_file_read() {
+    let tmp = TempDir::new("max-file-size");
+    tmp.write("proj/main.kdl", PROJECT);
+    // A 57-byte header and 6 rows of 35 bytes: 267 bytes.
+    let mut csv = String::from("timestamp,cpu_pct,mem_gib,disk_iops,disk_mb_s,net_mbit_s\n");
+    for hour in 0..6 {
+        csv.push_str(&format!("2026-03-02T{hour:02}:00:00Z,10,4,100,1,10\n"));
+    }
+    assert_eq!(csv.len(), 267);
+    tmp.write("proj/metrics/web01.csv", &csv);
+    let proj = tmp.0.join("proj");
+    let run = virtplan(&[
+        "check".as_ref(),
+        proj.as_os_str(),
+        "--max-file-size".as_ref(),
+        "266B".as_ref(),
+    ]);
+    assert!(
+        run.stderr
+            .contains("it holds 267 bytes, over the limit of 266 bytes"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("raise the limit with"),
+        "{}",
+        run.stderr
+    );
+    // One byte more and the same file is read: no refusal, no error.
+    let run = virtplan(&[
+        "check".as_ref(),
+        proj.as_os_str(),
+        "--max-file-size".as_ref(),
+        "267B".as_ref(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(!run.stderr.contains("over the limit"), "{}", run.stderr);
+    // The KDL files are held to it too: main.kdl is 165 bytes.
+    assert_eq!(PROJECT.len(), 165);
+    let run = virtplan(&[
+        "check".as_ref(),
+        proj.as_os_str(),
+        "--max-file-size".as_ref(),
+        "0.1KiB".as_ref(),
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot read `main.kdl`: it holds 165 bytes, over the limit of 102 bytes"),
+        "{}",
+        run.stderr
+    );
+    let run = virtplan(&[
+        "check".as_ref(),
+        proj.as_os_str(),
+        "--max-file-size".as_ref(),
+        "0B".as_ref(),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("at least 1 byte"), "{}", run.stderr);
+}
+
+#[test]
+fn a_pipe_named_as_a_previous_plan_or_a_diff_side_is_refused_without_blocking() {
+    let tmp = TempDir::new("given-fifo");
+    tmp.write("proj/main.kdl", PROJECT);
+    tmp.write(
+        "proj/metrics/web01.csv",
+        "timestamp,cpu_pct\n2026-03-02T00:00:00Z,10\n",
+    );
+    let fifo = tmp.0.join("plan.json");
+    let status = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success());
+    let proj = tmp.0.join("proj");
+    let out = tmp.0.join("out");
+    let run = virtplan(&[
+        "plan".as_ref(),
+        proj.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--previous".as_ref(),
+        fifo.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("named pipe"), "{}", run.stderr);
+    assert!(!out.exists(), "nothing is written");
+    let run = virtplan(&["diff".as_ref(), proj.as_os_str(), fifo.as_os_str()]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("named pipe"), "{}", run.stderr);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::cli::disk::ReadArgs;
 use crate::cli::report::Reporter;
 use std::process::ExitCode;
 
@@ -18,14 +19,17 @@ pub enum DiffFormat {
     Json,
 }
 
-/// The largest `plan.json` read (the realistic example's is under 1 MiB).
-const MAX_PLAN_BYTES: u64 = 256 << 20;
-
 /// The exit code when the plans differ.
 pub const CHANGED: u8 = 3;
 
-pub fn run(old: &Path, new: &Path, format: DiffFormat, reporter: &Reporter) -> ExitCode {
-    let sides = side(old, reporter).and_then(|o| Ok((o, side(new, reporter)?)));
+pub fn run(
+    old: &Path,
+    new: &Path,
+    format: DiffFormat,
+    read: &ReadArgs,
+    reporter: &Reporter,
+) -> ExitCode {
+    let sides = side(old, read, reporter).and_then(|o| Ok((o, side(new, read, reporter)?)));
     let (old, new) = match sides {
         Ok(sides) => sides,
         Err(message) => return crate::usage(&message),
@@ -47,9 +51,9 @@ pub fn run(old: &Path, new: &Path, format: DiffFormat, reporter: &Reporter) -> E
 
 /// One side: a project folder is compiled (its diagnostics go to stderr;
 /// errors make it bad input), a file is read as `plan.json`.
-fn side(path: &Path, reporter: &Reporter) -> Result<PlanView, String> {
+fn side(path: &Path, read: &ReadArgs, reporter: &Reporter) -> Result<PlanView, String> {
     if path.is_dir() {
-        let fs = crate::cli::disk::DiskSource::new(path);
+        let fs = read.project(path);
         let compiled = virtplan::compile(&fs);
         reporter.diagnostics(&compiled.diags, &compiled.sources, path);
         let (false, Some(plan)) = (compiled.diags.has_errors(), &compiled.plan) else {
@@ -60,22 +64,11 @@ fn side(path: &Path, reporter: &Reporter) -> Result<PlanView, String> {
         };
         return PlanView::from_plan(plan).map_err(|e| format!("`{}`: {e}", path.display()));
     }
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    if !meta.is_file() {
-        return Err(format!(
-            "`{}` is neither a plan.json nor a project folder",
+    let text = crate::cli::disk::read_given(path, read.given_limit()).map_err(|e| {
+        format!(
+            "`{}` is neither a project folder nor a readable plan.json: {e}",
             path.display()
-        ));
-    }
-    if meta.len() > MAX_PLAN_BYTES {
-        return Err(format!(
-            "`{}` is larger than {} MiB: not a plan.json",
-            path.display(),
-            MAX_PLAN_BYTES >> 20
-        ));
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        )
+    })?;
     PlanView::from_json(&text).map_err(|e| format!("`{}`: {e}", path.display()))
 }

@@ -8,7 +8,10 @@
 //! would block), the file is opened non-blocking and without following a
 //! last-moment link, and checked again on the open handle. Files over a
 //! size limit are refused: [`DiskSource::max_read`] for files read whole
-//! (KDL), [`DiskSource::max_stream`] for streamed ones (measurements).
+//! (KDL), [`DiskSource::max_stream`] for streamed ones (measurements);
+//! `--max-file-size` sets both. [`read_given`] reads a file the operator
+//! names on the command line (`--previous`, `--templates`) with the same
+//! checks, less the project root.
 //! Errors say what was refused, never what the file holds or where a link
 //! points.
 
@@ -20,10 +23,45 @@ use virtplan::source::{FileKind, FileSource, Listing, ReadError, SkipReason, Ski
 
 /// Default for [`DiskSource::max_read`]: 64 MiB, far above any KDL file.
 pub const DEFAULT_MAX_READ: u64 = 64 << 20;
+/// Default for [`read_given`]: 256 MiB, far above any plan.json or template.
+pub const DEFAULT_MAX_GIVEN: u64 = 256 << 20;
 /// Default for [`DiskSource::max_stream`]: 16 GiB of measurements per file.
 pub const DEFAULT_MAX_STREAM: u64 = 16 << 30;
 /// Folders deeper than this below the root are not listed.
 pub const MAX_DEPTH: usize = 16;
+
+/// The reading options of every command.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct ReadArgs {
+    /// Refuse any file over SIZE (`512MiB`, `2GB`). Default: 64 MiB for KDL files, 256 MiB
+    /// for plans and templates, 16 GiB for measurement files.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+}
+
+impl ReadArgs {
+    /// The project under `dir`, read with these limits.
+    pub fn project(&self, dir: &Path) -> DiskSource {
+        DiskSource::new(dir).with_max_file_size(self.max_file_size)
+    }
+    /// The limit for a file named on the command line ([`read_given`]).
+    pub fn given_limit(&self) -> u64 {
+        self.max_file_size.unwrap_or(DEFAULT_MAX_GIVEN)
+    }
+}
+
+/// `--max-file-size`: a size with its unit, at least one byte; a fraction
+/// of a byte is dropped (`1.5KiB` is 1536 bytes, `0.5B` is refused).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let bytes = virtplan::units::parse_bytes(text)?.0.floor();
+    if bytes < 1.0 {
+        return Err("the limit must be at least 1 byte".to_string());
+    }
+    if bytes >= u64::MAX as f64 {
+        return Err("the limit is too large".to_string());
+    }
+    Ok(bytes as u64)
+}
 
 /// Files under a directory on disk.
 pub struct DiskSource {
@@ -44,6 +82,19 @@ impl DiskSource {
             real_root: std::fs::canonicalize(root).ok(),
             max_read: DEFAULT_MAX_READ,
             max_stream: DEFAULT_MAX_STREAM,
+        }
+    }
+
+    /// The same source with every file over `limit` bytes refused, when a
+    /// limit is given (`--max-file-size`); the defaults otherwise.
+    pub fn with_max_file_size(self, limit: Option<u64>) -> DiskSource {
+        match limit {
+            Some(limit) => DiskSource {
+                max_read: limit,
+                max_stream: limit,
+                ..self
+            },
+            None => self,
         }
     }
 
@@ -228,6 +279,28 @@ fn link_target(real_root: &Path, link: &Path) -> Result<(), SkipReason> {
             kind: file_kind(&kind),
         })
     }
+}
+
+/// Reads a file named on the command line, outside the project (a previous
+/// plan, a template): only a regular file of at most `limit` bytes, in
+/// UTF-8. A named pipe would block the run; a huge file would exhaust memory.
+pub fn read_given(path: &Path, limit: u64) -> Result<String, ReadError> {
+    // The operator may name a link: it is resolved, and the file it names checked.
+    let real = std::fs::canonicalize(path).map_err(io_error)?;
+    check(&std::fs::metadata(&real).map_err(io_error)?, limit)?;
+    let file = open_no_block(&real).map_err(io_error)?;
+    check(&file.metadata().map_err(io_error)?, limit)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| ReadError::Io("it is not UTF-8 text".to_string()))
 }
 
 /// Refuses what is not a regular file or is over `limit` bytes.

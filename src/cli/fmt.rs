@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use virtplan::diag::Diagnostics;
 use virtplan::source::{FileSource, SourceMap};
 
+use super::disk::ReadArgs;
 use super::output;
 use super::report::Reporter;
 
@@ -33,8 +34,8 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
         .to_string()
 }
 
-pub fn run(dir: &Path, mode: Mode, reporter: &Reporter) -> ExitCode {
-    let fs = match crate::project(dir) {
+pub fn run(dir: &Path, mode: Mode, read: &ReadArgs, reporter: &Reporter) -> ExitCode {
+    let fs = match crate::project(dir, read) {
         Ok(fs) => fs,
         Err(code) => return code,
     };

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use virtplan::migrate::Runbook;
 
+use super::disk::ReadArgs;
 use super::report::Reporter;
 
 /// The graph's text format.
@@ -72,8 +73,8 @@ impl Graph {
 
 /// `virtplan graph DIR --format F`: compiles the project, reports its
 /// diagnostics, and prints the graph unless they fail the run.
-pub fn run(dir: &Path, format: GraphFormat, reporter: &Reporter) -> ExitCode {
-    let fs = match crate::project(dir) {
+pub fn run(dir: &Path, format: GraphFormat, read: &ReadArgs, reporter: &Reporter) -> ExitCode {
+    let fs = match crate::project(dir, read) {
         Ok(fs) => fs,
         Err(code) => return code,
     };
