@@ -136,6 +136,27 @@ fn checked_name(v: &str) -> Result<Value, Error> {
     }
 }
 
+/// A UTC time as the plan writes it ("2027-03-06T21:00:00Z"), as a plain
+/// YAML string: checked, so nothing in it can be templated. Not `!unsafe`,
+/// which ansible-core 2.19 reads as a datetime when the text looks like
+/// one, and a datetime does not compare with the clock's text.
+fn utc_time(v: &str) -> Result<Value, Error> {
+    let shape = "dddd-dd-ddTdd:dd:ddZ";
+    let fits = v.len() == shape.len()
+        && v.bytes().zip(shape.bytes()).all(|(c, s)| match s {
+            b'd' => c.is_ascii_digit(),
+            _ => c == s,
+        });
+    if fits {
+        Ok(safe(format!("\"{v}\"")))
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{v:?} is not a UTC time"),
+        ))
+    }
+}
+
 /// Renders the chosen outputs. `overrides` maps a template name to its text.
 pub fn emit(
     plan: &Plan,
@@ -494,6 +515,9 @@ pub struct AnsibleHost<'a> {
     pub memory_gib: Option<f64>,
     pub disk_gb: f64,
     pub window: Option<&'a str>,
+    /// The wave's window opening and go/no-go time in UTC, when dated.
+    pub opens_utc: Option<&'a str>,
+    pub go_no_go_utc: Option<&'a str>,
     pub stream: u32,
     pub start_minute: f64,
     pub downtime_minutes: f64,
@@ -547,6 +571,8 @@ pub fn ansible_hosts(plan: &Plan) -> Vec<AnsibleHost<'_>> {
                 memory_gib: a.map(|a| a.vm.memory_gib),
                 disk_gb: m.disk_gb,
                 window: wave.window.as_deref(),
+                opens_utc: wave.opens_utc.as_deref(),
+                go_no_go_utc: wave.go_no_go_utc.as_deref(),
                 stream: m.stream,
                 start_minute: m.start_minute,
                 downtime_minutes: m.downtime_minutes,
@@ -621,6 +647,10 @@ fn environment(fuel: u64) -> Result<Environment<'static>, String> {
     env.add_filter("yaml", |v: String| safe(yaml_unsafe(&v)));
     env.add_filter("quoted", |v: String| safe(yaml_string(&v)));
     env.add_filter("name", |v: String| checked_name(&v));
+    env.add_filter("utc", |v: Option<String>| match v {
+        Some(v) => utc_time(&v),
+        None => Ok(safe("null".to_string())),
+    });
     env.add_filter("file", |v: String| {
         file_part(&v)
             .map(|()| safe(v))
@@ -877,6 +907,21 @@ fn mermaid_node(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_times_are_checked_plain_strings() {
+        let ok = utc_time("2027-03-06T21:00:00Z").expect("a UTC time");
+        assert_eq!(ok.to_string(), "\"2027-03-06T21:00:00Z\"");
+        for bad in [
+            "2027-03-06T21:00:00",
+            "2027-03-06 21:00:00Z",
+            "2027-03-06T21:00:00Z\"",
+            "{{ x }}-03-06T21:00:00Z",
+            "2027-03-06T21:00:0٣Z",
+        ] {
+            assert!(utc_time(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn os_families() {

@@ -154,6 +154,11 @@ pub struct Wave {
     pub go_no_go: Option<String>,
     #[serde(serialize_with = "round::minutes_opt")]
     pub go_no_go_minute: Option<f64>,
+    /// When the window opens, and the go/no-go time, in UTC
+    /// ("2027-03-06T21:00:00Z"), for a dated migration only: the playbooks
+    /// refuse to start a conversion outside them.
+    pub opens_utc: Option<String>,
+    pub go_no_go_utc: Option<String>,
     pub rollback_triggers: Vec<String>,
     /// Minutes of link the wave's pre-copies take before its window.
     #[serde(serialize_with = "round::minutes")]
@@ -916,6 +921,8 @@ pub fn migrate(
     };
     let dated = mig.start.is_some();
     let moment = |m: f64| fmt_moment(m.round() as i64, dated, monday);
+    let offset = i64::from(model.project.utc_offset_minutes);
+    let utc = |m: f64| calendar::fmt_utc(m.round() as i64 - offset);
     let mut skipped_windows: Vec<(i64, Skipped)> = Vec::new();
     let mut skipped_seen: BTreeSet<i64> = BTreeSet::new();
     let mut next_slot = 0usize;
@@ -1159,6 +1166,8 @@ pub fn migrate(
             opens_iso: start_abs.map(fmt_iso),
             go_no_go: go.map(|g| moment(base + g)),
             go_no_go_minute: go,
+            opens_utc: start_abs.filter(|_| dated).map(|a| utc(a as f64)),
+            go_no_go_utc: go.filter(|_| dated).map(|g| utc(base + g)),
             rollback_triggers: triggers(&methods, go.map(|g| moment(base + g))),
             precopy_minutes: precopy,
             problems,

@@ -422,6 +422,113 @@ fn playbooks_run_confirm_roll_back_and_rerun() {
     assert!(!run.out.contains("CONVERTED bravo"), "{}", run.out);
 }
 
+/// A dated migration: conversions start only between the window's opening
+/// and the wave's go/no-go time, both in UTC, and check mode says when.
+#[test]
+fn conversions_start_only_in_the_waves_night() {
+    let Some(collections) = tools() else {
+        return;
+    };
+    // Saturday 2027-03-06, at UTC+01:00: the window "sat 22:00-sun 06:00"
+    // opens at 21:00 UTC and closes at 05:00 UTC on Sunday.
+    let dated = PROJECT
+        .replace(
+            "project \"e2e\"",
+            "project \"e2e\" {\n    timezone \"+01:00\"\n}",
+        )
+        .replace("migration {", "migration start=\"2027-03-06\" {");
+    let src = MemorySource::new().with("p.kdl", dated);
+    let plan = plan_of(&src);
+    let wave = &plan.runbook.waves[0];
+    assert_eq!(wave.opens_utc.as_deref(), Some("2027-03-06T21:00:00Z"));
+    // The go/no-go, local "Sun 2027-03-07 HH:MM", is an hour earlier in UTC.
+    let local = wave.go_no_go.as_deref().expect("a go/no-go time");
+    let clock = local.strip_prefix("Sun 2027-03-07 ").expect(local);
+    let (h, m) = clock.split_once(':').expect(clock);
+    let hour: u32 = h.parse().expect(h);
+    let go = format!("2027-03-07T{:02}:{m}:00Z", hour - 1);
+    assert_eq!(wave.go_no_go_utc.as_deref(), Some(go.as_str()));
+    let ansible = write_ansible("ansible-clock", &plan);
+    let root = ansible.parent().expect("root").to_path_buf();
+    let conv = converter();
+    // As JSON: a bare `key=2027-…Z` would reach Ansible as a datetime.
+    let at = |now: &str| format!(r#"{{"virtplan_now_utc": "{now}"}}"#);
+
+    // A minute before the window opens, and at the go/no-go: refused.
+    for now in ["2027-03-06T20:59:00Z", go.as_str()] {
+        let state = fresh_state(&root);
+        let run = play(
+            &collections,
+            &ansible,
+            &state,
+            &[&conv, ALL_CONFIRMED, &at(now)],
+            &[],
+            false,
+        );
+        assert!(!run.ok, "{now}: {}", run.out);
+        assert!(
+            run.out.contains(&format!("it is {now}, but wave 1 converts from 2027-03-06T21:00:00Z until its go/no-go at {go}")),
+            "{now}: {}",
+            run.out
+        );
+        assert_eq!(read(&state.join("converted.log")), "", "{now}");
+    }
+
+    // Check mode, in the afternoon: says when, converts nothing, fails nothing.
+    let state = fresh_state(&root);
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&conv, ALL_CONFIRMED, &at("2027-03-06T15:00:00Z")],
+        &[],
+        true,
+    );
+    assert!(run.ok, "{}", run.out);
+    assert!(
+        run.out.contains(&format!(
+            "from 2027-03-06T21:00:00Z until the go/no-go at {go} UTC"
+        )),
+        "{}",
+        run.out
+    );
+
+    // A rehearsal outside the night, said so explicitly: it runs.
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[
+            &conv,
+            ALL_CONFIRMED,
+            &at("2027-03-06T15:00:00Z"),
+            "virtplan_ignore_schedule=true",
+        ],
+        &[],
+        false,
+    );
+    assert!(run.ok, "{}", run.out);
+    assert_eq!(sorted_lines(&read(&state.join("converted.log"))).len(), 4);
+
+    // When the window opens: every server is converted.
+    let state = fresh_state(&root);
+    let run = play(
+        &collections,
+        &ansible,
+        &state,
+        &[&conv, ALL_CONFIRMED, &at("2027-03-06T21:00:00Z")],
+        &[],
+        false,
+    );
+    assert!(run.ok, "{}", run.out);
+    assert_eq!(
+        sorted_lines(&read(&state.join("converted.log"))).len(),
+        4,
+        "{}",
+        run.out
+    );
+}
+
 fn sorted_lines(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines.sort();

@@ -78,6 +78,16 @@ pub fn fmt_clock(minute: i64) -> String {
     format!("{:02}:{:02}", m / 60, m % 60)
 }
 
+/// "2027-03-06T21:05:00Z" of a minute in UTC: ISO 8601, which sorts as
+/// text in time order (the playbooks compare it with the clock).
+pub fn fmt_utc(minute: i64) -> String {
+    format!(
+        "{}T{}:00Z",
+        fmt_date(minute.div_euclid(DAY)),
+        fmt_clock(minute)
+    )
+}
+
 /// "Sat 2027-03-06 22:05" of a local minute; without a start date (the
 /// calendar is then only relative), "week 2 Sat 22:05", weeks counted from
 /// the Monday `origin` (a day) as week 1.
