@@ -155,13 +155,13 @@ fn main() -> ExitCode {
             &dir,
             &out,
             &format,
-            templates.as_deref(),
-            Against {
+            Given {
+                templates: templates.as_deref(),
                 previous: previous.as_deref(),
-                max_moves,
+                read,
             },
+            max_moves,
             force,
-            read,
             &reporter,
         ),
         Command::Fmt { dir, check, diff } => {
@@ -219,23 +219,28 @@ fn check(dir: &Path, read: &ReadArgs, reporter: &Reporter) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// A previous plan to re-plan against, and the bound on moves.
-struct Against<'a> {
+/// The files `plan` reads besides the project, and the limits they are read with.
+struct Given<'a> {
+    templates: Option<&'a Path>,
+    /// A previous plan to re-plan against.
     previous: Option<&'a Path>,
-    max_moves: Option<usize>,
+    read: &'a ReadArgs,
 }
 
 fn plan(
     dir: &Path,
     out: &Path,
     format: &[String],
-    templates: Option<&Path>,
-    against: Against,
+    given: Given,
+    max_moves: Option<usize>,
     force: bool,
-    read: &ReadArgs,
     reporter: &Reporter,
 ) -> ExitCode {
-    let previous = against.previous;
+    let Given {
+        templates,
+        previous,
+        read,
+    } = given;
     let fs = match project(dir, read) {
         Ok(fs) => fs,
         Err(code) => return code,
@@ -288,7 +293,7 @@ fn plan(
         }
     }
     let mut options = virtplan::place::Options {
-        max_moves: against.max_moves,
+        max_moves,
         ..Default::default()
     };
     if let Some(path) = previous {
