@@ -136,6 +136,69 @@ fn checked_name(v: &str) -> Result<Value, Error> {
     }
 }
 
+/// Markdown as markdownlint wants it: no run of blank lines outside fenced
+/// code (MD012; a template's empty loop or section leaves one), blank lines
+/// empty, an empty table cell as `| |` (MD060's compact style), and the
+/// text ending in one newline (MD047).
+fn tidy_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut fenced = false;
+    let mut after_blank = true;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        }
+        let blank = !fenced && line.trim().is_empty();
+        if blank && after_blank {
+            continue;
+        }
+        if blank {
+        } else if !fenced && line.starts_with('|') {
+            out.push_str(&compact_empty_cells(line));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+        after_blank = blank;
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// A table row with every cell of only spaces written `| |`; an escaped
+/// pipe (`\\|`) is cell text, not a border.
+fn compact_empty_cells(row: &str) -> String {
+    let mut cells: Vec<&str> = Vec::new();
+    let (mut start, mut escaped) = (0, false);
+    for (i, c) in row.char_indices() {
+        match c {
+            '|' if !escaped => {
+                cells.push(&row[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        escaped = c == '\\' && !escaped;
+    }
+    cells.push(&row[start..]);
+    let last = cells.len() - 1;
+    cells
+        .iter()
+        .enumerate()
+        .map(|(k, cell)| {
+            let inner = k > 0 && k < last;
+            if inner && !cell.is_empty() && cell.trim().is_empty() {
+                " "
+            } else {
+                cell
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
 /// A UTC time as the plan writes it ("2027-03-06T21:00:00Z"), as a plain
 /// YAML string: checked, so nothing in it can be templated. Not `!unsafe`,
 /// which ansible-core 2.19 reads as a datetime when the text looks like
@@ -187,7 +250,7 @@ pub fn emit(
             ("costs.md", "costs.md.j2"),
             ("runbook.md", "runbook.md.j2"),
         ] {
-            out.push((file.to_string(), render(tpl, ctx.clone())?));
+            out.push((file.to_string(), tidy_markdown(&render(tpl, ctx.clone())?)));
         }
     }
     if formats.markdown {
@@ -907,6 +970,15 @@ fn mermaid_node(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_is_tidied_outside_code_only() {
+        let text = "\n\n# T\n\n\n  \n| a |  |    |\n| b \\|  |\n```mermaid\na\n\n\n|  |\n```\n\n\n";
+        assert_eq!(
+            tidy_markdown(text),
+            "# T\n\n| a | | |\n| b \\|  |\n```mermaid\na\n\n\n|  |\n```\n"
+        );
+    }
 
     #[test]
     fn utc_times_are_checked_plain_strings() {
