@@ -37,6 +37,10 @@
 //! created or updated with `INSTA_UPDATE=always cargo test --test errors`;
 //! review the changes before keeping them. [`every_code_has_a_case`] keeps
 //! one case per code of `virtplan::diag::CODES`, except those in [`SKIPPED`].
+//! [`every_code_has_a_book_page`] keeps the book's page of each code (its
+//! meaning from the diagnostics chapter, its case and snapshot as the
+//! example) in step: `VIRTPLAN_UPDATE_BOOK=1 cargo test --test errors`
+//! rewrites the pages after a snapshot or a meaning changed.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -56,27 +60,27 @@ use virtplan::source::MemorySource;
 const SKIPPED: &[(&str, &str)] = &[
     (
         "virtplan::load::outside-project",
-        "needs a link on disk: tests/disk.rs",
+        "needs a link on disk (tested in tests/disk.rs)",
     ),
     (
         "virtplan::load::not-a-file",
-        "needs a pipe on disk: tests/disk.rs",
+        "needs a pipe on disk (tested in tests/disk.rs)",
     ),
     (
         "virtplan::load::too-large",
-        "needs the disk source's size limit: tests/disk.rs",
+        "needs a file over the disk source's size limit (tested in tests/disk.rs)",
     ),
     (
         "virtplan::load::skipped",
-        "needs a disk listing: tests/disk.rs",
+        "needs a disk listing (tested in tests/disk.rs)",
     ),
     (
         "virtplan::fmt::mixed-line-endings",
-        "only `fmt` produces it, not compiling; tests/fmt.rs covers it",
+        "is only produced by `fmt`, not by compiling (tested in tests/fmt.rs)",
     ),
     (
         "virtplan::fmt::refused",
-        "only `fmt` produces it, not compiling; the unit tests of src/fmt.rs cover it",
+        "is only produced by `fmt`, not by compiling (tested by the unit tests of src/fmt.rs)",
     ),
 ];
 
@@ -357,4 +361,168 @@ fn long_spans_are_cut_to_their_first_line() {
     );
     assert!(shown.contains("line 1"), "{shown}");
     assert!(!shown.contains("line 5\n"), "{shown}");
+}
+
+/// The book's page of a code: `book/src/diagnostics/<stage>-<kind>.md`.
+fn page_name(code: &str) -> String {
+    let short = code
+        .strip_prefix("virtplan::")
+        .expect("codes start with virtplan::");
+    format!("{}.md", short.replace("::", "-"))
+}
+
+/// The meaning of every code, from the table rows of the diagnostics
+/// chapter (`| [`code`](diagnostics/page.md) | meaning |`), its links made
+/// relative to the pages' folder.
+fn meanings(chapter: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in chapter.lines() {
+        let Some(rest) = line.strip_prefix("| [`") else {
+            continue;
+        };
+        let (code, rest) = rest.split_once("`](").expect("a linked code");
+        let (_, rest) = rest.split_once(") | ").expect("a link, then the meaning");
+        let meaning = rest.strip_suffix(" |").expect("a closed row");
+        let mut relinked = String::new();
+        let mut parts = meaning.split("](");
+        relinked.push_str(parts.next().unwrap_or(""));
+        for part in parts {
+            relinked.push_str("](");
+            if !part.starts_with("http") && !part.starts_with('#') {
+                relinked.push_str("../");
+            }
+            relinked.push_str(part);
+        }
+        out.push((code.to_string(), relinked));
+    }
+    out
+}
+
+/// A case's snapshot: its files (path, text) and the rendered diagnostics.
+fn snapshot_parts(case: &Case) -> (Vec<(String, String)>, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("errors__{}.snap", case.name));
+    let snap = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    // insta's header: `---`, its fields, `---`.
+    let body = snap.splitn(3, "---\n").nth(2).expect("an insta header");
+    let (files, rendered) = body
+        .split_once(&format!("{SEPARATOR}\n"))
+        .expect("the diagnostics separator");
+    let mut out = Vec::new();
+    let mut chunks = files.split("----- FILE ");
+    out.push((
+        case.files[0].0.clone(),
+        chunks.next().unwrap_or("").to_string(),
+    ));
+    for chunk in chunks {
+        let (path, text) = chunk.split_once('\n').unwrap_or((chunk, ""));
+        out.push((path.to_string(), text.to_string()));
+    }
+    (out, rendered.to_string())
+}
+
+/// The text of a code's page.
+fn page(code: &str, meaning: &str, case: Option<&Case>, skipped: Option<&str>) -> String {
+    let mut page = format!("# `{code}`\n\n{meaning}\n\n## Example\n\n");
+    match (case, skipped) {
+        (Some(case), _) => {
+            let (files, rendered) = snapshot_parts(case);
+            page.push_str("A project with this mistake:\n\n");
+            for (path, text) in files {
+                let text = text.trim_end_matches('\n');
+                let _ = write!(page, "`{path}`:\n\n```text\n{text}\n```\n\n");
+            }
+            let rendered = rendered.trim_end_matches('\n');
+            let _ = write!(
+                page,
+                "`virtplan check` prints:\n\n```text\n{rendered}\n```\n\n"
+            );
+            let _ = write!(
+                page,
+                "The example is the error case `tests/cases/errors/{}.kdl` of virtplan's tests.\n",
+                case.name
+            );
+        }
+        (None, Some(reason)) => {
+            let _ = writeln!(page, "No example is shown: this code {reason}.");
+        }
+        (None, None) => unreachable!("every code has a case or a reason (every_code_has_a_case)"),
+    }
+    let _ = write!(page, "\n[Every diagnostic code](../diagnostics.md#codes)\n");
+    page
+}
+
+/// Every code has its page in the book, generated from the diagnostics
+/// chapter's table and the code's error case (its files and what `check`
+/// prints), listed in SUMMARY.md; no page is left for a code that is gone.
+/// `VIRTPLAN_UPDATE_BOOK=1 cargo test --test errors` writes them.
+#[test]
+fn every_code_has_a_book_page() {
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let chapter = std::fs::read_to_string(book.join("diagnostics.md")).expect("diagnostics.md");
+    let meanings = meanings(&chapter);
+    let cases = read_cases();
+    let update = std::env::var_os("VIRTPLAN_UPDATE_BOOK").is_some();
+    let dir = book.join("diagnostics");
+    let mut problems = Vec::new();
+    let mut summary_lines = Vec::new();
+    for (code, _) in CODES {
+        let Some((_, meaning)) = meanings.iter().find(|(c, _)| c == code) else {
+            problems.push(format!("diagnostics.md has no row `| [`{code}`](…) | … |`"));
+            continue;
+        };
+        let case = cases.iter().find(|c| c.code == *code);
+        let skipped = SKIPPED.iter().find(|(c, _)| c == code).map(|(_, r)| *r);
+        let text = page(code, meaning, case, skipped);
+        let name = page_name(code);
+        summary_lines.push(format!("  - [`{code}`](diagnostics/{name})"));
+        let path = dir.join(&name);
+        if update {
+            std::fs::create_dir_all(&dir).expect("create book/src/diagnostics");
+            std::fs::write(&path, &text).expect("write a page");
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            problems.push(format!("book/src/diagnostics/{name} is missing or stale"));
+        }
+    }
+    for (code, _) in &meanings {
+        if !CODES.iter().any(|(c, _)| c == code) {
+            problems.push(format!(
+                "diagnostics.md lists `{code}`, which is not a code"
+            ));
+        }
+    }
+    for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+        let name = entry
+            .expect("an entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if !CODES.iter().any(|(c, _)| page_name(c) == name) {
+            problems.push(format!(
+                "book/src/diagnostics/{name} is the page of no code"
+            ));
+        }
+    }
+    let summary_path = book.join("SUMMARY.md");
+    let summary = std::fs::read_to_string(&summary_path).expect("SUMMARY.md");
+    let head = "- [Diagnostics](diagnostics.md)\n";
+    let (before, after) = summary.split_once(head).expect("a Diagnostics entry");
+    let rest: String = after
+        .lines()
+        .skip_while(|l| l.starts_with("  - [`virtplan::"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let listed = format!("{before}{head}{}\n{rest}", summary_lines.join("\n"));
+    if update {
+        std::fs::write(&summary_path, &listed).expect("write SUMMARY.md");
+    } else if summary != listed {
+        problems.push("SUMMARY.md does not list every code's page under Diagnostics".to_string());
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\n(VIRTPLAN_UPDATE_BOOK=1 cargo test --test errors every_code_has_a_book_page writes them)",
+        problems.join("\n")
+    );
 }
