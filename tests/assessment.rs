@@ -1730,3 +1730,35 @@ fn measurement_files_are_streamed_and_diagnostics_still_point_at_their_line() {
     assert_eq!((s.samples, s.rejected), (2, 1));
     close(s.demand.cpu_ghz_p, 12.0);
 }
+
+/// The worked example of the book's assessment chapter: the base estate's
+/// server (40 GHz, 64 GiB) on 3.0-GHz host cores, measured every hour for
+/// six days from Monday 00:00 at 20% CPU and 9.8 GiB. By hand:
+/// vCPUs ⌈8 × 1.3 ÷ 3.0⌉ = ⌈3.47⌉ = 4; memory ⌈9.8 × 1.3⌉ = ⌈12.74⌉ = 13 GiB;
+/// coverage 144/168 → ⌈4.29⌉ = 5, history 6 days < 7 → grade 4.
+#[test]
+fn the_books_worked_example() {
+    let mut csv = String::from("timestamp,cpu_pct,mem_gib\n");
+    for hour in 0..144 {
+        let (day, h) = (2 + hour / 24, hour % 24);
+        csv.push_str(&format!("2026-03-{day:02}T{h:02}:00:00Z,20,9.8\n"));
+    }
+    let c = Estate::new().measured("web01", "", &csv).compile();
+    let s = server(&c, "web01");
+    close(s.demand.cpu_ghz_p, 8.0);
+    assert_eq!(s.vm.vcpus, 4);
+    close(s.vm.memory_gib, 13.0);
+    close(s.coverage_pct, 144.0 / 168.0 * 100.0);
+    close(s.history_days, 6.0);
+    assert_eq!(s.confidence, 4);
+    let chapter = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/assessment.md"),
+    )
+    .expect("the chapter");
+    for claim in ["= **4**", "= **13 GiB**", "grade **4**"] {
+        assert!(
+            chapter.contains(claim),
+            "the chapter no longer says {claim}"
+        );
+    }
+}
