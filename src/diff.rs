@@ -199,6 +199,11 @@ impl PlanView {
         PlanView::from_value(json)
     }
 
+    /// The plan as its `plan.json` reads.
+    pub fn json(&self) -> &serde_json::Value {
+        &self.json
+    }
+
     fn from_value(json: serde_json::Value) -> Result<PlanView, InputError> {
         let format = json
             .get("format")
@@ -452,7 +457,13 @@ pub fn diff(old: &PlanView, new: &PlanView) -> PlanDiff {
         after: clusters.iter().map(|c| c.hosts.after).sum(),
     };
     let mut parts = Vec::new();
-    differing_parts("", &old.json, &new.json, 2, &mut parts);
+    differing_parts(
+        "",
+        &without_provenance(&old.json),
+        &without_provenance(&new.json),
+        2,
+        &mut parts,
+    );
     let mut d = PlanDiff {
         headline: String::new(),
         changed: !parts.is_empty(),
@@ -788,6 +799,24 @@ fn diagnostics(a: &View, b: &View) -> DiagnosticChanges {
         new: after.difference(&before).map(|d| (*d).clone()).collect(),
         resolved: before.difference(&after).map(|d| (*d).clone()).collect(),
     }
+}
+
+/// A plan without what says how it was made rather than what it is: each
+/// cluster's `replan` (which path a re-plan took). A folder planned
+/// against the old side always has one, the old plan mostly not.
+fn without_provenance(json: &serde_json::Value) -> serde_json::Value {
+    let mut json = json.clone();
+    if let Some(clusters) = json
+        .pointer_mut("/capacity/clusters")
+        .and_then(|c| c.as_array_mut())
+    {
+        for cluster in clusters {
+            if let Some(c) = cluster.as_object_mut() {
+                c.remove("replan");
+            }
+        }
+    }
+    json
 }
 
 /// The dotted paths, `depth` object levels deep, at which two JSON values

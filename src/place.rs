@@ -110,6 +110,8 @@ pub struct Failover {
     /// "simulated" (every scenario checked) or "empty-spares".
     pub method: String,
     pub scenarios: usize,
+    /// Hosts the failure check adds to a fresh packing of the VMs: what
+    /// `failures_to_tolerate` costs (the same on a re-plan).
     pub hosts_added: usize,
     pub worst_failed_hosts: Vec<String>,
     pub worst_host: Option<String>,
@@ -275,6 +277,11 @@ impl Previous {
     pub fn from_json(text: &str) -> Result<Previous, PreviousError> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| PreviousError::NotJson(e.to_string()))?;
+        Previous::from_value(&value)
+    }
+
+    /// [`Previous::from_json`] of a `plan.json` already parsed.
+    pub fn from_value(value: &serde_json::Value) -> Result<Previous, PreviousError> {
         let format = value
             .get("format")
             .filter(|f| f.is_number())
@@ -467,7 +474,11 @@ pub fn place(
             };
             rule_prices(model, cluster, hm, &vms, &with_all, budget)
         };
-        let failover = failover_report(&verdict, &names, &model.project.profile, cluster);
+        let mut failover = failover_report(&verdict, &names, &model.project.profile, cluster);
+        // What N+k costs in hosts is the fresh packing's answer, as in the
+        // rule prices: a re-plan kept on a previous placement that already
+        // survives failures adds none itself, yet the hosts are the same.
+        failover.hosts_added = fresh_verdict.hosts_added;
         let mut moves = moves(model, &problem, &sol, &names, options.previous.as_ref());
         if let (Some(p), Some(r)) = (prev, &replan) {
             give_reasons(

@@ -11,6 +11,8 @@ use virtplan::diff::{self, PlanView};
 use virtplan::model::Verdict;
 use virtplan::source::MemorySource;
 
+mod common;
+
 /// One cluster of hosts "h" (32 cores, 512 GiB, 10,000 EUR, nothing else
 /// costs anything), N+1, and every cost zero except administration: 10 h ×
 /// 100 EUR = 1,000 EUR a year per physical server, 0 per VM and per host.
@@ -412,4 +414,73 @@ fn amounts_are_rounded_to_cents_in_the_plan() {
     }
     // −15,000 less one week of a's administration (1,000 ÷ 52), in cents.
     assert_eq!(json["costs"]["npv"], -15019.23);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("list") {
+        let path = entry.expect("an entry").path();
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+/// Two folders of one project: the new side is planned against the old
+/// one, as `plan --previous` would, so one server added to the realistic
+/// example moves no existing VM in the diff, where a fresh plan of the new
+/// side puts some of them on other hosts.
+#[test]
+fn a_folder_is_planned_against_the_old_side() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = root.join("examples/realistic");
+    let head = scratch("replan").join("head");
+    copy_dir(&base, &head);
+    let app = head.join("servers/app.kdl");
+    let text = fs::read_to_string(&app).expect("servers/app.kdl");
+    fs::write(
+        &app,
+        format!("{text}\nserver \"app08\" class=\"app-dotnet\" {{\n    disk-used \"60GB\"\n}}\n"),
+    )
+    .expect("write");
+    let o = virtplan(&[
+        Path::new("diff"),
+        &base,
+        &head,
+        Path::new("--format"),
+        Path::new("json"),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(json["vms"]["added"][0]["server"], "app08");
+    assert_eq!(
+        json["vms"]["moved"].as_array().map(Vec::len),
+        Some(0),
+        "{json:#}"
+    );
+
+    // Planned fresh, the same head moves VMs: the re-plan is what kept them.
+    let assignments = |dir: &Path| {
+        let fs = common::files_under(dir)
+            .into_iter()
+            .fold(MemorySource::new(), |src, (path, bytes)| {
+                src.with(&path, bytes)
+            });
+        let plan = virtplan::compile(&fs).plan.expect("a plan");
+        serde_json::to_value(&plan).expect("json")["capacity"]["assignments"].clone()
+    };
+    let (before, after) = (assignments(&base), assignments(&head));
+    let moved = before
+        .as_object()
+        .expect("assignments")
+        .iter()
+        .filter(|(server, host)| after.get(server.as_str()).is_some_and(|h| h != *host))
+        .count();
+    assert!(
+        moved > 0,
+        "a fresh plan of the head moves nothing: the test shows nothing"
+    );
 }

@@ -439,9 +439,9 @@ fn page(code: &str, meaning: &str, case: Option<&Case>, skipped: Option<&str>) -
                 page,
                 "`virtplan check` prints:\n\n```text\n{rendered}\n```\n\n"
             );
-            let _ = write!(
+            let _ = writeln!(
                 page,
-                "The example is the error case `tests/cases/errors/{}.kdl` of virtplan's tests.\n",
+                "The example is the error case `tests/cases/errors/{}.kdl` of virtplan's tests.",
                 case.name
             );
         }

@@ -238,3 +238,117 @@ fn relative(link: &str) -> Option<(&str, &str)> {
     let path = path.split('?').next().unwrap_or(path);
     Some((path, anchor))
 }
+
+/// A fenced block of a book page: its info string and its lines.
+fn fenced(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut open: Option<(String, Vec<String>)> = None;
+    for line in text.lines() {
+        match (&mut open, line.strip_prefix("```")) {
+            (None, Some(info)) => open = Some((info.to_string(), Vec::new())),
+            (Some(_), Some("")) => out.extend(open.take()),
+            (Some((_, lines)), _) => lines.push(line.to_string()),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// Every ```` ```text excerpt=SOURCE ```` block of the book is, line by line,
+/// what virtplan writes today: `realistic/FILE` or `small/FILE` a file
+/// `plan` writes for that example, `diff` the review of the tutorial's
+/// change (its one ```` ```kdl ```` block added to the realistic example's
+/// `servers/app.kdl`).
+#[test]
+fn book_excerpts_are_what_virtplan_writes() {
+    let out = fresh("excerpts");
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    let mut planned = std::collections::BTreeMap::new();
+    let pages = std::fs::read_dir(root().join("book/src")).expect("book/src");
+    let mut pages: Vec<PathBuf> = pages.map(|e| e.expect("an entry").path()).collect();
+    pages.sort();
+    for page in pages
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+    {
+        let text = std::fs::read_to_string(page).expect("a page");
+        let blocks = fenced(&text);
+        for (info, lines) in &blocks {
+            let Some(source) = info.strip_prefix("text excerpt=") else {
+                continue;
+            };
+            let whole = match source {
+                "diff" => tutorial_diff(&out, &blocks),
+                _ => {
+                    let (example, file) = source.split_once('/').expect("EXAMPLE/FILE");
+                    let dir = planned.entry(example.to_string()).or_insert_with(|| {
+                        let dir = out.join(example);
+                        let run = virtplan(&[
+                            "plan".as_ref(),
+                            root().join("examples").join(example).as_os_str(),
+                            "--out".as_ref(),
+                            dir.as_os_str(),
+                        ]);
+                        assert!(
+                            run.status.success(),
+                            "{}",
+                            String::from_utf8_lossy(&run.stderr)
+                        );
+                        dir
+                    });
+                    std::fs::read_to_string(dir.join(file)).unwrap_or_default()
+                }
+            };
+            for line in lines {
+                checked += 1;
+                if !whole.lines().any(|l| l == line) {
+                    problems.push(format!("{}: {source} has no line {line:?}", page.display()));
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} excerpt lines");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `virtplan diff` of the realistic example against itself with the
+/// page's ```` ```kdl ```` block added to `servers/app.kdl`.
+fn tutorial_diff(out: &Path, blocks: &[(String, Vec<String>)]) -> String {
+    let added = blocks
+        .iter()
+        .find(|(info, _)| info == "kdl")
+        .map(|(_, lines)| lines.join("\n"))
+        .expect("the page adds a server in a kdl block");
+    let head = out.join("head");
+    let _ = std::fs::remove_dir_all(&head);
+    copy_dir(&root().join("examples/realistic"), &head);
+    let app = head.join("servers/app.kdl");
+    let text = std::fs::read_to_string(&app).expect("servers/app.kdl");
+    std::fs::write(&app, format!("{text}\n{added}\n")).expect("write servers/app.kdl");
+    let run = virtplan(&[
+        "diff".as_ref(),
+        root().join("examples/realistic").as_os_str(),
+        head.as_os_str(),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8(run.stdout).expect("UTF-8")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("list") {
+        let path = entry.expect("an entry").path();
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}

@@ -29,7 +29,9 @@ pub fn run(
     read: &ReadArgs,
     reporter: &Reporter,
 ) -> ExitCode {
-    let sides = side(old, read, reporter).and_then(|o| Ok((o, side(new, read, reporter)?)));
+    let sides = side(old, None, read, reporter)
+        .and_then(|o| Ok((side(new, Some(&o), read, reporter)?, o)))
+        .map(|(n, o)| (o, n));
     let (old, new) = match sides {
         Ok(sides) => sides,
         Err(message) => return crate::usage(&message),
@@ -50,11 +52,36 @@ pub fn run(
 }
 
 /// One side: a project folder is compiled (its diagnostics go to stderr;
-/// errors make it bad input), a file is read as `plan.json`.
-fn side(path: &Path, read: &ReadArgs, reporter: &Reporter) -> Result<PlanView, String> {
+/// errors make it bad input), a file is read as `plan.json`. The new side's
+/// folder is planned as `plan --previous` would against the old side, when
+/// both are the same project: VMs stay where they were unless the change
+/// needs them moved, so the diff shows the moves a re-plan would make, not
+/// those of a fresh plan.
+fn side(
+    path: &Path,
+    against: Option<&PlanView>,
+    read: &ReadArgs,
+    reporter: &Reporter,
+) -> Result<PlanView, String> {
     if path.is_dir() {
         let fs = read.project(path);
-        let compiled = virtplan::compile(&fs);
+        let mut options = virtplan::place::Options::default();
+        if let Some(old) = against
+            && let Ok(previous) = virtplan::place::Previous::from_value(old.json())
+        {
+            options.previous = Some(previous);
+        }
+        let mut compiled = virtplan::compile_with(&fs, &options);
+        if let (Some(previous), Some(model)) = (&options.previous, &compiled.model)
+            && previous.check_project(&model.project.name).is_err()
+        {
+            // Another project: nothing to stay in place against.
+            reporter.status(&format!(
+                "`{}` is another project than the old side: planned from scratch",
+                path.display()
+            ));
+            compiled = virtplan::compile(&fs);
+        }
         reporter.diagnostics(&compiled.diags, &compiled.sources, path);
         let (false, Some(plan)) = (compiled.diags.has_errors(), &compiled.plan) else {
             return Err(format!(
@@ -66,7 +93,7 @@ fn side(path: &Path, read: &ReadArgs, reporter: &Reporter) -> Result<PlanView, S
     }
     let text = crate::cli::disk::read_given(path, read.given_limit()).map_err(|e| {
         format!(
-            "`{}` is neither a project folder nor a readable plan.json: {e}",
+            "cannot read `{}`: {e} (a side is a project folder or a plan.json)",
             path.display()
         )
     })?;
