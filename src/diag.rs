@@ -308,6 +308,30 @@ pub const CODES: &[(&str, &str)] = &[
         "virtplan::fmt::refused",
         "fmt would have lost or changed something, so it left the file as it was",
     ),
+    (
+        "virtplan::import::column",
+        "an inventory export lacks a column the import needs, or reads two as one field",
+    ),
+    (
+        "virtplan::import::value",
+        "a row of an inventory export holds a value the import cannot read",
+    ),
+    (
+        "virtplan::import::renamed",
+        "an exported name is not a valid name and is imported in a valid form",
+    ),
+    (
+        "virtplan::import::duplicate",
+        "an inventory export names one server twice",
+    ),
+    (
+        "virtplan::import::hand-written",
+        "the import would replace a file it did not write",
+    ),
+    (
+        "virtplan::import::gone",
+        "servers of an earlier import are no longer in the export",
+    ),
 ];
 
 /// Options for [`render`].

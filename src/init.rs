@@ -25,7 +25,7 @@ pub fn files(name: &str) -> Vec<(&'static str, String)> {
 
 /// `text` as a quoted KDL string: `"` and `\` escaped, control characters
 /// as `\u{…}`.
-fn kdl_string(text: &str) -> String {
+pub(crate) fn kdl_string(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {
@@ -37,6 +37,13 @@ fn kdl_string(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// `text` fit for a `//` comment: one line, control characters as spaces.
+pub(crate) fn kdl_comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 #[cfg(test)]

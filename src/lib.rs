@@ -26,6 +26,7 @@ pub mod emit;
 pub mod fmt;
 pub mod import;
 pub mod init;
+pub mod inventory;
 pub mod kdl_schema;
 pub mod license;
 pub mod load;

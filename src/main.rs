@@ -14,6 +14,7 @@ mod cli {
     pub mod fmt;
     pub mod graph;
     pub mod init;
+    pub mod inventory;
     pub mod manual;
     pub mod output;
     pub mod report;
@@ -78,6 +79,11 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Bring an estate in from what the team already has.
+    Import {
+        #[command(subcommand)]
+        what: Import,
+    },
     /// Print the JSON Schema of plan.json.
     Schema,
     /// Compare two plans: what a change does (exit 0: no change, 3: changed, 2: bad input).
@@ -119,6 +125,27 @@ enum Command {
         /// Write `virtplan.1` and `virtplan-COMMAND.1` into this folder.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Import {
+    /// Write `server` nodes from an inventory export (CSV) into a folder of the project.
+    ///
+    /// The files carry a header saying they are generated; importing again replaces them,
+    /// reports servers no longer in the export, and never touches a hand-written file.
+    Inventory {
+        /// The export: a CSV file.
+        file: PathBuf,
+        /// Its layout.
+        #[arg(long, value_enum)]
+        format: cli::inventory::InventoryFormat,
+        /// Read a column of the generic format as a field (repeatable): `--map "CPU Count=cores"`.
+        #[arg(long = "map", value_name = "COLUMN=FIELD", value_parser = cli::inventory::parse_map)]
+        map: Vec<(String, virtplan::inventory::Field)>,
+        /// The folder to write into, inside the project (created if missing).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -180,6 +207,15 @@ fn main() -> ExitCode {
             print!("{}", virtplan::plan::json_schema());
             ExitCode::SUCCESS
         }
+        Command::Import {
+            what:
+                Import::Inventory {
+                    file,
+                    format,
+                    map,
+                    out,
+                },
+        } => cli::inventory::run(&file, format, &map, &out, read, &reporter),
         Command::Diff { old, new, format } => cli::diff::run(&old, &new, format, read, &reporter),
     }
 }

@@ -82,6 +82,30 @@ const SKIPPED: &[(&str, &str)] = &[
         "virtplan::fmt::refused",
         "is only produced by `fmt`, not by compiling (tested by the unit tests of src/fmt.rs)",
     ),
+    (
+        "virtplan::import::column",
+        "is only produced by `import inventory`, not by compiling (tested in tests/inventory.rs)",
+    ),
+    (
+        "virtplan::import::value",
+        "is only produced by `import inventory`, not by compiling (tested in tests/inventory.rs)",
+    ),
+    (
+        "virtplan::import::renamed",
+        "is only produced by `import inventory`, not by compiling (tested in tests/inventory.rs)",
+    ),
+    (
+        "virtplan::import::duplicate",
+        "is only produced by `import inventory`, not by compiling (tested in tests/inventory.rs)",
+    ),
+    (
+        "virtplan::import::hand-written",
+        "is only produced by `import inventory`, not by compiling (tested in tests/inventory.rs)",
+    ),
+    (
+        "virtplan::import::gone",
+        "is only produced by `import inventory`, not by compiling (tested in tests/inventory.rs)",
+    ),
 ];
 
 /// The warning of a project without a `costs` node.

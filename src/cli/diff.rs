@@ -76,7 +76,7 @@ fn side(
             && previous.check_project(&model.project.name).is_err()
         {
             // Another project: nothing to stay in place against.
-            reporter.status(&format!(
+            reporter.note(&format!(
                 "`{}` is another project than the old side: planned from scratch",
                 path.display()
             ));

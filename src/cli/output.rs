@@ -760,6 +760,25 @@ fn swap(
     Ok(())
 }
 
+/// Writes `bytes` to `path`: a file that exists is replaced as
+/// [`replace_file`] does; a new one is written under a temporary name in
+/// the same folder, synced, and renamed into place, so that no reader ever
+/// sees half of it.
+pub fn write_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    if fs::symlink_metadata(path).is_ok() {
+        return replace_file(ops, path, bytes);
+    }
+    let Some(name) = path.file_name() else {
+        return Err(OutputError::Special(path.into()));
+    };
+    let temp = path.with_file_name(format!(".{}.virtplan-tmp", name.to_string_lossy()));
+    if fs::symlink_metadata(&temp).is_ok() {
+        ops.remove_file(&temp).map_err(io_err("remove", &temp))?;
+    }
+    new_file(ops, &temp, bytes)?;
+    ops.rename(&temp, path).map_err(io_err("rename", path))
+}
+
 /// Replaces the regular file `path` with `bytes` through a temporary file in
 /// the same folder (synced, then renamed over it), keeping its permissions
 /// and its owner. Refuses a symlink.

@@ -205,6 +205,14 @@ impl Reporter {
         }
     }
 
+    /// A note on standard error, whatever the format (standard output may
+    /// carry the command's own output, a diff); nowhere with `--quiet`.
+    pub fn note(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("note: {line}");
+        }
+    }
+
     /// Whether standard output is free for command output (a diff, a
     /// graph): not when it carries JSON or SARIF diagnostics.
     pub fn stdout_is_free(&self) -> bool {
