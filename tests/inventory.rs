@@ -46,11 +46,7 @@ fn project(dir: &Path) {
     assert!(o.status.success(), "{}", stderr(&o));
     let path = dir.join("proj/project.kdl");
     let text = read(&path);
-    std::fs::write(
-        path,
-        format!("{text}\ninclude \"servers/*.kdl\"\n"),
-    )
-    .expect("write");
+    std::fs::write(path, format!("{text}\ninclude \"servers/*.kdl\"\n")).expect("write");
 }
 
 const GENERIC: &str = "\
