@@ -220,6 +220,10 @@ pub const CODES: &[(&str, &str)] = &[
         "a measurement column virtplan does not use",
     ),
     (
+        "virtplan::metrics::time-zone",
+        "a perfmon file was written in another time zone than the project's",
+    ),
+    (
         "virtplan::metrics::unknown-server",
         "measurements for a server not in the inventory",
     ),

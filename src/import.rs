@@ -383,7 +383,8 @@ impl Format {
     /// with `# hostname;`; anything else is read as virtplan's CSV.
     pub fn sniff(first_line: &str) -> Format {
         let line = first_line.trim_start_matches('\u{feff}').trim_start();
-        if line.starts_with("\"(PDH-CSV") {
+        // A spreadsheet that re-saves perfmon's CSV may drop the quotes.
+        if line.starts_with("\"(PDH-CSV") || line.starts_with("(PDH-CSV") {
             Format::Perfmon
         } else if line.starts_with("# hostname;") {
             Format::Sadf
@@ -1064,6 +1065,10 @@ mod tests {
         assert_eq!(
             Format::sniff("# hostname;interval;timestamp;CPU;%user"),
             Format::Sadf
+        );
+        assert_eq!(
+            Format::sniff("(PDH-CSV 4.0) (W. Europe Standard Time)(-60);x"),
+            Format::Perfmon
         );
         assert_eq!(Format::sniff("timestamp,server,cpu_pct"), Format::Virtplan);
         for f in Format::ALL {

@@ -409,7 +409,7 @@ pub fn place(
         // A previous plan: the fewest hosts, then the fewest moves, among
         // the re-plans built on it and the fresh plan, within `max_moves`.
         let prev = options.previous.as_ref();
-        let (mut sol, verdict, replan) = match prev {
+        let (mut sol, mut verdict, replan) = match prev {
             Some(p) => {
                 let mut cands: Vec<(Replan, Solution, failover::Verdict)> =
                     previous_solution(model, cluster, &problem, p, budget)
@@ -462,6 +462,15 @@ pub fn place(
             &mut sol,
             options.previous.as_ref(),
         );
+        // Naming put the hosts in name order: the worst failure scenario is
+        // found again in that order, so that its host indices match the
+        // names and a tie goes to the first name, however the placement was
+        // reached (a fresh packing or a kept previous one).
+        if verdict.worst.is_some() {
+            verdict.worst = failover::check(&problem, &sol, all_on.failures)
+                .ok()
+                .flatten();
+        }
         let lower_bound = lower_bound(&problem, all_on.failures);
         let baselines = baselines(model, cluster, hm, &vms, &all_on, &problem);
         let rule_prices = if options.skip_rule_prices {

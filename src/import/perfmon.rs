@@ -23,10 +23,16 @@
 //!   bytes × 8 / 1e6. A missing sample of one interface makes the sum
 //!   missing, so a row never under-counts.
 //!
-//! Any other counter is ignored with one warning per column. The time zone
-//! in the header is not used: the project's time zone interprets every
-//! local time, as it does for the other formats (the header gives only the
-//! standard bias of the writer's zone, without daylight saving time).
+//! Any other counter is ignored, with one warning for them all. The project's
+//! time zone interprets every local time, as it does for the other formats:
+//! the header gives only the standard bias of the writer's zone, without its
+//! daylight-saving rule. When that bias is not the project's offset, a
+//! warning (`virtplan::metrics::time-zone`) says so.
+//!
+//! A file re-saved by a spreadsheet in a locale such as German is read too:
+//! `;` separates the fields (found from the header), a comma is the decimal
+//! mark with dots grouping thousands, and times read `DD.MM.YYYY HH:MM[:SS]`.
+//! A value that could be either (`1.234`) is refused with its row.
 //!
 //! The host in each counter path names the server when the file comes from
 //! a project-level glob; when the file belongs to one server, every counter
@@ -56,7 +62,16 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
         None => (0, header),
     };
     let hstart = hstart + bom;
-    let cells = split_fields(header);
+    let sep = separator(header);
+    let cells = split_fields(header, sep);
+    if let Some(first) = cells.first() {
+        check_zone(
+            &first.text,
+            local(hstart + first.start, hstart + first.end),
+            ctx,
+            &mut out,
+        );
+    }
     let mut unknown: BTreeMap<String, Span> = BTreeMap::new();
     let columns = Columns::from_header(&cells, hstart, ctx, &mut out, &mut unknown);
     if columns.used.is_empty() {
@@ -87,7 +102,7 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
     let offset = i64::from(ctx.model.project.utc_offset_minutes) * 60;
     for (start, line) in lines {
         let span = local(start, start + line.len());
-        let fields = split_fields(line);
+        let fields = split_fields(line, sep);
         if fields.len() != cells.len() {
             reject(
                 &mut out,
@@ -101,7 +116,7 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
                     ),
                 )
                 .at(span, "malformed row")
-                .help("every row has one quoted value per header column, separated by commas"),
+                .help("every row has one value per header column, separated as the header is"),
             );
             continue;
         }
@@ -115,13 +130,13 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
                     format!("`{stamp}` is not a timestamp"),
                 )
                 .at(span, "bad timestamp")
-                .help("perfmon rows start with the local time as MM/DD/YYYY HH:MM:SS.fff"),
+                .help("perfmon rows start with the local time as MM/DD/YYYY HH:MM:SS.fff (DD.MM.YYYY HH:MM:SS once re-saved by a German Excel)"),
             );
             continue;
         };
         let ts = ts - offset;
         for &id in &servers {
-            match columns.row(id, &fields, &cells, ctx) {
+            match columns.row(id, &fields, &cells, sep, ctx) {
                 Ok(row) if row.iter().all(|v| v.is_nan()) => {}
                 Ok(row) => out.row(id, ts, row, span),
                 Err(reason) => out.row_problem(
@@ -179,7 +194,7 @@ struct Field {
 
 /// Splits a comma-separated line into fields, honouring double quotes
 /// (`""` inside a quoted field is one quote), with each field's byte range.
-fn split_fields(line: &str) -> Vec<Field> {
+fn split_fields(line: &str, sep: char) -> Vec<Field> {
     let mut fields = Vec::new();
     let mut text = String::new();
     let mut start = 0;
@@ -192,7 +207,7 @@ fn split_fields(line: &str) -> Vec<Field> {
                 chars.next();
             }
             '"' => quoted = !quoted,
-            ',' if !quoted => {
+            c if c == sep && !quoted => {
                 fields.push(Field {
                     text: std::mem::take(&mut text),
                     start,
@@ -417,6 +432,7 @@ impl Columns {
         id: Id,
         fields: &[Field],
         cells: &[Field],
+        sep: char,
         ctx: &Context,
     ) -> Result<[f64; 5], String> {
         let Some(server) = ctx.model.servers.get(id) else {
@@ -431,7 +447,7 @@ impl Columns {
         for u in self.used.iter().filter(|u| u.server == id) {
             let raw = fields.get(u.index).map_or("", |f| f.text.trim());
             let column = cells.get(u.index).map_or("", |c| c.text.trim());
-            let Some(v) = value(raw, column)? else {
+            let Some(v) = value(raw, column, sep)? else {
                 net_missing |= u.counter == Counter::NetBytes;
                 continue;
             };
@@ -460,12 +476,102 @@ impl Columns {
 }
 
 /// A counter value: `None` for a blank (a sample relog did not take), or
-/// why it is not a measurement.
-fn value(raw: &str, column: &str) -> Result<Option<f64>, String> {
+/// why it is not a measurement. In a `;`-separated file (a perfmon CSV
+/// re-saved by a spreadsheet in a locale such as German) a comma is the
+/// decimal mark and dots before it group thousands (`1.234,5`); a value
+/// with dots and no comma that could be either (`1.234`) is refused.
+fn value(raw: &str, column: &str, sep: char) -> Result<Option<f64>, String> {
     if raw.is_empty() {
         return Ok(None);
     }
-    super::measured_value(raw, &format!("counter `{column}`")).map(Some)
+    let what = format!("counter `{column}`");
+    if sep == ';' && raw.contains('.') {
+        let (int, frac) = raw.split_once(',').unwrap_or((raw, ""));
+        let mut groups = int.split('.');
+        let head = groups.next().unwrap_or("");
+        let grouped = !head.is_empty()
+            && head.len() <= 3
+            && head.bytes().all(|b| b.is_ascii_digit())
+            && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+        if raw.contains(',') {
+            if !grouped {
+                return Err(format!("`{raw}` in {what} is not a number"));
+            }
+            let plain = format!("{}.{frac}", int.replace('.', ""));
+            return super::measured_value(&plain, &what).map(Some);
+        }
+        if grouped {
+            return Err(format!(
+                "`{raw}` in {what} could be {} with a decimal point or {} with a thousands separator",
+                raw,
+                raw.replace('.', "")
+            ));
+        }
+    }
+    super::measured_value(raw, &what).map(Some)
+}
+
+/// The field separator of a perfmon file, from its header: `;` when a
+/// spreadsheet re-saved it so (more `;` than `,` outside quotes), else `,`.
+fn separator(header: &str) -> char {
+    let (mut commas, mut semicolons, mut quoted) = (0, 0, false);
+    for c in header.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => commas += 1,
+            ';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > commas { ';' } else { ',' }
+}
+
+/// The writer's time zone in the header's first cell, `(PDH-CSV 4.0) (W.
+/// Europe Standard Time)(-60)`: its name and Windows bias in minutes
+/// (UTC = local + bias). A warning when the bias is not the project's
+/// offset: the times are read in the project's zone, since the header
+/// gives no daylight-saving rule to read them in the writer's.
+fn check_zone(cell: &str, span: Span, ctx: &Context, out: &mut Imported) {
+    let Some((zone, bias)) = zone_of(cell) else {
+        return;
+    };
+    let writer = -bias;
+    let project = ctx.model.project.utc_offset_minutes;
+    if writer == project {
+        return;
+    }
+    out.report(
+        Diagnostic::warning(
+            "virtplan::metrics::time-zone",
+            format!(
+                "the file was written in `{zone}` (UTC{} in standard time), but the project's time zone is UTC{}: its times are read as the project's",
+                offset_text(writer),
+                offset_text(project)
+            ),
+        )
+        .at(span, "the writer's zone")
+        .help(format!(
+            "if the logging machine ran in that zone, set the project's `timezone \"{}\"`, or log the counters on a machine in the project's zone",
+            offset_text(writer)
+        )),
+    );
+}
+
+/// `(W. Europe Standard Time)(-60)` at the end of the first header cell.
+fn zone_of(cell: &str) -> Option<(&str, i32)> {
+    let rest = cell.trim().strip_suffix(')')?;
+    let (rest, bias) = rest.rsplit_once('(')?;
+    let bias: i32 = bias.trim().parse().ok()?;
+    let zone = rest.trim_end().strip_suffix(')')?;
+    let (_, zone) = zone.rsplit_once('(')?;
+    (bias.abs() <= 14 * 60).then_some((zone, bias))
+}
+
+/// `+01:00` of an offset in minutes east of UTC.
+fn offset_text(minutes: i32) -> String {
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let m = minutes.unsigned_abs();
+    format!("{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
 /// Counts a row problem once, for the first server of the file, and
@@ -478,9 +584,14 @@ fn reject(out: &mut Imported, servers: &[Id], d: Diagnostic) {
 }
 
 /// Parses perfmon's local time `MM/DD/YYYY HH:MM:SS.fff` (the fraction is
-/// optional) into seconds since the epoch as if the time were UTC.
+/// optional) into seconds since the epoch as if the time were UTC. A file
+/// re-saved by a German spreadsheet has `DD.MM.YYYY HH:MM[:SS[,fff]]`: the
+/// dots say the day comes first.
 fn parse_local_time(s: &str) -> Option<i64> {
     let (date, time) = s.trim().split_once(' ')?;
+    if date.contains('.') {
+        return parse_dotted_time(date, time.trim());
+    }
     let number = |part: &str| {
         if part.len() <= 4 {
             digits(part, 0..part.len())
@@ -496,6 +607,31 @@ fn parse_local_time(s: &str) -> Option<i64> {
     let mut t = hms.split(':');
     let (h, mi, se) = (number(t.next()?)?, number(t.next()?)?, number(t.next()?)?);
     if d.next().is_some() || t.next().is_some() {
+        return None;
+    }
+    civil_to_unix(y, mo, day, h, mi, se)
+}
+
+/// `DD.MM.YYYY` and `HH:MM[:SS[,fff]]`.
+fn parse_dotted_time(date: &str, time: &str) -> Option<i64> {
+    let number = |part: &str| {
+        if !part.is_empty() && part.len() <= 4 {
+            digits(part, 0..part.len())
+        } else {
+            None
+        }
+    };
+    let mut d = date.split('.');
+    let (day, mo, y) = (number(d.next()?)?, number(d.next()?)?, number(d.next()?)?);
+    let (hms, fraction) = time.split_once([',', '.']).unwrap_or((time, "0"));
+    digits(fraction, 0..fraction.len())?;
+    let mut t = hms.split(':');
+    let (h, mi) = (number(t.next()?)?, number(t.next()?)?);
+    let se = match t.next() {
+        Some(s) => number(s)?,
+        None => 0,
+    };
+    if d.next().is_some() || t.next().is_some() || y < 1000 {
         return None;
     }
     civil_to_unix(y, mo, day, h, mi, se)
@@ -673,6 +809,71 @@ mod tests {
     }
 
     #[test]
+    fn a_german_spreadsheet_resave_is_read() {
+        // `;` fields without quotes, day-first dotted dates without
+        // seconds, decimal commas and dots grouping thousands. At UTC+01:00,
+        // 09:00 local is T0. web01: 20 GHz, 16 GiB.
+        let m = model("+01:00");
+        let text = "(PDH-CSV 4.0) (W. Europe Standard Time)(-60);\\\\WEB01\\Processor(_Total)\\% Processor Time;\\\\WEB01\\Memory\\Available MBytes\n\
+02.03.2026 09:00;12,5;1.024,5\n\
+02.03.2026 09:10:00;25;8192\n\
+02.03.2026 09:20;25;1.024\n";
+        let got = read_as(&m, Some("web01"), text);
+        let s = &got.series[&id(&m, "web01")];
+        assert_eq!(s.times, vec![T0, T0 + 600]);
+        assert!(
+            close(&s.values[0], &[0.125 * 20.0, 5.0]),
+            "{:?}",
+            s.values[0]
+        );
+        assert!(
+            close(&s.values[1], &[16.0 - 1024.5 / 1024.0, 8.0]),
+            "{:?}",
+            s.values[1]
+        );
+        // `1.024` could be either: the row is refused, and says why.
+        assert_eq!(s.rejected, 1);
+        assert!(
+            got.diags
+                .iter()
+                .any(|d| d.message.contains("`1.024` in counter")
+                    && d.message
+                        .contains("could be 1.024 with a decimal point or 1024")),
+            "{:?}",
+            got.diags
+        );
+        assert_eq!(codes(&got), ["virtplan::metrics::row"]);
+    }
+
+    #[test]
+    fn the_writers_time_zone_is_compared_with_the_projects() {
+        let text = |zone: &str| {
+            format!(
+                "\"(PDH-CSV 4.0) {zone}\",\"\\\\WEB01\\Processor(_Total)\\% Processor Time\"\n\"03/02/2026 09:00:00.000\",\"10\"\n"
+            )
+        };
+        // W. Europe's bias -60 is UTC+01:00: the project's zone, no warning.
+        let m = model("+01:00");
+        let got = read_as(&m, Some("web01"), &text("(W. Europe Standard Time)(-60)"));
+        assert!(codes(&got).is_empty(), "{:?}", got.diags);
+        // Eastern Standard Time, bias 300: UTC-05:00, not the project's.
+        let got = read_as(&m, Some("web01"), &text("(Eastern Standard Time)(300)"));
+        assert_eq!(codes(&got), ["virtplan::metrics::time-zone"]);
+        assert!(got.diags[0].message.contains("`Eastern Standard Time` (UTC-05:00 in standard time), but the project's time zone is UTC+01:00"));
+        // The times are read in the project's zone all the same.
+        assert_eq!(got.series[&id(&m, "web01")].times, vec![T0]);
+        // A header without a zone says nothing.
+        let got = read_as(&m, Some("web01"), &text(""));
+        assert!(codes(&got).is_empty(), "{:?}", got.diags);
+        assert_eq!(zone_of("(PDH-CSV 4.0) (UTC)(0)"), Some(("UTC", 0)));
+        assert_eq!(
+            zone_of("(PDH-CSV 4.0) (India Standard Time)(-330)"),
+            Some(("India Standard Time", -330))
+        );
+        assert_eq!(offset_text(330), "+05:30");
+    }
+
+    #[test]
     fn header_problems() {
         let m = model("UTC");
         let empty = read_as(&m, Some("web01"), "");
@@ -746,7 +947,7 @@ mod tests {
         );
         assert_eq!(parse_path("Memory"), None);
         assert_eq!(parse_path("\\\\HOST"), None);
-        let f = split_fields(r#""a,b","c""d", x"#);
+        let f = split_fields(r#""a,b","c""d", x"#, ',');
         let texts: Vec<&str> = f.iter().map(|f| f.text.as_str()).collect();
         assert_eq!(texts, vec!["a,b", "c\"d", " x"]);
         assert_eq!((f[1].start, f[1].end), (6, 12));
