@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::measure::{self, Measured, Measurements, RESOURCES, Resource};
-use crate::model::{Criticality, HostModel, Id, Model, Scope, Verdict};
+use crate::model::{Criticality, HostModel, Id, MemoryRule, Model, Scope, Verdict};
 use crate::round;
 use crate::units::{GIB, num};
 
@@ -317,8 +317,20 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         let vcpus =
             ((cpu_p * cpu_headroom / host_core_ghz - 1e-9).ceil() as u32).max(sizing.min_vcpus);
         let gran = sizing.memory_granularity.0 / GIB;
-        let memory_gib =
-            ((mem_peak * mem_headroom / gran - 1e-9).ceil() * gran).max(sizing.min_memory.gib());
+        // A role that holds its memory on purpose: its rule, not the peak.
+        let held = model.project.memory_by_role.iter().find_map(|m| {
+            server
+                .roles
+                .iter()
+                .find(|r| m.roles.contains(r))
+                .map(|r| (r, m.rule))
+        });
+        let memory_need = match held {
+            Some((_, MemoryRule::Declared)) => server.memory.gib(),
+            Some((_, MemoryRule::Share(share))) => server.memory.gib() * share.0,
+            None => mem_peak * mem_headroom,
+        };
+        let memory_gib = ((memory_need / gran - 1e-9).ceil() * gran).max(sizing.min_memory.gib());
         let vm = Shape {
             vcpus,
             memory_gib,
@@ -401,7 +413,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                 ));
             }
             let mem_share = mem_peak / server.memory.gib();
-            if m.present[1] && mem_share >= b.memory.0 {
+            if m.present[1] && mem_share >= b.memory.0 && held.is_none() {
                 fix.push(format!(
                     "memory peaks at {}% of installed (threshold {}%)",
                     num(mem_share * 100.0, 1),
@@ -498,6 +510,19 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             Verdict::Virtualize
         };
         let mut reasons: Vec<String> = keep.into_iter().chain(fix).chain(care).collect();
+        if let Some((role, rule)) = held {
+            reasons.push(format!(
+                "memory held on purpose by role `{role}` (memory-by-role): the VM gets {}, and memory is not judged as a bottleneck",
+                match rule {
+                    MemoryRule::Declared => format!("the installed {} GiB", num(server.memory.gib(), 1)),
+                    MemoryRule::Share(s) => format!(
+                        "{}% of the installed {} GiB",
+                        num(s.0 * 100.0, 1),
+                        num(server.memory.gib(), 1)
+                    ),
+                }
+            ));
+        }
         if measured_opt.is_none() {
             reasons.push("no measurements: sized from the configuration".to_string());
         }

@@ -623,7 +623,62 @@ impl Lowerer<'_> {
                 disk: percent(b.and_then(|b| b.prop("disk"))).unwrap_or(Fraction(0.9)),
                 network: percent(b.and_then(|b| b.prop("network"))).unwrap_or(Fraction(0.9)),
             },
+            memory_by_role: n
+                .children
+                .iter()
+                .filter(|c| c.name.value == "memory-by-role")
+                .filter_map(|c| self.memory_by_role(c))
+                .collect(),
         }
+    }
+
+    /// One `memory-by-role`: `share` goes with `rule="share"` and only
+    /// with it, and is above 0 and at most 100%.
+    fn memory_by_role(&mut self, n: &Node) -> Option<MemoryByRole> {
+        let rule = n.prop("rule").and_then(|v| v.value.as_str());
+        let share_v = n.prop("share");
+        let rule = match (rule, percent(share_v)) {
+            (None | Some("declared"), None) => MemoryRule::Declared,
+            (Some("share"), Some(share)) => {
+                self.range(
+                    share_v,
+                    share.0 > 0.0 && share.0 <= 1.0,
+                    "the share must be above 0% and at most 100%",
+                    "the part of the installed memory the VM gets, e.g. \"75%\"",
+                );
+                MemoryRule::Share(share)
+            }
+            (Some("share"), None) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "virtplan::check::missing",
+                        "`rule=\"share\"` needs `share`, the part of the installed memory the VM gets",
+                    )
+                    .at(n.name.span, "no share")
+                    .help("add share=\"75%\" (or another part), or use rule=\"declared\""),
+                );
+                return None;
+            }
+            (_, Some(_)) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "virtplan::check::out-of-range",
+                        "`share` applies only with `rule=\"share\"`",
+                    )
+                    .at(
+                        share_v.map_or(n.name.span, |v| v.span),
+                        "ignored by rule=\"declared\"",
+                    )
+                    .help("add rule=\"share\", or remove share"),
+                );
+                return None;
+            }
+            (Some(_), None) => return None,
+        };
+        Some(MemoryByRole {
+            roles: strings(Some(n)),
+            rule,
+        })
     }
 
     fn license(&mut self, n: &Node) -> Option<License> {

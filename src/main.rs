@@ -202,7 +202,7 @@ fn main() -> ExitCode {
         Command::Graph { dir, format } => cli::graph::run(&dir, format, read, &reporter),
         Command::Completions { shell } => cli::manual::completions(&mut Cli::command(), shell),
         Command::Man { out } => cli::manual::man(Cli::command(), out.as_deref(), &reporter),
-        Command::Init { dir, name } => cli::init::run(&dir, name.as_deref()),
+        Command::Init { dir, name } => cli::init::run(&dir, name.as_deref(), &reporter),
         Command::Schema => {
             print!("{}", virtplan::plan::json_schema());
             ExitCode::SUCCESS

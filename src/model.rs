@@ -23,6 +23,32 @@ pub struct Project {
     pub profile: ProfileSettings,
     pub sizing: Sizing,
     pub bottleneck: Bottleneck,
+    /// Roles whose servers hold their memory on purpose, and how they are sized.
+    pub memory_by_role: Vec<MemoryByRole>,
+}
+
+/// `memory-by-role`: servers with one of `roles` hold their memory on
+/// purpose (a database's buffer pool, a mail store, a JVM heap), so their
+/// measured memory says nothing about need: `rule` sizes the VM, and
+/// memory is never their bottleneck.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryByRole {
+    pub roles: Vec<String>,
+    pub rule: MemoryRule,
+}
+
+/// How a `memory-by-role` server's VM memory is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum MemoryRule {
+    /// The server's installed memory.
+    Declared,
+    /// This share of the server's installed memory.
+    Share(Fraction),
+}
+
+impl MemoryRule {
+    /// The words of `rule=`, in the schema.
+    pub const WORDS: [&'static str; 2] = ["declared", "share"];
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]

@@ -430,6 +430,24 @@ const PROJECT: NodeSpec = node(
             ],
             &[],
         ),
+        repeated(node(
+            "memory-by-role",
+            "Servers with one of these roles hold their memory on purpose (a database's buffer pool, a mail store, a JVM heap): their VM memory follows `rule`, and memory is never their bottleneck.",
+            args(Kind::Str, 1, "roles"),
+            &[
+                prop(
+                    "rule",
+                    Kind::Enum(&crate::model::MemoryRule::WORDS),
+                    "\"declared\": the VM gets the server's installed memory; \"share\": `share` of it (default \"declared\").",
+                ),
+                prop(
+                    "share",
+                    Kind::Percent,
+                    "With rule=\"share\": the part of the installed memory the VM gets.",
+                ),
+            ],
+            &[],
+        )),
     ],
 );
 

@@ -503,6 +503,81 @@ fn memory_peak_at_or_above_95_percent_of_installed_is_fix_first() {
     has_reason(s, &["memory", "95.3%", "threshold 95%"]);
 }
 
+/// A database holds 61 of its 64 GiB on purpose (its buffer pool): with
+/// `memory-by-role` for its role it is not fix-first, and its VM gets the
+/// declared 64 GiB (not ⌈61 × 1.3⌉ = 80), or 75% of it, 48 GiB.
+#[test]
+fn memory_held_by_a_role_is_sized_by_its_rule_and_never_a_bottleneck() {
+    let db = |project: &str| {
+        Estate::new()
+            .project(project)
+            .measured("sql01", "roles \"sql-server\"", &steady("10,61,100,5,20"))
+            .compile()
+    };
+    let c = db(r#"memory-by-role "sql-server" "exchange""#);
+    let s = server(&c, "sql01");
+    assert_eq!(s.verdict, Verdict::Virtualize, "{:?}", s.reasons);
+    close(s.vm.memory_gib, 64.0);
+    close(s.demand.memory_gib_peak, 61.0);
+    has_reason(
+        s,
+        &[
+            "role `sql-server`",
+            "the installed 64 GiB",
+            "not judged as a bottleneck",
+        ],
+    );
+    assert!(
+        !s.reasons.iter().any(|r| r.contains("threshold")),
+        "{:?}",
+        s.reasons
+    );
+
+    let c = db(r#"memory-by-role "sql-server" rule="share" share="75%""#);
+    let s = server(&c, "sql01");
+    assert_eq!(s.verdict, Verdict::Virtualize);
+    close(s.vm.memory_gib, 48.0);
+    has_reason(s, &["75% of the installed 64 GiB"]);
+
+    // Another role is judged as before.
+    let c = db(r#"memory-by-role "jvm""#);
+    let s = server(&c, "sql01");
+    assert_eq!(s.verdict, Verdict::FixFirst);
+    close(s.vm.memory_gib, 80.0);
+}
+
+#[test]
+fn memory_by_role_settings_are_checked() {
+    for (line, code, says) in [
+        (
+            r#"memory-by-role "sql-server" rule="share""#,
+            "virtplan::check::missing",
+            "needs `share`",
+        ),
+        (
+            r#"memory-by-role "sql-server" share="50%""#,
+            "virtplan::check::out-of-range",
+            "applies only with `rule=\"share\"`",
+        ),
+        (
+            r#"memory-by-role "sql-server" rule="share" share="0%""#,
+            "virtplan::check::out-of-range",
+            "above 0% and at most 100%",
+        ),
+    ] {
+        let src = Estate::new().project(line).server("a", "").source();
+        let c = virtplan::compile(&src);
+        assert!(
+            c.diags
+                .items
+                .iter()
+                .any(|d| d.code == code && d.message.contains(says)),
+            "{line}: {:?}",
+            c.diags.items
+        );
+    }
+}
+
 #[test]
 fn disk_iops_at_or_above_90_percent_of_the_disks_is_fix_first() {
     // 1900 of the disks' 2000 IOPS = 95%. It is also I/O-heavy (1900 ×

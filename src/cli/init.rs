@@ -7,16 +7,21 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub fn run(dir: &Path, name: Option<&str>) -> ExitCode {
+use super::report::Reporter;
+
+pub fn run(dir: &Path, name: Option<&str>, reporter: &Reporter) -> ExitCode {
     match write(dir, name.unwrap_or(virtplan::init::DEFAULT_NAME)) {
         Ok(written) => {
             for path in &written {
-                println!("wrote {}", path.display());
+                reporter.status(&format!("wrote {}", path.display()));
             }
             let out = plan_folder(dir);
-            println!("next:");
-            println!("  virtplan check {}", dir.display());
-            println!("  virtplan plan {} --out {}", dir.display(), out.display());
+            reporter.status(&format!(
+                "next:\n  virtplan check {}\n  virtplan plan {} --out {}",
+                dir.display(),
+                dir.display(),
+                out.display()
+            ));
             ExitCode::SUCCESS
         }
         Err(message) => crate::usage(&message),
