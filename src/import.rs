@@ -381,6 +381,21 @@ impl Format {
     /// A file's format, recognised from its first line when the project
     /// does not state it: perfmon's header opens with `"(PDH-CSV`, sadf -d's
     /// with `# hostname;`; anything else is read as virtplan's CSV.
+    /// The format a file's first line shows, when it clearly shows one:
+    /// perfmon's or sadf's header, or a virtplan header opening with
+    /// `timestamp`. `None` when the line does not tell.
+    pub fn shown(first_line: &str) -> Option<Format> {
+        match Format::sniff(first_line) {
+            Format::Virtplan => {
+                let line = first_line.trim_start_matches('\u{feff}').trim_start();
+                line.to_ascii_lowercase()
+                    .starts_with("timestamp,")
+                    .then_some(Format::Virtplan)
+            }
+            other => Some(other),
+        }
+    }
+
     pub fn sniff(first_line: &str) -> Format {
         let line = first_line.trim_start_matches('\u{feff}').trim_start();
         // A spreadsheet that re-saves perfmon's CSV may drop the quotes.
@@ -394,10 +409,43 @@ impl Format {
     }
 }
 
+/// An error when the project states `format=` and the file's first line
+/// clearly shows another: reading it as stated would only give misleading
+/// errors about its columns.
+fn stated_mismatch(stated: Format, first_line: &str) -> Option<Imported> {
+    let shown = Format::shown(first_line).filter(|f| *f != stated)?;
+    let line = first_line.trim_end_matches(['\n', '\r']);
+    let mut out = Imported::default();
+    out.report(
+        Diagnostic::error(
+            "virtplan::metrics::csv",
+            format!(
+                "the file is stated as format=\"{}\", but its first line is a {} header",
+                stated.word(),
+                match shown {
+                    Format::Perfmon => "perfmon",
+                    Format::Sadf => "sadf -d",
+                    Format::Virtplan => "virtplan CSV",
+                }
+            ),
+        )
+        .at(local(0, line.len()), "this header")
+        .help(format!(
+            "write format=\"{}\", or leave `format` out: virtplan recognises the format from the first line",
+            shown.word()
+        )),
+    );
+    Some(out)
+}
+
 /// Reads one file in the given format (recognised from its first line when
 /// `None`) and checks the times of its rows ([`Imported::finish`]).
 pub fn read(format: Option<Format>, text: &str, ctx: &Context) -> Imported {
-    let format = format.unwrap_or_else(|| Format::sniff(text.lines().next().unwrap_or("")));
+    let first = text.lines().next().unwrap_or("");
+    if let Some(mismatch) = format.and_then(|f| stated_mismatch(f, first)) {
+        return mismatch;
+    }
+    let format = format.unwrap_or_else(|| Format::sniff(first));
     let mut out = match format {
         Format::Perfmon => perfmon::read(text, ctx),
         Format::Sadf => sadf::read(text, ctx),
@@ -451,6 +499,11 @@ pub fn read_stream(
         }
         let line = std::str::from_utf8(&line_buf)
             .map_err(|e| NotText::NotUtf8(offset + e.valid_up_to()))?;
+        if offset == 0
+            && let Some(mismatch) = format.and_then(|f| stated_mismatch(f, line))
+        {
+            return Ok(mismatch);
+        }
         let known = *format.get_or_insert_with(|| Format::sniff(line));
         if known != Format::Virtplan {
             text.push_str(line);
@@ -1071,6 +1124,9 @@ mod tests {
             Format::Perfmon
         );
         assert_eq!(Format::sniff("timestamp,server,cpu_pct"), Format::Virtplan);
+        assert_eq!(Format::shown("timestamp,cpu_pct"), Some(Format::Virtplan));
+        assert_eq!(Format::shown("time;cpu"), None);
+        assert_eq!(Format::shown("# hostname;interval"), Some(Format::Sadf));
         for f in Format::ALL {
             assert_eq!(Format::from_word(f.word()), Some(f));
         }

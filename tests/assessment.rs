@@ -1837,3 +1837,44 @@ fn the_books_worked_example() {
         );
     }
 }
+
+/// A stated `format=` that the file's header contradicts is an error that
+/// names the format the header shows, at the header.
+#[test]
+fn a_stated_format_the_header_contradicts_is_named() {
+    for (stated, text, shows) in [
+        (
+            "perfmon",
+            "timestamp,cpu_pct\n2026-03-02T08:00:00Z,10\n",
+            "its first line is a virtplan CSV header",
+        ),
+        (
+            "virtplan",
+            "# hostname;interval;timestamp;CPU;%user\nweb01;600;2026-03-02 08:00:00 UTC;-1;10\n",
+            "its first line is a sadf -d header",
+        ),
+        (
+            "sadf",
+            "\"(PDH-CSV 4.0) (UTC)(0)\",\"\\\\\\\\web01\\\\Processor(_Total)\\\\% Processor Time\"\n",
+            "its first line is a perfmon header",
+        ),
+    ] {
+        let c = virtplan::compile(
+            &Estate::new()
+                .server(
+                    "web01",
+                    &format!("metrics \"m/web01.csv\" format=\"{stated}\""),
+                )
+                .file("m/web01.csv", text)
+                .source(),
+        );
+        let found = diags_of(&c, "virtplan::metrics::csv");
+        assert!(
+            found.iter().any(|(sev, at, m)| *sev == Severity::Error
+                && at == "m/web01.csv:1:1"
+                && m.contains(&format!("stated as format=\"{stated}\""))
+                && m.contains(shows)),
+            "{stated}: {found:?}"
+        );
+    }
+}
