@@ -24,7 +24,11 @@
 //!   count the same I/O again; they are recognised by name (`dm-0`, `md0`,
 //!   `loop0`) or, without `-p`, by major number (`dev253-0`).
 //! - Network (`-n DEV`: `IFACE;rxkB/s;txkB/s`): (rx + tx) kB summed over
-//!   interfaces except `lo` → kB × 1024 × 8 / 1e6 Mbit/s.
+//!   the interfaces that put traffic on the wire → kB × 1024 × 8 / 1e6
+//!   Mbit/s. Left out, by name ([`layered_interface`]): the loopback, and
+//!   interfaces layered on others, whose traffic their member NICs count
+//!   again: bonds and teams, bridges, VLAN sub-interfaces, and the virtual
+//!   interfaces of containers, VMs and tunnels.
 //!
 //! Any other section is ignored with one warning. Rows of one timestamp
 //! come from several sections, so they are merged per (server, timestamp)
@@ -153,7 +157,7 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
         let counted = match kind {
             Kind::Cpu => device == "-1" || device.eq_ignore_ascii_case("all"),
             Kind::Disk => !stacked(device),
-            Kind::Net => device != "lo",
+            Kind::Net => !layered_interface(device),
             Kind::Mem => true,
         };
         if !counted {
@@ -392,6 +396,22 @@ fn number(field: Option<(usize, &str)>, names: &[String]) -> Result<Option<f64>,
     super::measured_value(raw, &format!("column `{column}`")).map(Some)
 }
 
+/// An interface whose traffic is not the server's on the wire, or is
+/// counted again on the NICs below it: `lo`; bonds and teams (`bond0`,
+/// `team0`, whose members `eth0`, `eth1` carry it); bridges (`br0`,
+/// `virbr0`, `docker0`, `cni0`, `ovs-system`); VLAN sub-interfaces
+/// (`eth0.100`, `vlan100`, `eth0@if5`); the ends of containers', VMs' and
+/// tunnels' virtual links (`veth…`, `vnet…`, `tap…`, `tun…`, `cali…`,
+/// `flannel…`, `vxlan…`, `wg…`, `gre…`). Names are compared in lower case.
+fn layered_interface(name: &str) -> bool {
+    const PREFIXES: [&str; 20] = [
+        "lo", "bond", "team", "br", "virbr", "docker", "cni", "ovs", "vlan", "veth", "vnet", "tap",
+        "tun", "cali", "flannel", "vxlan", "wg", "gre", "kube", "weave",
+    ];
+    let n = name.to_ascii_lowercase();
+    n.contains('.') || n.contains('@') || PREFIXES.iter().any(|p| n.starts_with(p))
+}
+
 /// Whether a block device is stacked on other devices, whose I/O the
 /// devices below it count again: device-mapper (LVM, multipath, crypt),
 /// md RAID, loop and RAM disks. Without `-p`, sadf names devices by major
@@ -499,6 +519,45 @@ web01;600;2026-03-02 08:20:00 UTC;eth0;100.00;100.00;122.0703125;0.00;0.00;0.00;
         // 10 Mbit/s at 08:00; nothing at 08:10; 122.0703125 × 8192 / 1e6 =
         // 1 Mbit/s at 08:20.
         assert!(close(&s.values[4], &[10.0, nan, 1.0]));
+    }
+
+    #[test]
+    fn layered_interfaces_are_not_counted_again() {
+        // eth0 and eth1 are bonded into bond0, bridged into br0, with a
+        // VLAN on the bond and a container's veth: only the NICs count,
+        // (100 + 100) + (50 + 50) = 300 kB/s × 8192 / 1e6 = 2.4576 Mbit/s.
+        let m = model("UTC");
+        let mut text = String::from(
+            "# hostname;interval;timestamp;IFACE;rxpck/s;txpck/s;rxkB/s;txkB/s;rxcmp/s;txcmp/s;rxmcst/s;%ifutil\n",
+        );
+        for (iface, kb) in [
+            ("lo", 9000),
+            ("eth0", 100),
+            ("eth1", 50),
+            ("bond0", 150),
+            ("br0", 150),
+            ("bond0.100", 20),
+            ("veth1a2b3c", 5),
+            ("docker0", 5),
+            ("virbr0", 1),
+            ("ENS192", 0),
+        ] {
+            text.push_str(&format!(
+                "web01;600;2026-03-02 08:00:00 UTC;{iface};1.00;1.00;{kb}.00;{kb}.00;0.00;0.00;0.00;0.00\n"
+            ));
+        }
+        let got = read_as(&m, Some("web01"), &text);
+        let s = &got.series[&id(&m, "web01")];
+        assert!(
+            close(&s.values[4], &[300.0 * 8192.0 / 1e6]),
+            "{:?}",
+            s.values[4]
+        );
+        for physical in [
+            "eth0", "ens192", "enp3s0f1", "eno1", "em1", "p1p1", "ib0", "wlan0",
+        ] {
+            assert!(!layered_interface(physical), "{physical}");
+        }
     }
 
     #[test]
