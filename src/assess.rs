@@ -232,7 +232,7 @@ fn too_large(
 
 pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostics) -> Assessment {
     let settings = &model.project.profile;
-    let years = f64::from(model.project.horizon_years);
+    let years = f64::from(model.project.sizing_years);
     let mut servers = Vec::new();
     let mut vms = Vec::new();
     for (id, server) in model.servers.iter().enumerate() {
@@ -396,7 +396,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                             ("memory", need_mem, best_mem, "GiB"),
                         ],
                         growth,
-                        model.project.horizon_years,
+                        model.project.sizing_years,
                     ),
                 ));
             }

@@ -150,6 +150,7 @@ fn build_plan(
             currency: p.currency.clone(),
             timezone: p.timezone.clone(),
             horizon_years: p.horizon_years,
+            sizing_horizon_years: p.sizing_years,
             discount_rate_pct: p.discount_rate.0 * 100.0,
             profile_slots: p.profile.slots(),
             profile_percentile: p.profile.percentile,

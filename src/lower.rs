@@ -575,6 +575,14 @@ impl Lowerer<'_> {
             "the horizon must be 1 to 50 years",
             "typical horizons are 3 to 5 years",
         );
+        let sizing_v = n.child_arg("sizing-horizon-years");
+        let sizing_years = count(sizing_v).unwrap_or(u64::from(horizon.clamp(1, 50) as u32));
+        self.range(
+            sizing_v,
+            (1..=50).contains(&sizing_years),
+            "the sizing horizon must be 1 to 50 years",
+            "the years of growth the hosts must have room for, often the finance horizon or less",
+        );
         let currency_v = n.child_arg("currency");
         let currency = text(currency_v).unwrap_or_else(|| "EUR".to_string());
         if let Some(v) = currency_v
@@ -601,6 +609,7 @@ impl Lowerer<'_> {
             utc_offset_minutes,
             timezone,
             horizon_years: horizon.clamp(1, 50) as u32,
+            sizing_years: sizing_years.clamp(1, 50) as u32,
             discount_rate: percent(n.child_arg("discount-rate")).unwrap_or_default(),
             growth_per_year: percent(n.child_arg("growth-per-year")).unwrap_or_default(),
             io_heavy: percent(n.child_arg("io-heavy")).unwrap_or(Fraction(0.10)),

@@ -15,7 +15,10 @@ pub struct Project {
     /// Offset of the project's time zone from UTC, in minutes.
     pub utc_offset_minutes: i32,
     pub timezone: String,
+    /// Years the costs are compared over (the finance horizon).
     pub horizon_years: u32,
+    /// Years of growth the hosts are sized for (the sizing horizon).
+    pub sizing_years: u32,
     pub discount_rate: Fraction,
     pub growth_per_year: Fraction,
     /// Share of a host's I/O capacity at which a VM counts as I/O-heavy.

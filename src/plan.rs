@@ -38,6 +38,8 @@ pub struct ProjectInfo {
     pub timezone: String,
     /// Years the costs are compared over.
     pub horizon_years: u32,
+    /// Years of growth the hosts are sized for.
+    pub sizing_horizon_years: u32,
     /// Yearly discount rate of the NPV, in percent (0.01).
     #[serde(serialize_with = "round::percent")]
     pub discount_rate_pct: f64,

@@ -329,7 +329,12 @@ const PROJECT: NodeSpec = node(
         value(
             "horizon-years",
             Kind::Count(MAX_YEARS),
-            "Years over which costs are compared and growth applies (default 5).",
+            "Years over which costs are compared (default 5).",
+        ),
+        value(
+            "sizing-horizon-years",
+            Kind::Count(MAX_YEARS),
+            "Years of growth the hosts are sized for (default: `horizon-years`).",
         ),
         value(
             "discount-rate",

@@ -1878,3 +1878,22 @@ fn a_stated_format_the_header_contradicts_is_named() {
         );
     }
 }
+
+/// The sizing horizon, not the finance horizon, compounds growth: 10% a
+/// year over 2 years grows the 100 GB used to 121 GB, where the 5-year
+/// finance horizon would give 161.051 GB.
+#[test]
+fn growth_compounds_over_the_sizing_horizon() {
+    let c = Estate::new()
+        .project("horizon-years 5\nsizing-horizon-years 2\ngrowth-per-year \"10%\"")
+        .server("a", "")
+        .compile();
+    close(server(&c, "a").vm.disk_gb, 121.0);
+    let c = Estate::new()
+        .project("horizon-years 5\ngrowth-per-year \"10%\"")
+        .server("a", "")
+        .compile();
+    assert!((server(&c, "a").vm.disk_gb - 161.051).abs() < 1e-6);
+    let plan = c.plan.as_ref().expect("a plan");
+    assert_eq!(plan.project.sizing_horizon_years, 5);
+}
