@@ -386,6 +386,7 @@ fn plan_json_numbers_are_rounded_per_unit_without_negative_zero() {
         currency: "EUR".into(),
         timezone: "UTC".into(),
         horizon_years: 5,
+        sizing_horizon_years: 5,
         // 143.36 has no exact f64: this is the one just below it.
         discount_rate_pct: 143.35999999999999,
         profile_slots: 168,
