@@ -267,18 +267,32 @@ pub fn cost(
     let watts = |s: &crate::model::Server| s.power.map_or(DEFAULT_SERVER_WATTS, |p| p.0);
     let (server_watts, staying_watts) = (sum_over(&estate, &watts), sum_over(&staying, &watts));
     let host_watts = per_host(&|h| h.mean_watts());
+    // The shared storage runs beside the hosts, when there are any.
+    let (storage_watts, storage_ru) = if host_count > 0 {
+        (
+            c.shared_storage_watts,
+            f64::from(c.shared_storage_rack_units),
+        )
+    } else {
+        (0.0, 0.0)
+    };
     yearly.push(constant(
         Category::Energy,
         format!(
-            "{} W servers vs {} W hosts + {} W staying × 8760 h × PUE {} × {} per kWh",
+            "{} W servers vs {} W hosts{} + {} W staying × 8760 h × PUE {} × {} per kWh",
             server_watts.round(),
             host_watts.round(),
+            if storage_watts > 0.0 {
+                format!(" + {} W shared storage", storage_watts.round())
+            } else {
+                String::new()
+            },
             staying_watts.round(),
             c.pue,
             c.energy_price
         ),
         kwh(server_watts),
-        host_year(|y| y.energy) + kwh(staying_watts),
+        host_year(|y| y.energy) + kwh(storage_watts) + kwh(staying_watts),
     ));
     let ru = |s: &crate::model::Server| f64::from(s.rack_units);
     let (server_ru, staying_ru) = (sum_over(&estate, &ru), sum_over(&staying, &ru));
@@ -286,11 +300,16 @@ pub fn cost(
     yearly.push(constant(
         Category::RackSpace,
         format!(
-            "{server_ru} U vs {host_ru} U + {staying_ru} U staying × {} per U",
+            "{server_ru} U vs {host_ru} U{} + {staying_ru} U staying × {} per U",
+            if storage_ru > 0.0 {
+                format!(" + {storage_ru} U shared storage")
+            } else {
+                String::new()
+            },
             c.rack_unit_per_year
         ),
         server_ru * c.rack_unit_per_year,
-        host_year(|y| y.space) + staying_ru * c.rack_unit_per_year,
+        host_year(|y| y.space) + (storage_ru + staying_ru) * c.rack_unit_per_year,
     ));
     let nics = |s: &crate::model::Server| f64::from(s.nics);
     let (ports, staying_ports) = (sum_over(&estate, &nics), sum_over(&staying, &nics));
@@ -526,6 +545,15 @@ pub fn cost(
             item: format!("hosts: {}", h.name),
             basis: format!("{k} × {}", h.price),
             amount: *k as f64 * h.price,
+        });
+    }
+    if host_count > 0 && c.network_gear_per_host > 0.0 {
+        investment.push(Investment {
+            key: InvestmentKind::NetworkGear,
+            host_model: None,
+            item: "network gear for the hosts".to_string(),
+            basis: format!("{host_count} hosts × {}", c.network_gear_per_host),
+            amount: hn * c.network_gear_per_host,
         });
     }
     if host_count > 0 && c.shared_storage > 0.0 {

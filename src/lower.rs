@@ -1360,6 +1360,13 @@ impl Lowerer<'_> {
             spare_parts_per_year: num("spare-parts-per-year", 0.0),
             shared_storage: num("shared-storage", 0.0),
             shared_storage_per_year: num("shared-storage-per-year", 0.0),
+            shared_storage_watts: power(n.and_then(|n| n.child_arg("shared-storage-power")))
+                .map_or(0.0, |w| w.0),
+            shared_storage_rack_units: count(
+                n.and_then(|n| n.child_arg("shared-storage-rack-units")),
+            )
+            .map_or(0, |u| u as u32),
+            network_gear_per_host: num("network-gear-per-host", 0.0),
             deploy_hours_physical: num("deploy-hours-physical", 0.0),
             deploy_hours_virtual: num("deploy-hours-virtual", 0.0),
             new_servers_per_year: num("new-servers-per-year", 0.0),

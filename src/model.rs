@@ -179,9 +179,13 @@ impl HostModel {
             admin: c.host_admin_hours_per_year * c.admin_hour,
         }
     }
-    /// Price and running costs of one host over `years`, licences aside.
+    /// What buying one host costs: its price and the network gear it needs.
+    pub fn purchase(&self, c: &Costs) -> f64 {
+        self.price + c.network_gear_per_host
+    }
+    /// Purchase and running costs of one host over `years`, licences aside.
     pub fn cost_over(&self, c: &Costs, years: f64) -> f64 {
-        self.price + years * self.yearly(c).total()
+        self.purchase(c) + years * self.yearly(c).total()
     }
 }
 
@@ -596,6 +600,12 @@ pub struct Costs {
     pub spare_parts_per_year: f64,
     pub shared_storage: f64,
     pub shared_storage_per_year: f64,
+    /// Draw of the shared storage, counted in the to-be energy.
+    pub shared_storage_watts: f64,
+    /// Rack units of the shared storage, counted in the to-be rack space.
+    pub shared_storage_rack_units: u32,
+    /// Network gear bought with each host (switch ports, NICs, HBAs).
+    pub network_gear_per_host: f64,
     pub deploy_hours_physical: f64,
     pub deploy_hours_virtual: f64,
     pub new_servers_per_year: f64,

@@ -1006,6 +1006,21 @@ const COSTS: NodeSpec = node(
             "Yearly support of the shared storage.",
         ),
         value(
+            "shared-storage-power",
+            Kind::Power,
+            "Power drawn by the shared storage, for the to-be energy (default 0).",
+        ),
+        value(
+            "shared-storage-rack-units",
+            Kind::Count(MAX_RACK_UNITS),
+            "Rack units the shared storage takes, for the to-be rack space (default 0).",
+        ),
+        value(
+            "network-gear-per-host",
+            Kind::Money,
+            "Network gear bought with each host: switch ports, NICs, HBAs, cables (default 0).",
+        ),
+        value(
             "deploy-hours-physical",
             Kind::Number,
             "Hours to deploy a new physical server.",

@@ -81,7 +81,11 @@ server "gone" class="box" {
 "#;
 
 fn plan() -> serde_json::Value {
-    let fs = MemorySource::new().with("estate.kdl", PROJECT);
+    plan_of(PROJECT)
+}
+
+fn plan_of(text: &str) -> serde_json::Value {
+    let fs = MemorySource::new().with("estate.kdl", text);
     let compiled = virtplan::compile(&fs);
     let errors: Vec<String> = compiled
         .diags
@@ -137,6 +141,45 @@ fn every_server_is_accounted_for() {
     let ports = line(&plan, "network ports");
     assert_eq!(ports["as_is"], 60.0);
     assert_eq!(ports["to_be"], 40.0);
+}
+
+/// The shared storage's power and rack units join the to-be side, and the
+/// network gear bought with each host is an investment, and a part of the
+/// host's cost over the horizon that placement compares.
+#[test]
+fn shared_storage_runs_and_network_gear_is_bought_with_the_hosts() {
+    let text = PROJECT.replace(
+        "    server-support-per-year 500\n",
+        "    server-support-per-year 500\n    shared-storage-power \"1200W\"\n    shared-storage-rack-units 4\n    network-gear-per-host 2500\n",
+    );
+    let plan = plan_of(&text);
+    assert_eq!(plan["costs"]["hosts"], 1);
+    // To-be: 400 W host + 1200 W storage + 300 W fax = 1.9 kW × 8760 h × 0.10.
+    let energy = line(&plan, "energy and cooling");
+    assert!((energy["to_be"].as_f64().unwrap() - 1.9 * 8760.0 * 0.1).abs() < 1e-6);
+    assert!(
+        energy["basis"]
+            .as_str()
+            .unwrap()
+            .contains("+ 1200 W shared storage")
+    );
+    // To-be: 2 U host + 4 U storage + 1 U fax = 7 U × 100.
+    let rack = line(&plan, "rack space");
+    assert_eq!(rack["to_be"], 700.0);
+    assert!(
+        rack["basis"]
+            .as_str()
+            .unwrap()
+            .contains("+ 4 U shared storage")
+    );
+    let gear = plan["costs"]["investment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "network-gear")
+        .expect("a network gear investment");
+    assert_eq!(gear["amount"], 2500.0);
+    assert_eq!(gear["basis"], "1 hosts × 2500");
 }
 
 #[test]

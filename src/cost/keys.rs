@@ -64,6 +64,8 @@ impl Category {
 pub enum InvestmentKind {
     /// One per host model: the item's `host_model` names it.
     Hosts,
+    /// Switch ports, NICs and HBAs bought with the hosts.
+    NetworkGear,
     SharedStorage,
     LicencesBought,
     AdoptionWork,
