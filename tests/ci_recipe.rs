@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -41,19 +43,6 @@ fn git(repo: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("list") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("a name"));
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy");
-        }
-    }
 }
 
 struct Outcome {
@@ -106,7 +95,7 @@ fn the_recipe_script_labels_a_changed_plan_and_stops_on_errors() {
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ci-recipe");
     let _ = std::fs::remove_dir_all(&work);
     let repo = work.join("repo");
-    copy_dir(&root().join("examples/small"), &repo.join("estate"));
+    common::copy_dir(&root().join("examples/small"), &repo.join("estate"));
     let script = repo.join(".github/virtplan-pr.sh");
     std::fs::create_dir_all(script.parent().expect("a folder")).expect("mkdir");
     std::fs::write(&script, block("bash")).expect("write the script");

@@ -417,19 +417,6 @@ fn amounts_are_rounded_to_cents_in_the_plan() {
     assert_eq!(json["costs"]["npv"], -15019.23);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).expect("list") {
-        let path = entry.expect("an entry").path();
-        let target = to.join(path.file_name().expect("a name"));
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            fs::copy(&path, &target).expect("copy");
-        }
-    }
-}
-
 /// Two folders of one project: the new side is planned against the old
 /// one, as `plan --previous` would, so one server added to the realistic
 /// example moves no existing VM in the diff, where a fresh plan of the new
@@ -439,7 +426,7 @@ fn a_folder_is_planned_against_the_old_side() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let base = root.join("examples/realistic");
     let head = scratch("replan").join("head");
-    copy_dir(&base, &head);
+    common::copy_dir(&base, &head);
     let app = head.join("servers/app.kdl");
     let text = fs::read_to_string(&app).expect("servers/app.kdl");
     fs::write(

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -322,7 +324,7 @@ fn tutorial_diff(out: &Path, blocks: &[(String, Vec<String>)]) -> String {
         .expect("the page adds a server in a kdl block");
     let head = out.join("head");
     let _ = std::fs::remove_dir_all(&head);
-    copy_dir(&root().join("examples/realistic"), &head);
+    common::copy_dir(&root().join("examples/realistic"), &head);
     let app = head.join("servers/app.kdl");
     let text = std::fs::read_to_string(&app).expect("servers/app.kdl");
     std::fs::write(&app, format!("{text}\n{added}\n")).expect("write servers/app.kdl");
@@ -338,17 +340,4 @@ fn tutorial_diff(out: &Path, blocks: &[(String, Vec<String>)]) -> String {
         String::from_utf8_lossy(&run.stderr)
     );
     String::from_utf8(run.stdout).expect("UTF-8")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("list") {
-        let path = entry.expect("an entry").path();
-        let target = to.join(path.file_name().expect("a name"));
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy");
-        }
-    }
 }

@@ -3,6 +3,21 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Copies the folder `from` to `to`, recursively.
+#[allow(dead_code)] // not every test binary copies a project
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create a folder");
+    for entry in std::fs::read_dir(from).expect("list a folder") {
+        let path = entry.expect("a folder entry").path();
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy a file");
+        }
+    }
+}
+
 /// Every file under `root`, recursively, except hidden ones, as
 /// `/`-separated path relative to `root` → bytes, in path order.
 #[allow(dead_code)] // not every test binary reads a directory
