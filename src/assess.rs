@@ -31,7 +31,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::measure::{self, Measured, Measurements, RESOURCES, Resource};
 use crate::model::{Criticality, HostModel, Id, MemoryRule, Model, Scope, Verdict};
 use crate::round;
-use crate::units::{GIB, num};
+use crate::units::{Fraction, GIB, num};
 
 /// A machine's size: the physical server's (`old`) or the VM's (`vm`).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -404,7 +404,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         let b = &model.project.bottleneck;
         if measured_opt.is_some() {
             let cpu_share = demand.cpu_pct_p / 100.0;
-            if m.present[0] && cpu_share >= b.cpu.0 {
+            if m.present[0] && meets(cpu_share, b.cpu) {
                 fix.push(format!(
                     "CPU p{} is {}% of the server's capacity (threshold {}%)",
                     num(settings.percentile, 1),
@@ -413,7 +413,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                 ));
             }
             let mem_share = mem_peak / server.memory.gib();
-            if m.present[1] && mem_share >= b.memory.0 && held.is_none() {
+            if m.present[1] && meets(mem_share, b.memory) && held.is_none() {
                 fix.push(format!(
                     "memory peaks at {}% of installed (threshold {}%)",
                     num(mem_share * 100.0, 1),
@@ -422,7 +422,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
             }
             if let Some(cap) = server.disk_iops.filter(|c| *c > 0.0) {
                 let share = demand.disk_iops_p / cap;
-                if m.present[2] && share >= b.disk.0 {
+                if m.present[2] && meets(share, b.disk) {
                     fix.push(format!(
                         "disk IOPS p{} is {}% of the disks' {} IOPS (threshold {}%)",
                         num(settings.percentile, 1),
@@ -433,7 +433,7 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
                 }
             }
             let nic = f64::from(server.nics) * server.nic_speed.0 / 1e6;
-            if nic > 0.0 && m.present[4] && demand.net_mbit_s_p / nic >= b.network.0 {
+            if nic > 0.0 && m.present[4] && meets(demand.net_mbit_s_p / nic, b.network) {
                 fix.push(format!(
                     "network p{} is {}% of the NICs' {} Mbit/s (threshold {}%)",
                     num(settings.percentile, 1),
@@ -638,6 +638,19 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         totals,
         estate_profile,
         vms,
+    }
+}
+
+/// Whether a measured share meets a `bottleneck` threshold: at or above
+/// it, except that a threshold of 100% is met only above it. So "100%"
+/// turns the CPU and memory tests off (a server never uses more than all
+/// of its CPU or memory) and flags disk and network only beyond the
+/// server's stated capacity.
+fn meets(share: f64, threshold: Fraction) -> bool {
+    if threshold.0 >= 1.0 {
+        share > threshold.0
+    } else {
+        share >= threshold.0
     }
 }
 

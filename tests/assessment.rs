@@ -578,6 +578,27 @@ fn memory_by_role_settings_are_checked() {
     }
 }
 
+/// A threshold of 100% is met only above it: memory at 64 of 64 GiB is
+/// not a bottleneck then (the test is off), while disks at 2100 of their
+/// 2000 IOPS still are (beyond their stated capacity).
+#[test]
+fn a_threshold_of_100_percent_is_met_only_above_it() {
+    let c = Estate::new()
+        .project(r#"bottleneck memory="100%" disk="100%""#)
+        .measured("full", "", &steady("10,64,100,5,20"))
+        .measured("disks", "", &steady("10,8,2100,5,20"))
+        .compile();
+    assert_ne!(
+        server(&c, "full").verdict,
+        Verdict::FixFirst,
+        "{:?}",
+        server(&c, "full").reasons
+    );
+    let s = server(&c, "disks");
+    assert_eq!(s.verdict, Verdict::FixFirst);
+    has_reason(s, &["disk IOPS", "105%", "threshold 100%"]);
+}
+
 #[test]
 fn disk_iops_at_or_above_90_percent_of_the_disks_is_fix_first() {
     // 1900 of the disks' 2000 IOPS = 95%. It is also I/O-heavy (1900 ×
