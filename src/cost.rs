@@ -552,7 +552,11 @@ pub fn cost(
             key: InvestmentKind::NetworkGear,
             host_model: None,
             item: "network gear for the hosts".to_string(),
-            basis: format!("{host_count} hosts × {}", c.network_gear_per_host),
+            basis: format!(
+                "{host_count} host{} × {}",
+                if host_count == 1 { "" } else { "s" },
+                c.network_gear_per_host
+            ),
             amount: hn * c.network_gear_per_host,
         });
     }

@@ -179,7 +179,7 @@ fn shared_storage_runs_and_network_gear_is_bought_with_the_hosts() {
         .find(|i| i["key"] == "network-gear")
         .expect("a network gear investment");
     assert_eq!(gear["amount"], 2500.0);
-    assert_eq!(gear["basis"], "1 hosts × 2500");
+    assert_eq!(gear["basis"], "1 host × 2500");
 }
 
 #[test]
