@@ -47,6 +47,7 @@ pub fn run(dir: &Path, mode: Mode, read: &ReadArgs, reporter: &Reporter) -> Exit
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::default();
     let mut changed = Vec::new();
+    let mut writes: Vec<(std::path::PathBuf, Vec<u8>)> = Vec::new();
     let mut diff = String::new();
     for path in fs.list().into_iter().filter(|p| p.ends_with(".kdl")) {
         let bytes = match fs.read(&path) {
@@ -62,20 +63,17 @@ pub fn run(dir: &Path, mode: Mode, read: &ReadArgs, reporter: &Reporter) -> Exit
         };
         if formatted != text {
             match mode {
-                Mode::Write => {
-                    if let Err(e) = output::replace_file(
-                        &mut output::Disk,
-                        &fs.root.join(&path),
-                        formatted.as_bytes(),
-                    ) {
-                        return crate::usage(&e.to_string());
-                    }
-                }
+                Mode::Write => writes.push((fs.root.join(&path), formatted.into_bytes())),
                 Mode::Check => {}
                 Mode::Diff => diff.push_str(&unified(&path, &text, &formatted)),
             }
             changed.push(path.clone());
         }
+    }
+    // Every file or none: all are written beside their originals before
+    // any is renamed over its original.
+    if let Err(e) = output::replace_files(&mut output::Disk, &writes) {
+        return crate::usage(&format!("{e}; no file was formatted"));
     }
     diags.sort(&sources);
     reporter.diagnostics(&diags, &sources, dir);

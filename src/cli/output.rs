@@ -783,6 +783,53 @@ pub fn write_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), Ou
 /// the same folder (synced, then renamed over it), keeping its permissions
 /// and its owner. Refuses a symlink.
 pub fn replace_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    replace_files(ops, &[(path.to_path_buf(), bytes.to_vec())])
+}
+
+/// Replaces several regular files, all or none as far as a file system
+/// allows: every new text is first written beside its file and synced; a
+/// failure then removes those temporary files and leaves every file as it
+/// was. Only then are they renamed over their files, one by one (a rename
+/// within a folder, which fails only with the disk itself).
+pub fn replace_files(ops: &mut dyn Ops, files: &[(PathBuf, Vec<u8>)]) -> Result<(), OutputError> {
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for (path, bytes) in files {
+        match stage(ops, path, bytes) {
+            Ok(temp) => staged.push((temp, path.clone())),
+            Err(e) => {
+                for (temp, _) in &staged {
+                    let _ = ops.remove_file(temp);
+                }
+                return Err(e);
+            }
+        }
+    }
+    for (k, (temp, path)) in staged.iter().enumerate() {
+        if let Err(e) = ops.rename(temp, path) {
+            for (temp, _) in &staged[k..] {
+                let _ = ops.remove_file(temp);
+            }
+            return Err(io_err("replace", path)(e));
+        }
+    }
+    let dirs: BTreeSet<PathBuf> = staged.iter().map(|(_, p)| folder_of(p)).collect();
+    for dir in dirs {
+        ops.sync_dir(&dir).map_err(io_err("sync", &dir))?;
+    }
+    Ok(())
+}
+
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes `bytes` beside the regular file `path`, under a temporary name,
+/// with its permissions and owner, synced; returns the temporary path. A
+/// failure removes the temporary file.
+fn stage(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<PathBuf, OutputError> {
     let meta = fs::symlink_metadata(path).map_err(io_err("read", path))?;
     if meta.file_type().is_symlink() {
         return Err(OutputError::Symlink(path.into()));
@@ -793,11 +840,7 @@ pub fn replace_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), 
     let Some(name) = path.file_name() else {
         return Err(OutputError::Special(path.into()));
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let temp = dir.join(format!(".{}.virtplan-tmp", name.to_string_lossy()));
+    let temp = folder_of(path).join(format!(".{}.virtplan-tmp", name.to_string_lossy()));
     if let Ok(m) = fs::symlink_metadata(&temp) {
         // A leftover of an interrupted run (or a symlink: removed itself).
         if m.is_dir() {
@@ -820,15 +863,15 @@ pub fn replace_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), 
         }
         ops.set_permissions(&file, meta.permissions())
             .map_err(io_err("keep the permissions of", path))?;
-        ops.sync(&file).map_err(io_err("sync", &temp))?;
-        drop(file);
-        ops.rename(&temp, path).map_err(io_err("replace", path))
+        ops.sync(&file).map_err(io_err("sync", &temp))
     })();
-    if let Err(e) = result {
-        let _ = ops.remove_file(&temp);
-        return Err(e);
+    match result {
+        Ok(()) => Ok(temp),
+        Err(e) => {
+            let _ = ops.remove_file(&temp);
+            Err(e)
+        }
     }
-    ops.sync_dir(dir).map_err(io_err("sync", dir))
 }
 
 #[cfg(all(test, unix))]
@@ -1171,6 +1214,50 @@ mod tests {
             // create, write, permissions, sync, rename, folder sync.
             assert_eq!(n, 6);
         }
+    }
+
+    #[test]
+    fn replacing_several_files_changes_none_unless_all_are_written() {
+        let dir = temp_root("output-replace-many");
+        let names_in = ["a.kdl", "b.kdl", "c.kdl"];
+        let old = |k: usize| format!("a   {k}\n");
+        let new = |k: usize| format!("a {k}\n");
+        let mut n = 0;
+        loop {
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            let files: Vec<(PathBuf, Vec<u8>)> = names_in
+                .iter()
+                .enumerate()
+                .map(|(k, name)| {
+                    fs::write(dir.join(name), old(k)).unwrap();
+                    (dir.join(name), new(k).into_bytes())
+                })
+                .collect();
+            let mut ops = Faulty::new(n, false);
+            let result = replace_files(&mut ops, &files);
+            let now: Vec<String> = names_in
+                .iter()
+                .map(|name| fs::read_to_string(dir.join(name)).unwrap())
+                .collect();
+            assert_eq!(names(&dir), names_in, "step {n}: leftovers");
+            if !ops.fired {
+                assert!(result.is_ok());
+                assert_eq!(now, (0..3).map(new).collect::<Vec<_>>());
+                break;
+            }
+            assert!(result.is_err(), "step {n}");
+            // 3 × (create, write, permissions, sync) stage every file: a
+            // failure there leaves all three as they were. Then 3 renames,
+            // then the folder sync.
+            let renamed = n.saturating_sub(12).min(3);
+            for (k, text) in now.iter().enumerate() {
+                let want = if k < renamed { new(k) } else { old(k) };
+                assert_eq!(text, &want, "step {n}, file {k}");
+            }
+            n += 1;
+        }
+        assert_eq!(n, 16);
     }
 
     #[test]
