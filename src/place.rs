@@ -866,9 +866,58 @@ pub fn lower_bound(problem: &Problem, k: usize) -> usize {
         }
         bound = bound.max(separated);
     }
+    // Items that pairwise cannot share a host each need one of their own:
+    // in normal operation against the usable capacity, and after k
+    // failures against the raw capacity of the survivors.
+    bound = bound.max(conflict_clique(problem, &placeable, &problem.cap, true));
+    survivors = survivors.max(conflict_clique(problem, &placeable, &problem.raw, false));
     // A pinned host number must exist, failures or not.
     let pinned = placeable.iter().filter_map(|i| i.pin).max().unwrap_or(0) as usize;
     bound.max(survivors + k).max(pinned)
+}
+
+/// The size of a set of items of which no two can share a host, found
+/// greedily (largest items first): a lower bound on the hosts. Two items
+/// conflict when their demands exceed `cap` together in some resource and
+/// slot, when an anti-affinity set or a separate-by rule keeps them apart,
+/// and, with `limits`, when together they exceed the host's vCPU or VM
+/// limit or are pinned to different hosts.
+fn conflict_clique(problem: &Problem, items: &[&Item], cap: &[f64; R], limits: bool) -> usize {
+    let s = problem.slots;
+    let usable: Vec<usize> = (0..R)
+        .filter(|r| cap[*r].is_finite() && cap[*r] > 0.0)
+        .collect();
+    let size = |it: &Item| {
+        usable
+            .iter()
+            .map(|r| it.peak[*r] / cap[*r])
+            .fold(0.0, f64::max)
+    };
+    let mut order: Vec<&Item> = items.to_vec();
+    order.sort_by(|a, b| size(b).total_cmp(&size(a)).then(a.name.cmp(&b.name)));
+    let conflict = |a: &Item, b: &Item| {
+        if a.group != b.group || a.anti.iter().any(|x| b.anti.contains(x)) {
+            return true;
+        }
+        if limits
+            && (u64::from(a.vcpus) + u64::from(b.vcpus) > u64::from(problem.max_vcpus)
+                || u64::from(a.count()) + u64::from(b.count()) > u64::from(problem.max_vms)
+                || matches!((a.pin, b.pin), (Some(x), Some(y)) if x != y))
+        {
+            return true;
+        }
+        usable.iter().any(|&r| {
+            a.peak[r] + b.peak[r] > cap[r] * (1.0 + 1e-9)
+                && (0..s).any(|t| a.demand[r * s + t] + b.demand[r * s + t] > cap[r] * (1.0 + 1e-9))
+        })
+    };
+    let mut clique: Vec<&Item> = Vec::new();
+    for it in order {
+        if clique.iter().all(|c| conflict(c, it)) {
+            clique.push(it);
+        }
+    }
+    clique.len()
 }
 
 /// Rules that cannot all hold: two VMs bound together by affinity (directly

@@ -1828,6 +1828,39 @@ fn n_plus_two_survives_every_double_failure() {
     assert_eq!(price(cp, "N+2").extra_hosts, 1);
 }
 
+/// Five VMs of 4.5 GHz on hosts of 8 usable GHz: no two share a host
+/// (9 > 8), so the plan needs 5 hosts. The fluid bound alone says
+/// ⌈22.5 ÷ 8⌉ = 3 (a 67% gap that is not there); the conflict bound, five
+/// items that pairwise cannot share, says 5. With N+1 it still holds: after
+/// a failure two VMs may share a survivor's raw 10 GHz (9 ≤ 10), so the
+/// failover terms say ⌈22.5 ÷ 10⌉ + 1 = 4, and 5 hosts are enough.
+#[test]
+fn items_that_cannot_share_a_host_raise_the_bound() {
+    let names = ["a", "b", "c", "d", "e"];
+    let c = checked(
+        &standard(names.iter().map(|n| flat(n, 4.5)).collect()),
+        &quick(),
+    );
+    let cp = cluster(&c);
+    assert_eq!(cp.hosts.len(), 5);
+    assert_eq!(cp.lower_bound, 5);
+    let mut spec = standard(names.iter().map(|n| flat(n, 4.5)).collect());
+    spec.failures = 1;
+    let c = checked(&spec, &quick());
+    let cp = cluster(&c);
+    assert_eq!(cp.hosts.len(), 5);
+    assert_eq!(cp.lower_bound, 5);
+    // Four VMs of 5.5 GHz with N+1: two exceed even a survivor's raw
+    // 10 GHz (11 > 10), so the four survivors need one each, plus the
+    // failed host: 5, where capacity alone says ⌈22 ÷ 10⌉ + 1 = 4.
+    let mut spec = standard(names[..4].iter().map(|n| flat(n, 5.5)).collect());
+    spec.failures = 1;
+    let c = checked(&spec, &quick());
+    let cp = cluster(&c);
+    assert_eq!(cp.hosts.len(), 5);
+    assert_eq!(cp.lower_bound, 5);
+}
+
 /// The lower bound must not exceed a feasible plan. Two VMs of 4.5 GHz with
 /// N+1: they cannot share a host (9 > 8 GHz), and after a failure the
 /// survivor runs 9 of its 10 GHz: 2 hosts are feasible (the referee checks)
