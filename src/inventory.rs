@@ -587,22 +587,7 @@ fn whole(v: &str) -> Option<u64> {
     if !matches!(sep, ',' | '.' | '\'' | ' ' | '\u{a0}' | '\u{202f}') {
         return None;
     }
-    let mut groups = v.split(sep);
-    let first = groups.next()?;
-    let ok = !first.is_empty()
-        && first.len() <= 3
-        && first.bytes().all(|b| b.is_ascii_digit())
-        && groups
-            .clone()
-            .all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
-    if !ok {
-        return None;
-    }
-    std::iter::once(first)
-        .chain(groups)
-        .collect::<String>()
-        .parse()
-        .ok()
+    crate::units::digit_groups(v, sep)?.parse().ok()
 }
 
 fn describe(f: Field) -> &'static str {

@@ -1488,6 +1488,23 @@ fn server_move(
             *at += m;
         }
     };
+    // A copied server's first steps as a VM, after the copy or the final sync.
+    let boot = |push: &mut dyn FnMut(String, &'static str, Phase, f64, f64, bool), at: &mut f64| {
+        fixed(
+            push,
+            at,
+            "driver injection".into(),
+            "drivers",
+            t.driver_injection,
+        );
+        fixed(
+            push,
+            at,
+            "first boot and guest tools".into(),
+            "first boot",
+            t.first_boot,
+        );
+    };
     match method {
         Method::P2vCold | Method::V2v | Method::V2p => {
             let what = match method {
@@ -1504,20 +1521,7 @@ fn server_move(
                 true,
             );
             at += copy;
-            fixed(
-                &mut push,
-                &mut at,
-                "driver injection".into(),
-                "drivers",
-                t.driver_injection,
-            );
-            fixed(
-                &mut push,
-                &mut at,
-                "first boot and guest tools".into(),
-                "first boot",
-                t.first_boot,
-            );
+            boot(&mut push, &mut at);
         }
         Method::P2vLive => {
             fixed(
@@ -1527,20 +1531,7 @@ fn server_move(
                 "final sync",
                 t.cutover,
             );
-            fixed(
-                &mut push,
-                &mut at,
-                "driver injection".into(),
-                "drivers",
-                t.driver_injection,
-            );
-            fixed(
-                &mut push,
-                &mut at,
-                "first boot and guest tools".into(),
-                "first boot",
-                t.first_boot,
-            );
+            boot(&mut push, &mut at);
         }
         Method::Rebuild => {
             fixed(

@@ -111,6 +111,19 @@ fn scaled(text: &str, units: &[(&str, f64)], what: &str) -> Result<f64, String> 
     }
 }
 
+/// The digits of a whole number written in groups of three after a
+/// thousands separator (`1.024.576` with `.`), or of 1 to 3 digits alone;
+/// `None` for anything else, so `1.5` or `10.24` are never taken as grouped.
+pub fn digit_groups(text: &str, sep: char) -> Option<String> {
+    let mut groups = text.split(sep);
+    let head = groups.next()?;
+    let digits = |g: &str| g.bytes().all(|b| b.is_ascii_digit());
+    let ok = (1..=3).contains(&head.len())
+        && digits(head)
+        && groups.clone().all(|g| g.len() == 3 && digits(g));
+    ok.then(|| std::iter::once(head).chain(groups).collect())
+}
+
 pub fn parse_bytes(text: &str) -> Result<Bytes, String> {
     const UNITS: &[(&str, f64)] = &[
         ("B", 1.0),

@@ -487,20 +487,14 @@ fn value(raw: &str, column: &str, sep: char) -> Result<Option<f64>, String> {
     let what = format!("counter `{column}`");
     if sep == ';' && raw.contains('.') {
         let (int, frac) = raw.split_once(',').unwrap_or((raw, ""));
-        let mut groups = int.split('.');
-        let head = groups.next().unwrap_or("");
-        let grouped = !head.is_empty()
-            && head.len() <= 3
-            && head.bytes().all(|b| b.is_ascii_digit())
-            && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+        let grouped = crate::units::digit_groups(int, '.');
         if raw.contains(',') {
-            if !grouped {
+            let Some(digits) = grouped else {
                 return Err(format!("`{raw}` in {what} is not a number"));
-            }
-            let plain = format!("{}.{frac}", int.replace('.', ""));
-            return super::measured_value(&plain, &what).map(Some);
+            };
+            return super::measured_value(&format!("{digits}.{frac}"), &what).map(Some);
         }
-        if grouped {
+        if grouped.is_some() {
             return Err(format!(
                 "`{raw}` in {what} could be {} with a decimal point or {} with a thousands separator",
                 raw,
