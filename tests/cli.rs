@@ -12,6 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod common;
+
 fn virtplan(args: &[&Path]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_virtplan"))
         .args(args)
@@ -36,22 +38,10 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for e in fs::read_dir(from).expect("read") {
-        let e = e.expect("entry");
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            fs::copy(e.path(), to.join(e.file_name())).expect("copy");
-        }
-    }
-}
-
 /// A copy of `examples/small` at `dir/project`.
 fn small_project(dir: &Path) -> PathBuf {
     let project = dir.join("project");
-    copy_dir(
+    common::copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/small"),
         &project,
     );

@@ -18,6 +18,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Runs virtplan in the crate root with `args` and `env`, no colour
@@ -56,23 +58,11 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for e in fs::read_dir(from).expect("read") {
-        let e = e.expect("entry");
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            fs::copy(e.path(), to.join(e.file_name())).expect("copy");
-        }
-    }
-}
-
 /// A copy of `examples/small` in a fresh folder, with `edit` applied to
 /// the text of each named file.
 fn small_with(name: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
     let project = scratch(name).join("project");
-    copy_dir(&Path::new(ROOT).join("examples/small"), &project);
+    common::copy_dir(&Path::new(ROOT).join("examples/small"), &project);
     for (file, from, to) in edits {
         let path = project.join(file);
         let text = fs::read_to_string(&path).expect("read");
@@ -681,7 +671,7 @@ fn fmt_diff_is_what_fmt_writes() {
 
     // The diff applied to a copy gives what `fmt` writes.
     let copy = dir.join("copy");
-    copy_dir(&project, &copy);
+    common::copy_dir(&project, &copy);
     let mut patch = Command::new("patch")
         .args(["-p1", "-s", "-d", s(&copy)])
         .stdin(Stdio::piped())
