@@ -472,3 +472,227 @@ fn a_folder_is_planned_against_the_old_side() {
         "a fresh plan of the head moves nothing: the test shows nothing"
     );
 }
+
+/// The realistic example, planned, then re-planned against itself so both
+/// sides carry the same re-plan notes. Then 24 GiB more measured memory for
+/// fs03 in every row of its metrics file, re-planned with `--previous`.
+/// Every line that changes in the output folder describes fs03, the host it
+/// stays on, or a total: no other server's entry and no other host's entry
+/// changes, in `plan.json`, the Markdown, the inventory or the host charts.
+/// The same change planned without `--previous` moves other VMs, and the
+/// check finds their lines.
+#[test]
+fn a_memory_change_rewrites_only_its_server_its_host_and_totals() {
+    let work = scratch("memory-change");
+    let project = work.join("project");
+    common::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/realistic"),
+        &project,
+    );
+    let plan = |out: &Path, previous: Option<&Path>| {
+        let mut args = vec![
+            Path::new("plan"),
+            project.as_path(),
+            Path::new("--out"),
+            out,
+            Path::new("--quiet"),
+        ];
+        if let Some(p) = previous {
+            args.extend([Path::new("--previous"), p]);
+        }
+        let o = virtplan(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        common::files_under(out)
+    };
+    let fresh = work.join("fresh");
+    plan(&fresh, None);
+    let previous = work.join("before").join("plan.json");
+    let before = plan(&work.join("before"), Some(&fresh.join("plan.json")));
+
+    let metrics = project.join("metrics/fs03.csv");
+    let text = fs::read_to_string(&metrics).expect("fs03.csv");
+    let mut lines = text.lines();
+    let mut raised = format!("{}\n", lines.next().expect("a header"));
+    for line in lines {
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        let gib: f64 = cells[2].parse().expect("mem_gib");
+        cells[2] = format!("{:.1}", gib + 24.0);
+        raised.push_str(&cells.join(","));
+        raised.push('\n');
+    }
+    fs::write(&metrics, raised).expect("write fs03.csv");
+
+    let after = plan(&work.join("after"), Some(&previous));
+    let (found, files) = foreign_changes(&before, &after, "fs03");
+    eprintln!("memory change: files changed: {files:?}");
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert!(files.iter().any(|f| f == "plan.json"), "nothing changed");
+
+    let unkept = plan(&work.join("unkept"), None);
+    let (found, _) = foreign_changes(&before, &unkept, "fs03");
+    assert!(
+        found.iter().any(|f| f.starts_with("plan.json: capacity")),
+        "a fresh plan changes nothing else: the test shows nothing"
+    );
+    eprintln!(
+        "memory change without --previous: {} lines of other servers or hosts",
+        found.len()
+    );
+}
+
+/// What changed from `before` to `after` (two output folders) that belongs
+/// to a server or host other than `server` and the host it is placed on,
+/// and the files that changed.
+fn foreign_changes(
+    before: &std::collections::BTreeMap<String, Vec<u8>>,
+    after: &std::collections::BTreeMap<String, Vec<u8>>,
+    server: &str,
+) -> (Vec<String>, Vec<String>) {
+    let json = |files: &std::collections::BTreeMap<String, Vec<u8>>| -> serde_json::Value {
+        serde_json::from_slice(&files["plan.json"]).expect("plan.json")
+    };
+    let (old, new) = (json(before), json(after));
+    let host = old["capacity"]["assignments"][server]
+        .as_str()
+        .expect("the server is placed")
+        .to_string();
+    let mut names = std::collections::BTreeSet::new();
+    for s in old["assessment"]["servers"].as_array().expect("servers") {
+        names.insert(s["name"].as_str().expect("a name").to_string());
+    }
+    for c in old["capacity"]["clusters"].as_array().expect("clusters") {
+        for h in c["hosts"].as_array().expect("hosts") {
+            names.insert(h["name"].as_str().expect("a name").to_string());
+        }
+    }
+    let theirs = |name: &str| names.contains(name) && name != server && name != host;
+    let mut found = Vec::new();
+    if before.keys().ne(after.keys()) {
+        found.push("files added or removed".to_string());
+    }
+
+    // plan.json: a changed value under another server's or host's name.
+    let mut changed = Vec::new();
+    json_changes(&old, &new, &mut Vec::new(), &mut changed);
+    for path in changed.iter().filter(|p| p.iter().any(|s| theirs(s))) {
+        found.push(format!("plan.json: {}", path.join(".")));
+    }
+
+    // Text: a changed table row keyed by another server or host; a changed
+    // inventory line in another server's entry; another host's chart.
+    let mut files = Vec::new();
+    for (file, bytes) in after {
+        let Some(was) = before.get(file).filter(|was| *was != bytes) else {
+            continue;
+        };
+        files.push(file.clone());
+        if let Some(chart) = file
+            .strip_prefix("capacity-")
+            .and_then(|f| f.strip_suffix(".svg"))
+            && theirs(chart)
+        {
+            found.push(format!("{file}: the chart of {chart}"));
+        }
+        if !(file.ends_with(".md") || file.ends_with(".yml")) {
+            continue;
+        }
+        let (was, is) = (String::from_utf8_lossy(was), String::from_utf8_lossy(bytes));
+        for (side, text, line) in changed_lines(&was, &is) {
+            let key = if file.ends_with(".yml") {
+                yaml_owner(text, line, &names)
+            } else {
+                row_key(text.lines().nth(line).unwrap_or(""))
+            };
+            if let Some(key) = key.filter(|k| theirs(k)) {
+                found.push(format!("{file}: {side} line {} belongs to {key}", line + 1));
+            }
+        }
+    }
+    (found, files)
+}
+
+/// The paths (object keys, and array elements labelled by their `name` or
+/// `server`) of every value that differs between `a` and `b`.
+fn json_changes(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    path: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) if x.keys().eq(y.keys()) => {
+            for (k, v) in x {
+                path.push(k.clone());
+                json_changes(v, &y[k], path, out);
+                path.pop();
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                let label = ["name", "server"]
+                    .iter()
+                    .find_map(|f| u.get(f).and_then(Value::as_str))
+                    .map_or_else(|| i.to_string(), str::to_string);
+                path.push(label);
+                json_changes(u, v, path, out);
+                path.pop();
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(path.clone()),
+    }
+}
+
+/// Each line removed from `was` or added in `is`: which side, its text, the
+/// line's index in it.
+fn changed_lines<'a>(was: &'a str, is: &'a str) -> Vec<(&'static str, &'a str, usize)> {
+    let diff = similar::TextDiff::from_lines(was, is);
+    let mut out = Vec::new();
+    for change in diff.iter_all_changes() {
+        match change.tag() {
+            similar::ChangeTag::Delete => {
+                out.push(("old", was, change.old_index().expect("an old line")));
+            }
+            similar::ChangeTag::Insert => {
+                out.push(("new", is, change.new_index().expect("a new line")));
+            }
+            similar::ChangeTag::Equal => {}
+        }
+    }
+    out
+}
+
+/// The first cell of a Markdown table row, without a link around it.
+fn row_key(line: &str) -> Option<String> {
+    let cell = line.strip_prefix('|')?.split('|').next()?.trim();
+    let cell = cell
+        .strip_prefix('[')
+        .and_then(|c| c.split_once(']'))
+        .map_or(cell, |(text, _)| text);
+    Some(cell.to_string())
+}
+
+/// The nearest enclosing YAML key of line `index` that is a server or host
+/// name.
+fn yaml_owner(
+    text: &str,
+    index: usize,
+    names: &std::collections::BTreeSet<String>,
+) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut level = indent(lines[index]);
+    for l in lines[..index].iter().rev() {
+        if l.trim().is_empty() || indent(l) >= level {
+            continue;
+        }
+        level = indent(l);
+        if let Some(key) = l.trim().strip_suffix(':')
+            && names.contains(key)
+        {
+            return Some(key.to_string());
+        }
+    }
+    None
+}
