@@ -336,6 +336,22 @@ pub const CODES: &[(&str, &str)] = &[
         "virtplan::import::gone",
         "servers of an earlier import are no longer in the export",
     ),
+    (
+        "virtplan::prometheus::request",
+        "requests to Prometheus failed after every retry, so servers are incomplete",
+    ),
+    (
+        "virtplan::prometheus::instance",
+        "Prometheus instances that name no server, or several that name one",
+    ),
+    (
+        "virtplan::prometheus::no-series",
+        "servers of the project without CPU series in Prometheus",
+    ),
+    (
+        "virtplan::prometheus::values",
+        "values from Prometheus that the import left out or bounded",
+    ),
 ];
 
 /// Options for [`render`].

@@ -149,23 +149,27 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The server a name in the file refers to, if it is in the inventory:
-    /// the exact name, else the name in any case (Windows host names are
-    /// often upper case), else the part before the first dot of a fully
-    /// qualified name.
+    /// The server a name in the file refers to ([`resolve_server`]).
     pub fn server(&self, name: &str) -> Option<Id> {
-        let any_case = |n: &str| {
-            self.names
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(n))
-                .map(|(_, id)| *id)
-        };
-        self.names
-            .get(name)
-            .copied()
-            .or_else(|| any_case(name))
-            .or_else(|| any_case(name.split_once('.')?.0))
+        resolve_server(self.names, name)
     }
+}
+
+/// The server a name refers to, if it is in `names`: the exact name, else
+/// the name in any case (Windows host names are often upper case), else
+/// the part before the first dot of a fully qualified name.
+pub fn resolve_server(names: &BTreeMap<&str, Id>, name: &str) -> Option<Id> {
+    let any_case = |n: &str| {
+        names
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, id)| *id)
+    };
+    names
+        .get(name)
+        .copied()
+        .or_else(|| any_case(name))
+        .or_else(|| any_case(name.split_once('.')?.0))
 }
 
 /// What one file yields.

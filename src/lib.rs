@@ -36,6 +36,7 @@ pub mod migrate;
 pub mod model;
 pub mod place;
 pub mod plan;
+pub mod prometheus;
 pub mod round;
 pub mod schema;
 pub mod sensitivity;

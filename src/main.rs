@@ -17,6 +17,7 @@ mod cli {
     pub mod inventory;
     pub mod manual;
     pub mod output;
+    pub mod prometheus;
     pub mod report;
     pub mod sarif;
 }
@@ -147,6 +148,49 @@ enum Import {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write measurements from Prometheus (or Thanos, Mimir, VictoriaMetrics) as
+    /// virtplan's metrics CSV, one file per server.
+    ///
+    /// node_exporter and windows_exporter series are read through `/api/v1/query_range`.
+    /// Credentials come from the environment: VIRTPLAN_PROMETHEUS_TOKEN (bearer), or
+    /// VIRTPLAN_PROMETHEUS_USER and VIRTPLAN_PROMETHEUS_PASSWORD (basic).
+    Metrics {
+        /// The project directory: its servers are the ones imported.
+        dir: PathBuf,
+        /// The server's URL, such as http://prometheus:9090 (a path prefix is kept).
+        #[arg(long, value_name = "URL")]
+        prometheus: String,
+        /// The first time: 2026-03-02, 2026-03-02T08:00:00Z or Unix seconds.
+        #[arg(long, value_parser = cli::prometheus::parse_time)]
+        from: i64,
+        /// The last time, in the same forms.
+        #[arg(long, value_parser = cli::prometheus::parse_time)]
+        to: i64,
+        /// Time between rows, also the rate window: 5m, 300s, 1h.
+        #[arg(long, default_value = "5m", value_parser = cli::prometheus::parse_seconds)]
+        step: u64,
+        /// The label that names a server.
+        #[arg(long, default_value = "instance")]
+        label: String,
+        /// What to strip from the label's value before matching it to a server name.
+        #[arg(long, value_enum, default_value_t)]
+        strip: cli::prometheus::StripArg,
+        /// Name a label value's server explicitly (repeatable): `--map 10.0.0.7:9100=db01`.
+        #[arg(long = "map", value_name = "INSTANCE=SERVER", value_parser = cli::prometheus::parse_map)]
+        map: Vec<(String, String)>,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+        concurrency: u16,
+        /// Time allowed for one request.
+        #[arg(long, default_value = "60s", value_parser = cli::prometheus::parse_seconds)]
+        timeout: u64,
+        /// Retries of a request that failed on the network, with 429 or with 5xx.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10))]
+        retries: u32,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -216,6 +260,40 @@ fn main() -> ExitCode {
                     out,
                 },
         } => cli::inventory::run(&file, format, &map, &out, read, &reporter),
+        Command::Import {
+            what:
+                Import::Metrics {
+                    dir,
+                    prometheus,
+                    from,
+                    to,
+                    step,
+                    label,
+                    strip,
+                    map,
+                    concurrency,
+                    timeout,
+                    retries,
+                    out,
+                },
+        } => cli::prometheus::run(
+            &dir,
+            &cli::prometheus::Options {
+                url: &prometheus,
+                from,
+                to,
+                step,
+                label: &label,
+                strip,
+                map: &map,
+                concurrency: usize::from(concurrency),
+                timeout,
+                retries,
+                out: &out,
+            },
+            read,
+            &reporter,
+        ),
         Command::Diff { old, new, format } => cli::diff::run(&old, &new, format, read, &reporter),
     }
 }

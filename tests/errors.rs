@@ -106,6 +106,22 @@ const SKIPPED: &[(&str, &str)] = &[
         "virtplan::import::gone",
         "is only produced by `import inventory`, not by compiling (tested in tests/inventory.rs)",
     ),
+    (
+        "virtplan::prometheus::request",
+        "is only produced by `import metrics`, not by compiling (tested in tests/prometheus.rs)",
+    ),
+    (
+        "virtplan::prometheus::instance",
+        "is only produced by `import metrics`, not by compiling (tested in tests/prometheus.rs)",
+    ),
+    (
+        "virtplan::prometheus::no-series",
+        "is only produced by `import metrics`, not by compiling (tested in tests/prometheus.rs)",
+    ),
+    (
+        "virtplan::prometheus::values",
+        "is only produced by `import metrics`, not by compiling (tested in tests/prometheus.rs)",
+    ),
 ];
 
 /// The warning of a project without a `costs` node.

@@ -1,7 +1,7 @@
 //! `virtplan import inventory FILE --format F --out DIR`'s I/O: reads the
 //! export and the `.kdl` files already in `DIR`, reports the import's
-//! diagnostics, and writes its files only when there is no error, each
-//! through a temporary file renamed into place.
+//! diagnostics, and writes its files only when there is no error, all
+//! staged as temporary files first, then renamed into place.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -85,10 +85,13 @@ pub fn run(
     if let Err(e) = std::fs::create_dir_all(out) {
         return crate::usage(&format!("cannot create `{}`: {e}", out.display()));
     }
-    for (name, text) in &outcome.write {
-        if let Err(e) = output::write_file(&mut output::Disk, &out.join(name), text.as_bytes()) {
-            return crate::usage(&e.to_string());
-        }
+    let files: Vec<_> = outcome
+        .write
+        .iter()
+        .map(|(name, text)| (out.join(name), text.as_bytes().to_vec()))
+        .collect();
+    if let Err(e) = output::replace_files(&mut output::Disk, &files) {
+        return crate::usage(&e.to_string());
     }
     for name in &outcome.remove {
         if let Err(e) = std::fs::remove_file(out.join(name)) {

@@ -99,7 +99,7 @@ pub enum NotOurs {
 }
 
 /// Why output could not be written. Nothing was changed when one of these is
-/// returned, except by [`OutputError::Io`] from [`replace_file`]'s final
+/// returned, except by [`OutputError::Io`] from [`replace_files`]'s final
 /// folder sync (the file is then already replaced).
 #[derive(Debug)]
 pub enum OutputError {
@@ -760,34 +760,9 @@ fn swap(
     Ok(())
 }
 
-/// Writes `bytes` to `path`: a file that exists is replaced as
-/// [`replace_file`] does; a new one is written under a temporary name in
-/// the same folder, synced, and renamed into place, so that no reader ever
-/// sees half of it.
-pub fn write_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    if fs::symlink_metadata(path).is_ok() {
-        return replace_file(ops, path, bytes);
-    }
-    let Some(name) = path.file_name() else {
-        return Err(OutputError::Special(path.into()));
-    };
-    let temp = path.with_file_name(format!(".{}.virtplan-tmp", name.to_string_lossy()));
-    if fs::symlink_metadata(&temp).is_ok() {
-        ops.remove_file(&temp).map_err(io_err("remove", &temp))?;
-    }
-    new_file(ops, &temp, bytes)?;
-    ops.rename(&temp, path).map_err(io_err("rename", path))
-}
-
-/// Replaces the regular file `path` with `bytes` through a temporary file in
-/// the same folder (synced, then renamed over it), keeping its permissions
-/// and its owner. Refuses a symlink.
-pub fn replace_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    replace_files(ops, &[(path.to_path_buf(), bytes.to_vec())])
-}
-
-/// Replaces several regular files, all or none as far as a file system
-/// allows: every new text is first written beside its file and synced; a
+/// Replaces several regular files (or writes them, where there is none
+/// yet), all or none as far as a file system allows: every new text is
+/// first written beside its file and synced; a
 /// failure then removes those temporary files and leaves every file as it
 /// was. Only then are they renamed over their files, one by one (a rename
 /// within a folder, which fails only with the disk itself).
@@ -826,17 +801,20 @@ fn folder_of(path: &Path) -> PathBuf {
     }
 }
 
-/// Writes `bytes` beside the regular file `path`, under a temporary name,
-/// with its permissions and owner, synced; returns the temporary path. A
-/// failure removes the temporary file.
+/// Writes `bytes` beside `path`, under a temporary name, synced; returns
+/// the temporary path. When `path` is a regular file the new one gets its
+/// permissions and owner; when there is none yet, mode 0644. A failure
+/// removes the temporary file.
 fn stage(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<PathBuf, OutputError> {
-    let meta = fs::symlink_metadata(path).map_err(io_err("read", path))?;
-    if meta.file_type().is_symlink() {
-        return Err(OutputError::Symlink(path.into()));
-    }
-    if !meta.is_file() {
-        return Err(OutputError::Special(path.into()));
-    }
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(OutputError::Symlink(path.into()));
+        }
+        Ok(meta) if !meta.is_file() => return Err(OutputError::Special(path.into())),
+        Ok(meta) => Some(meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_err("read", path)(e)),
+    };
     let Some(name) = path.file_name() else {
         return Err(OutputError::Special(path.into()));
     };
@@ -849,6 +827,10 @@ fn stage(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<PathBuf, Output
         ops.remove_file(&temp).map_err(io_err("remove", &temp))?;
     }
     let result = (|| {
+        let Some(meta) = meta else {
+            new_file(ops, &temp, bytes)?;
+            return Ok(());
+        };
         let mut file = ops.create(&temp).map_err(io_err("create", &temp))?;
         ops.write(&mut file, bytes)
             .map_err(io_err("write", &temp))?;
@@ -876,7 +858,7 @@ fn stage(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<PathBuf, Output
 
 #[cfg(all(test, unix))]
 mod tests {
-    //! Failure injection: every run of [`write_plan`] and [`replace_file`]
+    //! Failure injection: every run of [`write_plan`] and [`replace_files`]
     //! is repeated with its N-th disk operation failing, for N = 0, 1, 2, …
     //! until a run gets through without reaching N. After a failed step the
     //! previous state must be there byte for byte, with nothing left behind;
@@ -885,6 +867,11 @@ mod tests {
     //! next run finishes the job.
 
     use super::*;
+
+    /// One file through [`replace_files`].
+    fn replace_file(ops: &mut dyn Ops, path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+        replace_files(ops, &[(path.to_path_buf(), bytes.to_vec())])
+    }
 
     /// [`Disk`], except that operation number `fail_at` fails (a write
     /// writes half its bytes first, like a full disk), and with `crash` every

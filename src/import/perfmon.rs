@@ -45,6 +45,12 @@ use crate::diag::Diagnostic;
 use crate::model::Id;
 use crate::source::Span;
 
+/// Network interfaces whose traffic is not on the wire, or is on it
+/// already: loopback and tunnel pseudo-interfaces, and a NIC team's
+/// multiplexor (its members count the traffic). Matched as parts of the
+/// lower-case instance name.
+pub const PSEUDO_INTERFACES: [&str; 4] = ["loopback", "isatap", "teredo", "multiplexor driver"];
+
 /// Reads one perfmon CSV file.
 pub fn read(text: &str, ctx: &Context) -> Imported {
     let mut out = Imported::default();
@@ -290,10 +296,7 @@ fn classify(p: &CounterPath) -> Use {
         ("physicaldisk", "disk bytes/sec") if total => Use::Counter(Counter::DiskBytes),
         ("network interface", "bytes total/sec") => {
             let name = instance.unwrap_or_default();
-            if ["loopback", "isatap", "teredo", "multiplexor driver"]
-                .iter()
-                .any(|n| name.contains(n))
-            {
+            if PSEUDO_INTERFACES.iter().any(|n| name.contains(n)) {
                 Use::PseudoInterface
             } else {
                 Use::Counter(Counter::NetBytes)

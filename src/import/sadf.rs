@@ -404,13 +404,18 @@ fn number(field: Option<(usize, &str)>, names: &[String]) -> Result<Option<f64>,
 /// tunnels' virtual links (`veth…`, `vnet…`, `tap…`, `tun…`, `cali…`,
 /// `flannel…`, `vxlan…`, `wg…`, `gre…`). Names are compared in lower case.
 fn layered_interface(name: &str) -> bool {
-    const PREFIXES: [&str; 20] = [
-        "lo", "bond", "team", "br", "virbr", "docker", "cni", "ovs", "vlan", "veth", "vnet", "tap",
-        "tun", "cali", "flannel", "vxlan", "wg", "gre", "kube", "weave",
-    ];
     let n = name.to_ascii_lowercase();
-    n.contains('.') || n.contains('@') || PREFIXES.iter().any(|p| n.starts_with(p))
+    n.contains('.') || n.contains('@') || LAYERED_PREFIXES.iter().any(|p| n.starts_with(p))
 }
+
+/// The name prefixes of [`layered_interface`]s.
+pub const LAYERED_PREFIXES: [&str; 20] = [
+    "lo", "bond", "team", "br", "virbr", "docker", "cni", "ovs", "vlan", "veth", "vnet", "tap",
+    "tun", "cali", "flannel", "vxlan", "wg", "gre", "kube", "weave",
+];
+
+/// The name prefixes of [`stacked`] block devices.
+pub const STACKED_PREFIXES: [&str; 5] = ["dm-", "md", "loop", "ram", "zram"];
 
 /// Whether a block device is stacked on other devices, whose I/O the
 /// devices below it count again: device-mapper (LVM, multipath, crypt),
@@ -420,10 +425,7 @@ fn layered_interface(name: &str) -> bool {
 /// a disk driver.
 fn stacked(dev: &str) -> bool {
     let d = dev.to_ascii_lowercase();
-    if ["dm-", "md", "loop", "ram", "zram"]
-        .iter()
-        .any(|p| d.starts_with(p))
-    {
+    if STACKED_PREFIXES.iter().any(|p| d.starts_with(p)) {
         return true;
     }
     let major = d
