@@ -120,7 +120,10 @@ pub fn query(r: Resource, label: &str, sel: &str, window: &str) -> String {
     let rate = |metric: &str, matchers: &str| {
         format!("{by} (rate({metric}{{{matchers}{sel}}}[{window}]))")
     };
-    let gauge = |metric: &str| format!("{by} ({metric}{{{}}})", sel.trim_start_matches(','));
+    let gauge = |metric: &str| match sel.strip_prefix(',') {
+        Some(matchers) => format!("{by} ({metric}{{{matchers}}})"),
+        None => format!("{by} ({metric})"),
+    };
     let disk = format!("device!~\"{}\"", prefix_regex(&sadf::STACKED_PREFIXES));
     let nic = format!(
         "device!~\"{}|.*[.@].*\"",

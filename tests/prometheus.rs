@@ -760,3 +760,26 @@ fn failed_and_slow_requests() {
     }
     assert_eq!(common::files_under(&project.join("prom")), good);
 }
+
+/// The book's page shows each query exactly as the import sends it (with
+/// the default label, a 5-minute step, and without the batch's instance
+/// matcher).
+#[test]
+fn the_book_shows_the_queries() {
+    let page = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/prometheus.md"),
+    )
+    .expect("book/src/prometheus.md");
+    let mut missing = Vec::new();
+    for r in measure::RESOURCES {
+        let q = virtplan::prometheus::query(r, "instance", "", "300s");
+        if !page.lines().any(|l| l == q) {
+            missing.push(format!("{}:\n{q}", virtplan::prometheus::column(r)));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in the book:\n{}",
+        missing.join("\n\n")
+    );
+}
