@@ -323,6 +323,45 @@ impl Imported {
     }
 }
 
+/// The UTC times of one file's local times in the project's zone. In the
+/// hour the clocks go back, a local time is read as its first occurrence
+/// until the file's times have passed it, then as the second; a local time
+/// in the hour the clocks skip does not exist.
+pub struct LocalClock {
+    zone: crate::zone::Zone,
+    last: Option<i64>,
+}
+
+impl LocalClock {
+    pub fn new(zone: crate::zone::Zone) -> Self {
+        LocalClock { zone, last: None }
+    }
+
+    /// The UTC time of the wall-clock time `local` (as Unix seconds), or
+    /// `None` when the zone skips it.
+    pub fn utc(&mut self, local: i64) -> Option<i64> {
+        use crate::zone::Local;
+        let t = match self.zone.to_utc(local) {
+            Local::Single(t) => t,
+            Local::Twice(first, second) => match self.last {
+                Some(last) if last >= first => second,
+                _ => first,
+            },
+            Local::Skipped(_) => return None,
+        };
+        self.last = Some(t);
+        Some(t)
+    }
+
+    /// The message for a local time the zone skips.
+    pub fn skipped(&self, stamp: &str) -> String {
+        format!(
+            "`{stamp}` does not exist in {}: the clocks go forward over it",
+            self.zone.name()
+        )
+    }
+}
+
 /// Lines with their byte offsets, without the line ending.
 pub struct Lines<'t> {
     text: &'t str,

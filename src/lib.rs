@@ -44,6 +44,7 @@ pub mod source;
 pub mod svg;
 pub mod syntax;
 pub mod units;
+pub mod zone;
 
 use diag::Diagnostics;
 use model::Model;
@@ -149,7 +150,7 @@ fn build_plan(
         project: ProjectInfo {
             name: p.name.clone(),
             currency: p.currency.clone(),
-            timezone: p.timezone.clone(),
+            timezone: p.zone.name(),
             horizon_years: p.horizon_years,
             sizing_horizon_years: p.sizing_years,
             discount_rate_pct: p.discount_rate.0 * 100.0,

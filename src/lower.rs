@@ -483,8 +483,8 @@ impl Lowerer<'_> {
     fn project(&mut self, n: &Node) -> Project {
         let tz = n.child_arg("timezone");
         let timezone = text(tz).unwrap_or_else(|| "UTC".to_string());
-        let utc_offset_minutes = match parse_offset(&timezone) {
-            Some(m) => m,
+        let zone = match crate::zone::Zone::parse(&timezone) {
+            Some(z) => z,
             None => {
                 if let Some(v) = tz {
                     self.diags.push(
@@ -493,10 +493,10 @@ impl Lowerer<'_> {
                             format!("`{timezone}` is not a time zone virtplan knows"),
                         )
                         .at(v.span, "unknown time zone")
-                        .help("write \"UTC\" or a fixed offset such as \"+01:00\" (zone names are not supported)"),
+                        .help("write \"UTC\", a fixed offset such as \"+01:00\", or a zone of the tz database such as \"Europe/Berlin\""),
                     );
                 }
-                0
+                crate::zone::Zone::default()
             }
         };
         let profile = n.child("profile");
@@ -606,8 +606,7 @@ impl Lowerer<'_> {
         Project {
             name: n.label().map(|l| l.value).unwrap_or_default(),
             currency,
-            utc_offset_minutes,
-            timezone,
+            zone,
             horizon_years: horizon.clamp(1, 50) as u32,
             sizing_years: sizing_years.clamp(1, 50) as u32,
             discount_rate: percent(n.child_arg("discount-rate")).unwrap_or_default(),
@@ -1614,25 +1613,4 @@ impl Lowerer<'_> {
 
 fn parse_method(s: &str) -> Method {
     Method::from_word(s).unwrap_or(Method::P2vCold)
-}
-
-/// "UTC", "Z", "+01:00", "-05:30", "UTC+02:00" → minutes east of UTC.
-pub fn parse_offset(tz: &str) -> Option<i32> {
-    let t = tz.trim();
-    let t = t.strip_prefix("UTC").unwrap_or(t);
-    if t.is_empty() || t == "Z" {
-        return Some(0);
-    }
-    let (sign, rest) = match t.as_bytes().first()? {
-        b'+' => (1, &t[1..]),
-        b'-' => (-1, &t[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-    let h: i32 = h.parse().ok()?;
-    let m: i32 = m.parse().ok()?;
-    if h > 14 || m > 59 {
-        return None;
-    }
-    Some(sign * (h * 60 + m))
 }

@@ -34,6 +34,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::import::{self, Context, Imported, MAX_ROW_DIAGS, NotText, PENDING, Series};
 use crate::model::{Id, Model, ProfileSettings, Server};
 use crate::source::{FileId, FileSource, SourceMap, Span, glob_match};
+use crate::zone::Zone;
 
 /// The resources a workload profile tracks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
@@ -163,7 +164,7 @@ pub fn measure(
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
     let settings = &model.project.profile;
-    let offset = model.project.utc_offset_minutes;
+    let zone = &model.project.zone;
 
     // Project-level globs first: their rows may belong to any server. A file
     // two globs match is read once.
@@ -243,7 +244,7 @@ pub fn measure(
             }
             continue;
         }
-        out.by_server.insert(id, fold(id, series, settings, offset));
+        out.by_server.insert(id, fold(id, series, settings, zone));
     }
     attach_files(pending, &jobs, fs, sources, diags);
     out
@@ -499,7 +500,7 @@ fn read_job(
                 id,
                 series,
                 &model.project.profile,
-                model.project.utc_offset_minutes,
+                &model.project.zone,
             ));
         } else {
             imported.series.insert(
@@ -622,14 +623,14 @@ pub fn percentile(values: &mut [f64], p: f64) -> f64 {
 const MONDAY: i64 = 4 * 86400;
 
 /// Index of the slot a timestamp falls in.
-pub fn slot_of(ts: i64, settings: &ProfileSettings, utc_offset_minutes: i32) -> usize {
-    let local = ts + i64::from(utc_offset_minutes) * 60 - MONDAY;
+pub fn slot_of(ts: i64, settings: &ProfileSettings, zone: &Zone) -> usize {
+    let local = zone.to_local(ts) - MONDAY;
     let period = settings.period.0 as i64;
     let slot = settings.slot.0 as i64;
     (local.rem_euclid(period) / slot) as usize
 }
 
-fn fold(id: Id, s: Series, settings: &ProfileSettings, offset: i32) -> Measured {
+fn fold(id: Id, s: Series, settings: &ProfileSettings, zone: &Zone) -> Measured {
     let slots = settings.slots();
     let p = settings.percentile;
     // Samples grouped by slot once (a counting sort), so each resource
@@ -638,7 +639,7 @@ fn fold(id: Id, s: Series, settings: &ProfileSettings, offset: i32) -> Measured 
     let slot_idx: Vec<u32> = s
         .times
         .iter()
-        .map(|t| slot_of(*t, settings, offset) as u32)
+        .map(|t| slot_of(*t, settings, zone) as u32)
         .collect();
     let mut starts = vec![0usize; slots + 1];
     for &k in &slot_idx {
@@ -771,10 +772,16 @@ mod tests {
             max_rejected: crate::units::Fraction(0.5),
         };
         // 2026-03-02 is a Monday: 08:00 UTC is slot 8.
-        assert_eq!(slot_of(1_772_438_400, &s, 0), 8);
+        let utc = Zone::Fixed(0);
+        assert_eq!(slot_of(1_772_438_400, &s, &utc), 8);
         // With the zone at +01:00 the same instant is 09:00 local.
-        assert_eq!(slot_of(1_772_438_400, &s, 60), 9);
+        assert_eq!(slot_of(1_772_438_400, &s, &Zone::Fixed(60)), 9);
         // Sunday 23:00 is the last slot.
-        assert_eq!(slot_of(1_772_438_400 - 9 * 3600, &s, 0), 167);
+        assert_eq!(slot_of(1_772_438_400 - 9 * 3600, &s, &utc), 167);
+        // Europe/Berlin: 08:00 UTC is 09:00 CET on 2026-03-02, and 10:00
+        // CEST a month later (Thursday 2026-04-02: 3 × 24 + 10 = 82).
+        let berlin = Zone::parse("Europe/Berlin").expect("a zone");
+        assert_eq!(slot_of(1_772_438_400, &s, &berlin), 9);
+        assert_eq!(slot_of(1_772_438_400 + 31 * 86400, &s, &berlin), 82);
     }
 }

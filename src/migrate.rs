@@ -920,9 +920,26 @@ pub fn migrate(
         order,
     };
     let dated = mig.start.is_some();
-    let moment = |m: f64| fmt_moment(m.round() as i64, dated, monday);
-    let offset = i64::from(model.project.utc_offset_minutes);
-    let utc = |m: f64| calendar::fmt_utc(m.round() as i64 - offset);
+    // A wave's times are minutes after its window opened at the local
+    // minute `open`: real minutes, so when the clocks change during the
+    // window the wall clock jumps with them (with dates only: an undated
+    // runbook has no clock changes).
+    let zone = model.project.zone;
+    let open_utc = move |open: f64| zone.to_utc(open.round() as i64 * 60).compatible();
+    // Whole minutes after the opening, halves rounded up (as `m.round()`
+    // rounds the positive minute `m`: the opening is a whole minute).
+    let wall = move |open: f64, m: f64| -> i64 {
+        if !dated {
+            return m.round() as i64;
+        }
+        let after = (m - open + 0.5).floor() as i64 * 60;
+        zone.to_local(open_utc(open) + after).div_euclid(60)
+    };
+    let moment_at = |open: f64, m: f64| fmt_moment(wall(open, m), dated, monday);
+    let utc_at = |open: f64, m: f64| {
+        let after = (m - open + 0.5).floor() as i64 * 60;
+        calendar::fmt_utc((open_utc(open) + after).div_euclid(60))
+    };
     let mut skipped_windows: Vec<(i64, Skipped)> = Vec::new();
     let mut skipped_seen: BTreeSet<i64> = BTreeSet::new();
     let mut next_slot = 0usize;
@@ -963,7 +980,7 @@ pub fn migrate(
                         skipped_windows.push((
                             abs,
                             Skipped {
-                                window: format!("{} ({win})", moment(abs as f64)),
+                                window: format!("{} ({win})", moment_at(abs as f64, abs as f64)),
                                 reason: why,
                             },
                         ));
@@ -1008,7 +1025,15 @@ pub fn migrate(
         let sched = slot_slots;
         let duration = sched.iter().map(|s| s.end).fold(0.0, f64::max);
         let window_minutes = w.map(|i| mig.windows[i].minutes());
-        let len = window_minutes.map(f64::from);
+        // The window's real length: an hour less or more on the night the
+        // clocks change.
+        let len = window_minutes.map(f64::from).map(|l| match start_abs {
+            Some(a) if dated => {
+                let a = a as f64;
+                ((open_utc(a + l) - open_utc(a)) / 60) as f64
+            }
+            _ => l,
+        });
         // Servers, in start order.
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by(|a, b| {
@@ -1018,6 +1043,7 @@ pub fn migrate(
                 .then(sched[*a].lane.cmp(&sched[*b].lane))
         });
         let base = start_abs.map_or(0.0, |a| a as f64);
+        let moment = |m: f64| moment_at(base, m);
         let mut moves: Vec<ServerMove> = Vec::new();
         // Pre-copies back to back, ending when the window opens: the
         // largest starts first.
@@ -1079,8 +1105,13 @@ pub fn migrate(
         if let (Some(l), Some(i)) = (len, w) {
             let win = mig.windows[i];
             if duration > l + 1e-9 {
+                let change = match f64::from(win.minutes()) - l {
+                    d if d > 0.0 => ", shorter than usual: the clocks go forward that night",
+                    d if d < 0.0 => ", longer than usual: the clocks go back that night",
+                    _ => "",
+                };
                 problems.push(format!(
-                    "the wave takes {}, longer than its window {win} ({})",
+                    "the wave takes {}, longer than its window {win} ({}{change})",
                     fmt_minutes(duration),
                     fmt_minutes(l)
                 ));
@@ -1162,12 +1193,15 @@ pub fn migrate(
                 .filter(|_| dated)
                 .map(|a| calendar::fmt_date(a.div_euclid(DAY))),
             opens: start_abs.map(|a| moment(a as f64)),
-            closes: start_abs.zip(len).map(|(a, l)| moment(a as f64 + l)),
+            // A window closes at its wall-clock time, whatever the clocks do.
+            closes: start_abs
+                .zip(window_minutes)
+                .map(|(a, l)| fmt_moment(a + i64::from(l), dated, monday)),
             opens_iso: start_abs.map(fmt_iso),
             go_no_go: go.map(|g| moment(base + g)),
             go_no_go_minute: go,
-            opens_utc: start_abs.filter(|_| dated).map(|a| utc(a as f64)),
-            go_no_go_utc: go.filter(|_| dated).map(|g| utc(base + g)),
+            opens_utc: start_abs.filter(|_| dated).map(|a| utc_at(base, a as f64)),
+            go_no_go_utc: go.filter(|_| dated).map(|g| utc_at(base, base + g)),
             rollback_triggers: triggers(&methods, go.map(|g| moment(base + g))),
             precopy_minutes: precopy,
             problems,
@@ -1257,7 +1291,7 @@ pub fn migrate(
         copy_rate_mbit_s: rate_mbit,
         parallel_streams: streams,
         start_date: mig.start.map(calendar::fmt_date),
-        timezone: model.project.timezone.clone(),
+        timezone: model.project.zone.name(),
         redundancy: redundancy.into_iter().map(|(g, _)| g).collect(),
         not_moving,
         link_plan: link_plan(&link_use, dated, monday),

@@ -12,9 +12,9 @@ pub type Id = usize;
 pub struct Project {
     pub name: String,
     pub currency: String,
-    /// Offset of the project's time zone from UTC, in minutes.
-    pub utc_offset_minutes: i32,
-    pub timezone: String,
+    /// The project's time zone: measurement files' local times, the
+    /// profile's slots and the migration windows are in it.
+    pub zone: crate::zone::Zone,
     /// Years the costs are compared over (the finance horizon).
     pub horizon_years: u32,
     /// Years of growth the hosts are sized for (the sizing horizon).

@@ -635,3 +635,56 @@ fn domain_controllers_are_rebuilt_and_a_copied_one_is_never_powered_back_on() {
             .any(|w| w.contains("USN rollback"))
     );
 }
+
+/// Europe/Berlin's clocks go forward in the night of 28–29 March 2026 and
+/// back in that of 24–25 October. A window "sat 22:00-sun 06:00" lasts 7 h
+/// then, and 9 h: a 936 GB cold copy (390 min, 450 min down with drivers,
+/// boot and tests) no longer fits the first; a 1,080 GB one (510 min) fits
+/// the second though it would not fit an 8-hour window. Step times are the
+/// wall clock after the change: 22:00 CET + 390 min is 03:30 UTC, 05:30
+/// CEST (not 04:30); 22:00 CEST + 450 min is 03:30 UTC, 04:30 CET.
+#[test]
+fn windows_on_the_nights_the_clocks_change() {
+    let head = HEAD.replace(
+        "    currency \"EUR\"\n",
+        "    currency \"EUR\"\n    timezone \"Europe/Berlin\"\n",
+    );
+    let night = |start: &str, disk: u32| {
+        compile(&format!(
+            "{head}{}migration start=\"{start}\" {{\n    window \"sat 22:00-sun 06:00\"\n}}\n",
+            server("big01", disk, "")
+        ))
+    };
+
+    let spring = night("2026-03-28", 936);
+    let (w, m) = find(&spring.plan, "big01");
+    assert!(close(m.downtime_minutes, 450.0), "{}", m.downtime_minutes);
+    assert_eq!(w.date.as_deref(), Some("2026-03-28"));
+    assert_eq!(w.opens_utc.as_deref(), Some("2026-03-28T21:00:00Z"));
+    assert_eq!(w.closes.as_deref(), Some("Sun 2026-03-29 06:00"));
+    assert!(!w.fits_window, "{:?}", w.problems);
+    assert!(
+        w.problems[0].contains("the clocks go forward that night"),
+        "{:?}",
+        w.problems
+    );
+    let drivers = m
+        .steps
+        .iter()
+        .find(|s| s.short == "drivers")
+        .expect("drivers");
+    assert_eq!(drivers.at, "Sun 2026-03-29 05:30");
+
+    let autumn = night("2026-10-24", 1080);
+    let (w, m) = find(&autumn.plan, "big01");
+    assert!(close(m.downtime_minutes, 510.0), "{}", m.downtime_minutes);
+    assert_eq!(w.date.as_deref(), Some("2026-10-24"));
+    assert_eq!(w.opens_utc.as_deref(), Some("2026-10-24T20:00:00Z"));
+    assert!(w.fits_window, "{:?}", w.problems);
+    let drivers = m
+        .steps
+        .iter()
+        .find(|s| s.short == "drivers")
+        .expect("drivers");
+    assert_eq!(drivers.at, "Sun 2026-10-25 04:30");
+}

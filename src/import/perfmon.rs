@@ -40,10 +40,13 @@
 
 use std::collections::BTreeMap;
 
-use super::{Context, Imported, Lines, civil_to_unix, digits, local, report_unknown_servers};
+use super::{
+    Context, Imported, Lines, LocalClock, civil_to_unix, digits, local, report_unknown_servers,
+};
 use crate::diag::Diagnostic;
 use crate::model::Id;
 use crate::source::Span;
+use crate::zone::offset_text;
 
 /// Network interfaces whose traffic is not on the wire, or is on it
 /// already: loopback and tunnel pseudo-interfaces, and a NIC team's
@@ -70,14 +73,13 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
     let hstart = hstart + bom;
     let sep = separator(header);
     let cells = split_fields(header, sep);
-    if let Some(first) = cells.first() {
-        check_zone(
-            &first.text,
+    // The writer's zone, checked at the first row's time.
+    let mut zone_cell = cells.first().map(|first| {
+        (
+            first.text.clone(),
             local(hstart + first.start, hstart + first.end),
-            ctx,
-            &mut out,
-        );
-    }
+        )
+    });
     let mut unknown: BTreeMap<String, Span> = BTreeMap::new();
     let columns = Columns::from_header(&cells, hstart, ctx, &mut out, &mut unknown);
     if columns.used.is_empty() {
@@ -105,7 +107,7 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
         return out;
     }
     let servers: Vec<Id> = columns.servers();
-    let offset = i64::from(ctx.model.project.utc_offset_minutes) * 60;
+    let mut clock = LocalClock::new(ctx.model.project.zone);
     for (start, line) in lines {
         let span = local(start, start + line.len());
         let fields = split_fields(line, sep);
@@ -140,7 +142,19 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
             );
             continue;
         };
-        let ts = ts - offset;
+        if let Some((cell, at)) = zone_cell.take() {
+            check_zone(&cell, at, ts, ctx, &mut out);
+        }
+        let Some(ts) = clock.utc(ts) else {
+            reject(
+                &mut out,
+                &servers,
+                Diagnostic::error("virtplan::metrics::row", clock.skipped(stamp))
+                    .at(span, "no such local time")
+                    .help("perfmon writes local times; a row in the hour the clocks skip was written by a machine in another zone: check the project's `timezone`"),
+            );
+            continue;
+        };
         for &id in &servers {
             match columns.row(id, &fields, &cells, sep, ctx) {
                 Ok(row) if row.iter().all(|v| v.is_nan()) => {}
@@ -525,30 +539,39 @@ fn separator(header: &str) -> char {
 
 /// The writer's time zone in the header's first cell, `(PDH-CSV 4.0) (W.
 /// Europe Standard Time)(-60)`: its name and Windows bias in minutes
-/// (UTC = local + bias). A warning when the bias is not the project's
-/// offset: the times are read in the project's zone, since the header
-/// gives no daylight-saving rule to read them in the writer's.
-fn check_zone(cell: &str, span: Span, ctx: &Context, out: &mut Imported) {
+/// (UTC = local + bias). A warning when the bias is not the standard
+/// offset of the project's zone (at `at`, the file's first local time): the
+/// times are read in the project's zone, daylight saving included, since
+/// the header gives no daylight-saving rule to read them in the writer's.
+fn check_zone(cell: &str, span: Span, at: i64, ctx: &Context, out: &mut Imported) {
     let Some((zone, bias)) = zone_of(cell) else {
         return;
     };
     let writer = -bias;
-    let project = ctx.model.project.utc_offset_minutes;
+    let project_zone = ctx.model.project.zone;
+    let project = project_zone.standard_offset_minutes(at);
     if writer == project {
         return;
     }
+    let named = match project_zone {
+        crate::zone::Zone::Fixed(_) => format!("UTC{}", offset_text(project)),
+        crate::zone::Zone::Iana(_) => format!(
+            "{} (UTC{} in standard time)",
+            project_zone.name(),
+            offset_text(project)
+        ),
+    };
     out.report(
         Diagnostic::warning(
             "virtplan::metrics::time-zone",
             format!(
-                "the file was written in `{zone}` (UTC{} in standard time), but the project's time zone is UTC{}: its times are read as the project's",
+                "the file was written in `{zone}` (UTC{} in standard time), but the project's time zone is {named}: its times are read as the project's",
                 offset_text(writer),
-                offset_text(project)
             ),
         )
         .at(span, "the writer's zone")
         .help(format!(
-            "if the logging machine ran in that zone, set the project's `timezone \"{}\"`, or log the counters on a machine in the project's zone",
+            "if the logging machine ran in that zone, set the project's `timezone` to it (an IANA name such as \"Europe/Berlin\" keeps its daylight saving), or log the counters on a machine in the project's zone; UTC{} is its standard offset",
             offset_text(writer)
         )),
     );
@@ -562,13 +585,6 @@ fn zone_of(cell: &str) -> Option<(&str, i32)> {
     let zone = rest.trim_end().strip_suffix(')')?;
     let (_, zone) = zone.rsplit_once('(')?;
     (bias.abs() <= 14 * 60).then_some((zone, bias))
-}
-
-/// `+01:00` of an offset in minutes east of UTC.
-fn offset_text(minutes: i32) -> String {
-    let sign = if minutes < 0 { '-' } else { '+' };
-    let m = minutes.unsigned_abs();
-    format!("{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
 /// Counts a row problem once, for the first server of the file, and
@@ -673,6 +689,51 @@ mod tests {
         // (125 000 + 0) × 8 = 1 Mbit/s.
         assert!(close(&s.values[4], &[10.0, 0.0, 1.0]));
         assert_eq!(s.present, [true; 5]);
+    }
+
+    /// A log written in Europe/Berlin across both clock changes of 2026,
+    /// every 30 minutes from 01:00 local. In October 02:00 and 02:30 come
+    /// twice: first in summer time, then in winter time, one hour of UTC
+    /// apart, so the times rise by 30 minutes throughout. In March 02:30
+    /// does not exist: that row is rejected, and 03:00 is 30 minutes of
+    /// UTC after 01:30.
+    #[test]
+    fn local_times_follow_daylight_saving() {
+        let m = model("Europe/Berlin");
+        let header = HEADER.replace(
+            "(Coordinated Universal Time)(0)",
+            "(W. Europe Standard Time)(-60)",
+        );
+        let row = |stamp: &str| format!("\"{stamp}\",\"10\",\"4096\",\"1\",\"1\",\"1\",\"1\"\r\n");
+        // 2026-10-25 00:00 UTC = 02:00 CEST.
+        let autumn: i64 = 1_792_886_400;
+        let mut text = format!("{header}\r\n");
+        for stamp in [
+            "01:00", "01:30", "02:00", "02:30", "02:00", "02:30", "03:00",
+        ] {
+            text.push_str(&row(&format!("10/25/2026 {stamp}:00.000")));
+        }
+        let got = read_as(&m, Some("web01"), &text);
+        assert!(got.diags.is_empty(), "{:?}", got.diags);
+        let times = &got.series[&id(&m, "web01")].times;
+        let want: Vec<i64> = (-2..5).map(|k| autumn + k * 1800).collect();
+        assert_eq!(times, &want);
+
+        // 2026-03-29 01:00 UTC = 03:00 CEST.
+        let spring: i64 = 1_774_746_000;
+        let mut text = format!("{header}\r\n");
+        for stamp in ["01:30", "02:30", "03:00"] {
+            text.push_str(&row(&format!("03/29/2026 {stamp}:00.000")));
+        }
+        let got = read_as(&m, Some("web01"), &text);
+        assert_eq!(codes(&got), ["virtplan::metrics::row"]);
+        assert!(
+            got.diags[0]
+                .message
+                .contains("does not exist in Europe/Berlin")
+        );
+        let times = &got.series[&id(&m, "web01")].times;
+        assert_eq!(times, &vec![spring - 1800, spring]);
     }
 
     #[test]

@@ -41,7 +41,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    Context, Imported, Lines, civil_to_unix, digits, local, parse_timestamp, report_unknown_servers,
+    Context, Imported, Lines, LocalClock, civil_to_unix, digits, local, parse_timestamp,
+    report_unknown_servers,
 };
 use crate::diag::Diagnostic;
 use crate::model::Id;
@@ -72,7 +73,7 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
         );
         return out;
     }
-    let offset = i64::from(ctx.model.project.utc_offset_minutes) * 60;
+    let mut clock = LocalClock::new(ctx.model.project.zone);
     let mut section: Option<Section> = None;
     let mut warned: Vec<String> = Vec::new();
     let mut unknown: BTreeMap<String, Span> = BTreeMap::new();
@@ -134,17 +135,32 @@ pub fn read(text: &str, ctx: &Context) -> Imported {
             continue;
         };
         let stamp = sec.time.and_then(|i| fields.get(i)).copied().unwrap_or("");
-        let Some(ts) = parse_time(stamp, offset) else {
-            out.row_problem(
-                Some(id),
-                Diagnostic::error(
-                    "virtplan::metrics::row",
-                    format!("`{stamp}` is not a timestamp"),
-                )
-                .at(span, "bad timestamp")
-                .help("sadf -d writes times as 2026-03-02 08:00:00 UTC"),
-            );
-            continue;
+        let ts = match parse_time(stamp) {
+            Some(Stamp::Utc(t)) => t,
+            Some(Stamp::Local(t)) => match clock.utc(t) {
+                Some(t) => t,
+                None => {
+                    out.row_problem(
+                        Some(id),
+                        Diagnostic::error("virtplan::metrics::row", clock.skipped(stamp))
+                            .at(span, "no such local time")
+                            .help("sadf -d writes UTC; a local time in the hour the clocks skip was not written in the project's zone: check its `timezone`"),
+                    );
+                    continue;
+                }
+            },
+            None => {
+                out.row_problem(
+                    Some(id),
+                    Diagnostic::error(
+                        "virtplan::metrics::row",
+                        format!("`{stamp}` is not a timestamp"),
+                    )
+                    .at(span, "bad timestamp")
+                    .help("sadf -d writes times as 2026-03-02 08:00:00 UTC"),
+                );
+                continue;
+            }
         };
         let Some(server) = ctx.model.servers.get(id) else {
             continue;
@@ -435,15 +451,24 @@ fn stacked(dev: &str) -> bool {
     matches!(major, Some(1 | 7 | 9 | 240..=254))
 }
 
+/// A sadf time, in UTC or in local time (the wall clock as Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stamp {
+    Utc(i64),
+    Local(i64),
+}
+
 /// Parses a sadf time: `YYYY-MM-DD HH:MM:SS UTC`, the same without ` UTC`
-/// (local time, `offset` seconds east of UTC), or anything
-/// [`parse_timestamp`] reads (Unix seconds, RFC 3339 with an offset).
-fn parse_time(s: &str, offset: i64) -> Option<i64> {
+/// (local time), or anything [`parse_timestamp`] reads (Unix seconds,
+/// RFC 3339 with an offset).
+fn parse_time(s: &str) -> Option<Stamp> {
     let s = s.trim();
     if let Some(utc) = s.strip_suffix(" UTC") {
-        return civil(utc.trim());
+        return civil(utc.trim()).map(Stamp::Utc);
     }
-    parse_timestamp(s).or_else(|| civil(s).map(|t| t - offset))
+    parse_timestamp(s)
+        .map(Stamp::Utc)
+        .or_else(|| civil(s).map(Stamp::Local))
 }
 
 /// `YYYY-MM-DD HH:MM:SS` as seconds since the epoch, as if in UTC.
