@@ -5,7 +5,7 @@
 /// The starting project's files: (file name, text), in writing order.
 const FILES: [(&str, &str); 2] = [
     ("project.kdl", include_str!("init/project.kdl")),
-    ("servers.kdl", include_str!("init/servers.kdl")),
+    ("servers/examples.kdl", include_str!("init/servers.kdl")),
 ];
 
 /// The project name the files carry unless another is given.

@@ -460,7 +460,7 @@ fn init_writes_a_project_that_checks_and_never_overwrites() {
     let files = tree(&project);
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
-        ["project.kdl", "servers.kdl"],
+        ["project.kdl", "servers/", "servers/examples.kdl"],
         "{files:?}"
     );
     // It checks, is formatted as fmt would, and plans where init said.

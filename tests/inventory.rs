@@ -40,13 +40,10 @@ fn read(path: &Path) -> String {
 }
 
 /// A project from `init` (servers app01 and db01), which includes the
-/// files imported under `servers/`.
+/// files imported under `servers/` as it is.
 fn project(dir: &Path) {
     let o = virtplan(dir, &["init", "proj"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let path = dir.join("proj/project.kdl");
-    let text = read(&path);
-    std::fs::write(path, format!("{text}\ninclude \"servers/*.kdl\"\n")).expect("write");
 }
 
 const GENERIC: &str = "\

@@ -626,7 +626,12 @@ fn imported_profiles_are_those_of_the_generated_data() {
     assert!(err.contains("stray:9100"), "{err}");
     assert!(err.contains("nomon01"), "{err}");
 
-    let written = common::files_under(&project.join("prom"));
+    let mut written = common::files_under(&project.join("prom"));
+    // The file that reads them, for projects that include it.
+    assert_eq!(
+        written.remove("metrics.kdl").map(String::from_utf8),
+        Some(Ok(virtplan::prometheus::metrics_kdl()))
+    );
     assert_eq!(
         written.keys().cloned().collect::<Vec<_>>(),
         [
@@ -636,6 +641,11 @@ fn imported_profiles_are_those_of_the_generated_data() {
             "win01.csv",
             "win02.csv"
         ]
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("add `include \"prom/metrics.kdl\"`"),
+        "{stdout}"
     );
     let mut expected = BTreeMap::new();
     for inst in INSTANCES.iter().filter(|i| !i.server.is_empty()) {
@@ -717,7 +727,7 @@ fn failed_and_slow_requests() {
     assert!(*stalled.lock().expect("the flag"), "nothing stalled");
     assert!(started.elapsed() >= Duration::from_secs(2));
     let good = common::files_under(&project.join("prom"));
-    assert_eq!(good.len(), 5);
+    assert_eq!(good.len(), 6);
 
     // Every network query fails: nothing is written, the servers are named.
     let failing = proxy(server.port, |request, _| {
@@ -782,4 +792,81 @@ fn the_book_shows_the_queries() {
         "not in the book:\n{}",
         missing.join("\n\n")
     );
+}
+
+/// From an inventory export and a Prometheus URL to a first plan: `init`,
+/// then `import inventory`, `import metrics` and `plan`, with no file
+/// edited (init's two example servers deleted). Every imported server is
+/// measured in the plan.
+#[test]
+fn an_export_and_a_url_make_a_plan() {
+    let Some((prometheus, promtool)) = tools() else {
+        return;
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prometheus-flow");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let server = serve(&dir, &prometheus, &promtool);
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_virtplan"))
+            .args(args)
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run virtplan");
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        o
+    };
+    run(&["init", "estate"]);
+    std::fs::remove_file(dir.join("estate/servers/examples.kdl")).expect("rm examples");
+    std::fs::write(
+        dir.join("cmdb.csv"),
+        "name,sockets,cores,clock,memory,disk-used\n\
+         web01,1,4,2.5,16,100\ndb01,1,4,2.5,16,100\napp01,1,4,2.5,16,100\n\
+         WIN01,1,4,2.5,16,100\nwin02,1,4,2.5,16,100\n",
+    )
+    .expect("write the export");
+    run(&[
+        "import",
+        "inventory",
+        "cmdb.csv",
+        "--format",
+        "generic",
+        "--out",
+        "estate/servers",
+    ]);
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let o = run(&[
+        "import",
+        "metrics",
+        "estate",
+        "--prometheus",
+        &url,
+        "--from",
+        "2026-03-02T00:10:00Z",
+        "--to",
+        "2026-03-09T00:00:00Z",
+        "--step",
+        "10m",
+        "--out",
+        "estate/prometheus",
+    ]);
+    // The project reads the files already: no hint to add anything.
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(!said.contains("does not read them"), "{said}");
+    // Everything the imports wrote is as `fmt` writes it.
+    run(&["fmt", "estate", "--check"]);
+    run(&["plan", "estate", "--out", "plan"]);
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("plan/plan.json")).expect("plan.json"))
+            .expect("json");
+    let servers = plan["assessment"]["servers"].as_array().expect("servers");
+    assert_eq!(servers.len(), 5);
+    for s in servers {
+        assert!(
+            s["samples"].as_u64().is_some_and(|n| n >= 1008 - 36),
+            "{}: {s}",
+            s["name"]
+        );
+    }
 }

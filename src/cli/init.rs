@@ -16,11 +16,16 @@ pub fn run(dir: &Path, name: Option<&str>, reporter: &Reporter) -> ExitCode {
                 reporter.status(&format!("wrote {}", path.display()));
             }
             let out = plan_folder(dir);
+            let d = dir.display();
             reporter.status(&format!(
-                "next:\n  virtplan check {}\n  virtplan plan {} --out {}",
-                dir.display(),
-                dir.display(),
-                out.display()
+                "next:\n  virtplan check {d}\n  virtplan plan {d} --out {}\n\
+                 to bring your estate in (then delete {}):\n  \
+                 virtplan import inventory EXPORT.csv --format generic|rvtools --out {}\n  \
+                 virtplan import metrics {d} --prometheus URL --from DATE --to DATE --out {}",
+                out.display(),
+                dir.join("servers").join("examples.kdl").display(),
+                dir.join("servers").display(),
+                dir.join("prometheus").display(),
             ));
             ExitCode::SUCCESS
         }
@@ -48,7 +53,11 @@ fn write(dir: &Path, name: &str) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
     for (file, text) in virtplan::init::files(name) {
         let path = dir.join(file);
-        let temp = dir.join(format!(".{file}.virtplan-init"));
+        let folder = path.parent().unwrap_or(dir);
+        fs::create_dir_all(folder)
+            .map_err(|e| format!("cannot create `{}`: {e}", folder.display()))?;
+        let base = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let temp = folder.join(format!(".{}.virtplan-init", base.unwrap_or_default()));
         let mut f = fs::OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -187,8 +187,9 @@ pub fn run(dir: &Path, o: &Options, read: &ReadArgs, reporter: &Reporter) -> Exi
         );
     }
 
-    // 4. One file per complete server, all or none.
-    let files: Vec<(PathBuf, Vec<u8>)> = collected
+    // 4. One file per complete server, and the file that reads them, all
+    // or none.
+    let mut files: Vec<(PathBuf, Vec<u8>)> = collected
         .rows
         .keys()
         .filter(|id| !missing.contains_key(id))
@@ -203,6 +204,12 @@ pub fn run(dir: &Path, o: &Options, read: &ReadArgs, reporter: &Reporter) -> Exi
         .filter(|(id, _)| !missing.contains_key(id))
         .map(|(_, r)| r.len())
         .sum();
+    let reader = (!files.is_empty())
+        .then(|| reader_file(dir, &model, o.out))
+        .flatten();
+    if let Some(path) = &reader {
+        files.push((path.clone(), prom::metrics_kdl().into_bytes()));
+    }
     reporter.diagnostics(&diags, &SourceMap::default(), Path::new("."));
     if !files.is_empty() {
         if let Err(e) = std::fs::create_dir_all(o.out) {
@@ -212,18 +219,20 @@ pub fn run(dir: &Path, o: &Options, read: &ReadArgs, reporter: &Reporter) -> Exi
             return crate::usage(&e.to_string());
         }
     }
+    let servers = files.len() - usize::from(reader.is_some());
     reporter.status(&format!(
-        "imported {} servers ({rows} rows, every {} s from {} to {} UTC) into {}",
-        files.len(),
+        "imported {servers} servers ({rows} rows, every {} s from {} to {} UTC) into {}",
         o.step,
         format_utc(o.from),
         format_utc(o.to),
         o.out.display()
     ));
-    if model.metrics.is_empty() && !files.is_empty() {
+    if servers > 0 && !project_reads(dir, read, o.out) {
         reporter.status(&format!(
-            "the project reads them with: metrics \"{}/*.csv\" (relative to the file that says it)",
-            o.out.display()
+            "the project does not read them yet: add `include \"{}/{}\"` to its project.kdl \
+             (`virtplan init` projects include every folder's .kdl files)",
+            relative(dir, o.out).unwrap_or_else(|| o.out.display().to_string()),
+            prom::METRICS_KDL_NAME
         ));
     }
     if reporter.fails(&diags) {
@@ -231,6 +240,77 @@ pub fn run(dir: &Path, o: &Options, read: &ReadArgs, reporter: &Reporter) -> Exi
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `OUT/metrics.kdl`, when the import should write it: `OUT` is inside the
+/// project, no `metrics` glob of the project reads `OUT`'s CSV files yet
+/// (the file would read them twice), and no hand-written file has that
+/// name.
+fn reader_file(dir: &Path, model: &Model, out: &Path) -> Option<PathBuf> {
+    let rel = relative(dir, out)?;
+    let probe = format!("{rel}/{}.csv", model.servers.first()?.name);
+    if model
+        .metrics
+        .iter()
+        .any(|g| virtplan::source::glob_match(&g.pattern, &probe))
+    {
+        return None;
+    }
+    let path = out.join(prom::METRICS_KDL_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.starts_with(prom::GENERATED) => {
+            eprintln!(
+                "warning: `{}` was not written by an import: left as it is",
+                path.display()
+            );
+            None
+        }
+        _ => Some(path),
+    }
+}
+
+/// `out` as a `/`-separated path relative to the project folder `dir`, if
+/// it lies inside it.
+fn relative(dir: &Path, out: &Path) -> Option<String> {
+    let (dir, out) = (
+        std::path::absolute(dir).ok()?,
+        std::path::absolute(out).ok()?,
+    );
+    let rel = out.strip_prefix(&dir).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| match c {
+            std::path::Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// Whether the project, loaded again, reads `OUT`'s files: a `metrics`
+/// glob of it matches them.
+fn project_reads(dir: &Path, read: &ReadArgs, out: &Path) -> bool {
+    let Some(rel) = relative(dir, out) else {
+        return false;
+    };
+    let Ok(fs) = crate::project(dir, read) else {
+        return false;
+    };
+    let loaded = virtplan::load::load(&fs);
+    let mut diags = loaded.diags;
+    let Some(model) = virtplan::lower::lower(&loaded.nodes, &loaded.sources, &mut diags) else {
+        return false;
+    };
+    let probe = model
+        .servers
+        .first()
+        .map(|s| format!("{rel}/{}.csv", s.name));
+    probe.is_some_and(|p| {
+        model
+            .metrics
+            .iter()
+            .any(|g| virtplan::source::glob_match(&g.pattern, &p))
+    })
 }
 
 /// The project's model, or `None` after reporting why there is none. Only
