@@ -573,6 +573,104 @@ fn mermaid_blocks_parse() {
     }
 }
 
+/// Mermaid reads each wave's gantt as the runbook's steps: for both
+/// examples, the tasks Mermaid's own gantt database computes (section, name,
+/// start and end, with its date parser) are, wave by wave, the steps of
+/// `plan.json` that take the servers down, at their times and for their
+/// minutes. A date Mermaid cannot read, a duration it reads otherwise, or a
+/// step missing from the chart fails.
+#[test]
+fn gantt_tasks_are_the_runbooks_steps() {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let modules = std::env::var_os("VIRTPLAN_NODE_MODULES").map(std::path::PathBuf::from);
+    let Some(modules) = modules.filter(|m| m.join("mermaid").is_dir() && m.join("jsdom").is_dir())
+    else {
+        assert!(
+            !ci,
+            "VIRTPLAN_NODE_MODULES must name mermaid and jsdom in CI"
+        );
+        eprintln!("skipped: set VIRTPLAN_NODE_MODULES (npm install mermaid jsdom)");
+        return;
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let minute = |iso: &str| {
+        virtplan::import::parse_timestamp(&format!("{}T{}:00Z", &iso[..10], &iso[11..]))
+            .expect("a step time")
+    };
+    let iso = |t: i64| virtplan::import::format_utc(t)[..16].to_string();
+    for example in ["small", "realistic"] {
+        let out =
+            std::env::temp_dir().join(format!("virtplan-gantt-{example}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_virtplan"))
+            .args(["plan", "--format", "md,json"])
+            .arg(root.join("examples").join(example))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("run virtplan");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("plan.json")).expect("plan.json"))
+                .expect("json");
+        let run = std::process::Command::new("node")
+            .arg(root.join("tests/mermaid/parse.mjs"))
+            .arg(&modules)
+            .arg(out.join("runbook.md"))
+            .env("TZ", "UTC")
+            .env("VIRTPLAN_GANTT_TASKS", "1")
+            .output()
+            .expect("run node");
+        let _ = std::fs::remove_dir_all(&out);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stdout)
+        );
+        // Mermaid's tasks, grouped by block in order.
+        let mut charts: Vec<(u64, Vec<(String, String, String, String)>)> = Vec::new();
+        for line in String::from_utf8_lossy(&run.stdout).lines() {
+            let Ok(t) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let block = t["block"].as_u64().expect("a block");
+            if charts.last().is_none_or(|(b, _)| *b != block) {
+                charts.push((block, Vec::new()));
+            }
+            let text = |k: &str| t[k].as_str().unwrap_or("").trim().to_string();
+            if let Some((_, tasks)) = charts.last_mut() {
+                tasks.push((text("section"), text("task"), text("start"), text("end")));
+            }
+        }
+        // The steps that take servers down, as the runbook states them.
+        let waves = plan["runbook"]["waves"].as_array().expect("waves");
+        assert_eq!(charts.len(), waves.len(), "{example}: one gantt per wave");
+        let mut tasks = 0;
+        for (w, (_, chart)) in waves.iter().zip(&charts) {
+            let mut want = Vec::new();
+            for s in w["servers"].as_array().expect("servers") {
+                for st in s["steps"].as_array().expect("steps") {
+                    let minutes = st["minutes"].as_f64().expect("minutes");
+                    if st["phase"] != "down" || minutes < 0.5 {
+                        continue;
+                    }
+                    let at = st["at_iso"].as_str().expect("at_iso");
+                    let length: i64 = format!("{minutes:.0}").parse().expect("whole minutes");
+                    want.push((
+                        s["server"].as_str().expect("a server").to_string(),
+                        st["short"].as_str().expect("a name").to_string(),
+                        at.to_string(),
+                        iso(minute(at) + length * 60),
+                    ));
+                }
+            }
+            tasks += want.len();
+            assert_eq!(chart, &want, "{example}: wave {}", w["number"]);
+        }
+        eprintln!("{example}: {tasks} gantt tasks are the runbook's steps");
+    }
+}
+
 #[test]
 fn without_a_start_date_weeks_are_counted() {
     let text = format!(
