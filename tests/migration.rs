@@ -573,6 +573,9 @@ fn mermaid_blocks_parse() {
     }
 }
 
+/// A gantt task: section, name, start and end (`YYYY-MM-DD HH:mm`, UTC).
+type GanttTask = (String, String, String, String);
+
 /// Mermaid reads each wave's gantt as the runbook's steps: for both
 /// examples, the tasks Mermaid's own gantt database computes (section, name,
 /// start and end, with its date parser) are, wave by wave, the steps of
@@ -628,7 +631,7 @@ fn gantt_tasks_are_the_runbooks_steps() {
             String::from_utf8_lossy(&run.stdout)
         );
         // Mermaid's tasks, grouped by block in order.
-        let mut charts: Vec<(u64, Vec<(String, String, String, String)>)> = Vec::new();
+        let mut charts: Vec<(u64, Vec<GanttTask>)> = Vec::new();
         for line in String::from_utf8_lossy(&run.stdout).lines() {
             let Ok(t) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
