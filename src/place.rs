@@ -866,6 +866,18 @@ pub fn lower_bound(problem: &Problem, k: usize) -> usize {
         }
         bound = bound.max(separated);
     }
+    // Martello and Toth's L2 in each resource, at the slots where the
+    // demand is highest: items too big to share a host with the middling
+    // ones, and what the middling ones leave over.
+    for r in 0..R {
+        let (cap, raw) = (problem.cap[r], problem.raw[r]);
+        for slot in busiest_slots(&placeable, r, s, L2_SLOTS) {
+            let mut sizes: Vec<f64> = placeable.iter().map(|it| it.demand[r * s + slot]).collect();
+            sizes.sort_by(f64::total_cmp);
+            bound = bound.max(martello_toth_l2(&sizes, cap));
+            survivors = survivors.max(martello_toth_l2(&sizes, raw));
+        }
+    }
     // Items that pairwise cannot share a host each need one of their own:
     // in normal operation against the usable capacity, and after k
     // failures against the raw capacity of the survivors.
@@ -874,6 +886,69 @@ pub fn lower_bound(problem: &Problem, k: usize) -> usize {
     // A pinned host number must exist, failures or not.
     let pinned = placeable.iter().filter_map(|i| i.pin).max().unwrap_or(0) as usize;
     bound.max(survivors + k).max(pinned)
+}
+
+/// Slots per resource at which [`martello_toth_l2`] is computed: those of
+/// the highest total demand. Any slot gives a valid bound; these are the
+/// likeliest to give the best.
+const L2_SLOTS: usize = 4;
+
+/// The `count` slots of resource `r` with the highest total demand.
+fn busiest_slots(items: &[&Item], r: usize, slots: usize, count: usize) -> Vec<usize> {
+    let mut totals: Vec<(f64, usize)> = (0..slots)
+        .map(|slot| {
+            (
+                items.iter().map(|it| it.demand[r * slots + slot]).sum(),
+                slot,
+            )
+        })
+        .collect();
+    totals.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    totals
+        .into_iter()
+        .take(count)
+        .map(|(_, slot)| slot)
+        .collect()
+}
+
+/// Martello and Toth's bound L2 for bins of capacity `cap` and the item
+/// sizes `sorted` (ascending): for a threshold α ≤ cap/2, items larger than
+/// cap − α each need a bin that no item of size α or more can join; items
+/// in (cap/2, cap − α] each need their own bin too; the items in
+/// [α, cap/2] fill what those leave free, and the rest needs whole bins.
+/// The maximum over α (0 and every size up to cap/2) is a lower bound on
+/// the bins (Martello and Toth, "Lower bounds and reduction procedures for
+/// the bin packing problem", Discrete Applied Mathematics 28, 1990).
+/// Comparisons lean towards the smaller bound, so rounding never makes it
+/// exceed the optimum.
+pub fn martello_toth_l2(sorted: &[f64], cap: f64) -> usize {
+    const EPS: f64 = 1e-9;
+    if sorted.is_empty() || !(cap.is_finite() && cap > 0.0) {
+        return 0;
+    }
+    let prefix: Vec<f64> = std::iter::once(0.0)
+        .chain(sorted.iter().scan(0.0, |acc, x| {
+            *acc += x;
+            Some(*acc)
+        }))
+        .collect();
+    // Index of the first size above `t` (with the tolerance on its side).
+    let above = |t: f64| sorted.partition_point(|x| *x <= t + EPS * cap);
+    let at_least = |t: f64| sorted.partition_point(|x| *x < t);
+    let half = above(cap / 2.0);
+    let mut best = 0usize;
+    let alphas = std::iter::once(0.0).chain(sorted[..half].iter().copied());
+    for alpha in alphas {
+        let big = above(cap - alpha);
+        let (j1, j2) = (sorted.len() - big, big.saturating_sub(half));
+        let j2_sum = prefix[big.max(half)] - prefix[half];
+        let from = at_least(alpha).min(half);
+        let j3_sum = prefix[half] - prefix[from];
+        let free = j2 as f64 * cap - j2_sum;
+        let rest = ((j3_sum - free) / cap - EPS).ceil().max(0.0) as usize;
+        best = best.max(j1 + j2 + rest);
+    }
+    best
 }
 
 /// The size of a set of items of which no two can share a host, found

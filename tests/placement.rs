@@ -1861,6 +1861,72 @@ fn items_that_cannot_share_a_host_raise_the_bound() {
     assert_eq!(cp.lower_bound, 5);
 }
 
+/// Martello and Toth's L2, worked by hand. Three VMs of 4.8 GHz and three of
+/// 3.6 on hosts of 8 usable GHz: capacity says ⌈25.2 ÷ 8⌉ = 4, and the
+/// largest set that pairwise cannot share a host (the three 4.8s and one
+/// 3.6: 4.8 + 3.6 = 8.4 > 8) is 4 too. L2 with α = 3.6: the 4.8s exceed
+/// 8 − 3.6 = 4.4, so no 3.6 joins them (3 hosts), and the 3.6s need
+/// ⌈10.8 ÷ 8⌉ = 2 more: 5, which the plan reaches.
+#[test]
+fn martello_toth_closes_what_capacity_and_conflicts_leave_open() {
+    use virtplan::place::martello_toth_l2;
+    assert_eq!(martello_toth_l2(&[3.6, 3.6, 3.6, 4.8, 4.8, 4.8], 8.0), 5);
+    // α = 0 is the capacity bound; items over half each need a host.
+    assert_eq!(martello_toth_l2(&[1.0, 1.0, 1.0], 8.0), 1);
+    assert_eq!(martello_toth_l2(&[4.5, 4.5, 4.5], 8.0), 3);
+    let names = ["a", "b", "c", "d", "e", "f"];
+    let vms = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| flat(n, if i < 3 { 4.8 } else { 3.6 }))
+        .collect();
+    let c = checked(&standard(vms), &quick());
+    let cp = cluster(&c);
+    assert_eq!(cp.hosts.len(), 5);
+    assert_eq!(cp.lower_bound, 5);
+}
+
+/// L2 never exceeds the optimum: on 300 random sets of up to 8 items, the
+/// bound is at most the fewest bins found by trying every assignment, and
+/// at least the capacity bound.
+#[test]
+fn martello_toth_is_a_bound() {
+    fn optimum(items: &[f64], bins: &mut Vec<f64>, cap: f64, best: &mut usize) {
+        let Some((first, rest)) = items.split_first() else {
+            *best = (*best).min(bins.len());
+            return;
+        };
+        if bins.len() >= *best {
+            return;
+        }
+        for b in 0..bins.len() {
+            if bins[b] + first <= cap + 1e-12 {
+                bins[b] += first;
+                optimum(rest, bins, cap, best);
+                bins[b] -= first;
+            }
+        }
+        bins.push(*first);
+        optimum(rest, bins, cap, best);
+        bins.pop();
+    }
+    let mut rng = common::Rng(7);
+    for _ in 0..300 {
+        let n = 1 + rng.below(8);
+        let mut items: Vec<f64> = (0..n).map(|_| (1 + rng.below(100)) as f64 / 10.0).collect();
+        items.sort_by(f64::total_cmp);
+        let cap = 10.0;
+        let mut best = usize::MAX;
+        let mut desc = items.clone();
+        desc.reverse();
+        optimum(&desc, &mut Vec::new(), cap, &mut best);
+        let l2 = virtplan::place::martello_toth_l2(&items, cap);
+        let l1 = (items.iter().sum::<f64>() / cap - 1e-9).ceil() as usize;
+        assert!(l2 <= best, "{items:?}: L2 {l2} > optimum {best}");
+        assert!(l2 >= l1, "{items:?}: L2 {l2} < L1 {l1}");
+    }
+}
+
 /// The lower bound must not exceed a feasible plan. Two VMs of 4.5 GHz with
 /// N+1: they cannot share a host (9 > 8 GHz), and after a failure the
 /// survivor runs 9 of its 10 GHz: 2 hosts are feasible (the referee checks)
