@@ -88,9 +88,14 @@ pub struct RulePrice {
     pub kind: String,
     /// Hosts the rule costs: hosts with it − hosts without it.
     pub extra_hosts: i64,
-    /// In the project's currency (cents).
+    /// What the rule costs over the horizon, hosts and licences: the cost of
+    /// the plan with it − the cost without it, never below 0 (cents).
     #[serde(serialize_with = "round::money")]
     pub extra_cost: f64,
+    /// The licences' part of `extra_cost` (cents): platform and guest
+    /// licences of the plan with the rule − those without it.
+    #[serde(serialize_with = "round::money")]
+    pub extra_licences: f64,
 }
 
 /// Host counts of simpler plans, for comparison.
@@ -479,7 +484,15 @@ pub fn place(
             let with_all = Fresh {
                 hosts: fresh.hosts.len(),
                 added_for_failover: fresh_verdict.hosts_added,
-                per_host,
+                cost: solution_costs(
+                    model,
+                    &vms,
+                    cluster,
+                    hm,
+                    &problem,
+                    &fresh,
+                    cluster.failures_to_tolerate as usize,
+                ),
             };
             rule_prices(model, cluster, hm, &vms, &with_all, budget)
         };
@@ -553,6 +566,35 @@ fn solution_cost(
     problem: &Problem,
     sol: &Solution,
 ) -> f64 {
+    let failures = cluster.failures_to_tolerate as usize;
+    let c = solution_costs(model, vms, cluster, hm, problem, sol, failures);
+    c.hosts + c.licences
+}
+
+/// A solution's cost over the horizon, in its two parts.
+#[derive(Debug, Clone, Copy)]
+struct SolutionCost {
+    hosts: f64,
+    licences: f64,
+}
+
+impl SolutionCost {
+    fn total(self) -> f64 {
+        self.hosts + self.licences
+    }
+}
+
+/// [`solution_cost`] in its parts, with host-licensed products counted for
+/// what each host may run after `failures` failures.
+fn solution_costs(
+    model: &Model,
+    vms: &[&VmDemand],
+    cluster: &Cluster,
+    hm: &HostModel,
+    problem: &Problem,
+    sol: &Solution,
+    failures: usize,
+) -> SolutionCost {
     let vcpus: BTreeMap<Id, u32> = vms.iter().map(|v| (v.server, v.vcpus)).collect();
     let per_host: Vec<_> = sol
         .hosts
@@ -570,11 +612,14 @@ fn solution_cost(
         &model.products(),
         hm.machine(),
         &per_host,
-        cluster.failures_to_tolerate as usize,
+        failures,
         model.platforms[cluster.platform].license,
         f64::from(model.project.horizon_years),
     );
-    sol.hosts.len() as f64 * host_cost(model, hm) + licences.cost
+    SolutionCost {
+        hosts: sol.hosts.len() as f64 * host_cost(model, hm),
+        licences: licences.cost,
+    }
 }
 
 fn target_of(cluster: &Cluster, r: Resource) -> f64 {
@@ -2047,7 +2092,7 @@ fn baselines(
 struct Fresh {
     hosts: usize,
     added_for_failover: usize,
-    per_host: f64,
+    cost: SolutionCost,
 }
 
 fn rule_prices(
@@ -2058,18 +2103,42 @@ fn rule_prices(
     fresh: &Fresh,
     budget: usize,
 ) -> Vec<RulePrice> {
-    let (with_all, added_for_failover, per_host) =
-        (fresh.hosts, fresh.added_for_failover, fresh.per_host);
     let in_cluster: BTreeSet<Id> = vms.iter().map(|v| v.server).collect();
     let all_on = Switches {
         rules: vec![true; model.rules.len()],
         failures: cluster.failures_to_tolerate as usize,
     };
-    let hosts_with = |on: &Switches| {
+    // The plan with the switches, failures survived unless `survive` is
+    // off: its hosts and cost.
+    let plan_with = |on: &Switches, survive: bool| {
         let p = build_problem(model, cluster, hm, vms, on);
         let mut s = pack::solve(&p, budget);
-        failover::ensure(&p, &mut s, on.failures);
-        s.hosts.len()
+        if survive {
+            failover::ensure(&p, &mut s, on.failures);
+        }
+        let failures = if survive { on.failures } else { 0 };
+        let cost = solution_costs(model, vms, cluster, hm, &p, &s, failures);
+        (s.hosts.len(), cost)
+    };
+    // The plan with every rule is also a plan without one: a heuristic
+    // that does worse without it is not a negative price.
+    let price = |rule: String, kind: String, extra_hosts: i64, without: SolutionCost| {
+        let saved = fresh.cost.total() > without.total() + 0.005;
+        RulePrice {
+            rule,
+            kind,
+            extra_hosts,
+            extra_cost: if saved {
+                fresh.cost.total() - without.total()
+            } else {
+                0.0
+            },
+            extra_licences: if saved {
+                fresh.cost.licences - without.licences
+            } else {
+                0.0
+            },
+        }
     };
     let mut out = Vec::new();
     for (ri, rule) in model.rules.iter().enumerate() {
@@ -2090,26 +2159,26 @@ fn rule_prices(
         }
         let mut off = all_on.clone();
         off.rules[ri] = false;
-        // The plan with every rule is also a plan without this one: a
-        // heuristic that does worse without the rule is not a negative price.
-        let without = hosts_with(&off).min(with_all);
-        let extra = with_all as i64 - without as i64;
-        out.push(RulePrice {
-            rule: rule.name.clone(),
-            kind: rule.kind.keyword().to_string(),
-            extra_hosts: extra,
-            extra_cost: extra as f64 * per_host,
-        });
+        let (hosts, cost) = plan_with(&off, true);
+        let extra = fresh.hosts as i64 - hosts.min(fresh.hosts) as i64;
+        out.push(price(
+            rule.name.clone(),
+            rule.kind.keyword().to_string(),
+            extra,
+            cost,
+        ));
     }
     if cluster.failures_to_tolerate > 0 {
         // Hosts are only ever added for N+k, never moved: the plan without
-        // it is the same packing before those hosts were added.
-        out.push(RulePrice {
-            rule: format!("N+{}", cluster.failures_to_tolerate),
-            kind: "failures-to-tolerate".to_string(),
-            extra_hosts: added_for_failover as i64,
-            extra_cost: added_for_failover as f64 * per_host,
-        });
+        // it is the same packing before those hosts were added, and its
+        // host-licensed products need not cover any failure.
+        let (_, cost) = plan_with(&all_on, false);
+        out.push(price(
+            format!("N+{}", cluster.failures_to_tolerate),
+            "failures-to-tolerate".to_string(),
+            fresh.added_for_failover as i64,
+            cost,
+        ));
     }
     out
 }

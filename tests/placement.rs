@@ -2106,6 +2106,76 @@ fn rule_prices_count_the_hosts_a_rule_costs() {
     );
 }
 
+/// Rule prices in money include licences. Hosts of 2 × 16 cores cost
+/// 10,000 over the horizon and nothing else; the platform's licence is 100
+/// per core, so each host also needs 32 × 100 = 3,200 of it. Two small
+/// servers kept apart need a second host: 1 host, 10,000 + 3,200 = 13,200,
+/// of which 3,200 licences.
+#[test]
+fn rule_prices_include_the_licences_a_rule_costs() {
+    let text = r#"
+project "p" {
+    currency "EUR"
+    horizon-years 5
+    discount-rate "0%"
+}
+costs {
+    energy-price 0
+    pue 1.0
+    rack-unit-per-year 0
+    network-port-per-year 0
+    admin-hour 0
+    host-admin-hours-per-year 0
+    vm-admin-hours-per-year 0
+}
+license "hv" {
+    metric "per-core"
+    price 100
+}
+platform "kvm" {
+    hypervisor "kvm"
+    license "hv"
+}
+host-model "h" {
+    sockets 2
+    cores-per-socket 16
+    clock "2.5GHz"
+    memory "512GiB"
+    price 10000
+    power-idle "100W"
+    power-peak "100W"
+    rack-units 1
+    support-per-year 0
+}
+cluster "c" {
+    platform "kvm"
+    host-model "h"
+}
+defaults {
+    cluster "c"
+    sockets 1
+    cores-per-socket 2
+    clock "2.0GHz"
+    memory "4GiB"
+}
+server "a"
+server "b"
+anti-affinity "apart" {
+    servers "a" "b"
+}
+"#;
+    let c = virtplan::compile(&MemorySource::new().with("p.kdl", text));
+    assert!(!c.diags.has_errors(), "{:?}", c.diags.items);
+    let plan = c.plan.expect("a plan");
+    let cp = &plan.capacity.clusters[0];
+    assert_eq!(cp.hosts.len(), 2);
+    assert_eq!(cp.cost_per_host, 10000.0);
+    let p = price(cp, "apart");
+    assert_eq!(p.extra_hosts, 1);
+    assert!((p.extra_cost - 13200.0).abs() < 1e-6, "{p:?}");
+    assert!((p.extra_licences - 3200.0).abs() < 1e-6, "{p:?}");
+}
+
 /// Rules no plan can satisfy must be reported, never silently broken: an
 /// affinity group split by anti-affinity, by separate-by or by two pins;
 /// two pinned VMs that cannot share their host (5 + 5 GHz > 8). Each case
