@@ -609,14 +609,25 @@ fn settle(
     }
 }
 
+/// The p-th percentile of `values` by nearest rank (reorders them).
 pub fn percentile(values: &mut [f64], p: f64) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
-    let n = values.len();
-    let rank = ((p / 100.0) * n as f64).ceil().clamp(1.0, n as f64) as usize;
+    let rank = nearest_rank(p, values.len());
     let (_, v, _) = values.select_nth_unstable_by(rank - 1, f64::total_cmp);
     *v
+}
+
+/// The nearest rank ⌈p/100 × n⌉ (at least 1, at most n), in integer
+/// arithmetic: `p` is read as the decimal it was written as (to 9 places),
+/// so that p99.9 of 1,000 samples is rank 999 and p56 of 25 is rank 14,
+/// where floating point gives one more.
+pub fn nearest_rank(p: f64, n: usize) -> usize {
+    const SCALE: u128 = 1_000_000_000;
+    let p = (p.clamp(0.0, 100.0) * SCALE as f64).round() as u128;
+    let rank = (p * n as u128).div_ceil(100 * SCALE);
+    (rank as usize).clamp(1, n.max(1))
 }
 
 /// Unix seconds of Monday 1970-01-05 00:00 UTC: the anchor of weekly slots.
@@ -752,7 +763,7 @@ mod tests {
     use crate::units::Seconds;
 
     #[test]
-    fn nearest_rank() {
+    fn nearest_rank_by_hand() {
         // Worked by hand: 10 samples, p95 → rank ⌈9.5⌉ = 10 → the largest.
         let mut v: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(percentile(&mut v, 95.0), 10.0);
@@ -761,6 +772,17 @@ mod tests {
         assert_eq!(percentile(&mut v, 50.0), 5.0);
         // p20 of 3 values → rank ⌈0.6⌉ = 1 → the smallest.
         assert_eq!(percentile(&mut [3.0, 1.0, 2.0], 20.0), 1.0);
+        // Exact where floating point is not: 0.999 × 1000 = 999 and
+        // 0.56 × 25 = 14 exactly, though (99.9 / 100) × 1000 and
+        // (56 / 100) × 25 round above them in f64.
+        assert_eq!(nearest_rank(99.9, 1000), 999);
+        assert_eq!(nearest_rank(56.0, 25), 14);
+        assert_eq!(nearest_rank(95.0, 20), 19);
+        assert_eq!(nearest_rank(95.0, 21), 20);
+        assert_eq!(nearest_rank(100.0, 7), 7);
+        assert_eq!(nearest_rank(0.001, 7), 1);
+        let mut v: Vec<f64> = (1..=1000).map(f64::from).collect();
+        assert_eq!(percentile(&mut v, 99.9), 999.0);
     }
 
     #[test]
