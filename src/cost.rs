@@ -109,6 +109,14 @@ pub struct LicenseCount {
     pub as_is_units: f64,
     #[serde(serialize_with = "round::units")]
     pub to_be_units: f64,
+    /// Units owned already (`owned`), when the project states them.
+    #[serde(serialize_with = "round::units_opt")]
+    pub owned_units: Option<f64>,
+    /// Whether the owned units may move to the new hosts.
+    pub transferable: bool,
+    /// To-be units bought: beyond the transferable owned units.
+    #[serde(serialize_with = "round::units")]
+    pub bought_units: f64,
 }
 
 /// One line's contribution to the NPV.
@@ -515,6 +523,7 @@ pub fn cost(
     };
     let (counts, host_licenses) = license_counts(model, assessment, placement, &sides);
     let mut licence_purchase = 0.0;
+    let mut bought: Vec<String> = Vec::new();
     for lc in &counts {
         let Some(lic) = model.licenses.iter().find(|l| l.name == lc.license) else {
             continue;
@@ -534,7 +543,21 @@ pub fn cost(
         support.license = Some(lic.name.clone());
         support.item = format!("licence support: {}", lic.name);
         yearly.push(support);
-        licence_purchase += (lc.to_be_units - lc.as_is_units).max(0.0) * lic.product.price;
+        let amount = lc.bought_units * lic.product.price;
+        licence_purchase += amount;
+        if amount > 0.0 {
+            let owned = match lic.owned {
+                Some(o) if o.transferable => format!(" − {} owned", crate::units::num(o.units, 0)),
+                Some(_) => " (the owned units are not transferable)".to_string(),
+                None => " (no `owned` stated: all bought)".to_string(),
+            };
+            bought.push(format!(
+                "{}: ({}{owned}) × {}",
+                lic.name,
+                crate::units::num(lc.to_be_units, 0),
+                lic.product.price
+            ));
+        }
     }
 
     let mut investment = Vec::new();
@@ -573,7 +596,14 @@ pub fn cost(
         key: InvestmentKind::LicencesBought,
         host_model: None,
         item: "licences bought".to_string(),
-        basis: "to-be units beyond the as-is units × price (the as-is licences are assumed owned and transferable)".to_string(),
+        basis: if bought.is_empty() {
+            "none: the transferable owned units cover the to-be units".to_string()
+        } else {
+            format!(
+                "to-be units beyond the transferable owned ones × price: {}",
+                bought.join("; ")
+            )
+        },
         amount: licence_purchase,
     });
     let a = &c.adoption;
@@ -934,6 +964,9 @@ fn license_counts(
             metric: lic.product.metric,
             as_is_units: as_is[l],
             to_be_units: to_be[l],
+            owned_units: lic.owned.map(|o| o.units),
+            transferable: lic.owned.is_some_and(|o| o.transferable),
+            bought_units: (to_be[l] - lic.usable_owned()).max(0.0),
         })
         .collect();
     (counts, hosts_out)

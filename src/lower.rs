@@ -728,9 +728,26 @@ impl Lowerer<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        let owned = n.child("owned").and_then(|o| {
+            let units = number(o.arg())?;
+            self.range(
+                o.arg(),
+                units >= 0.0,
+                "owned units cannot be negative",
+                "write how many units the organisation owns, or leave `owned` out",
+            );
+            Some(crate::model::Owned {
+                units: units.max(0.0),
+                transferable: matches!(
+                    o.prop("transferable").map(|p| &p.value),
+                    Some(Val::Bool(true))
+                ),
+            })
+        });
         Some(License {
             name: n.label()?.value,
             span: n.name.span,
+            owned,
             product: Product {
                 metric,
                 price: number(n.child_arg("price")).unwrap_or(0.0),

@@ -537,6 +537,26 @@ pub struct License {
     pub span: Span,
     #[serde(flatten)]
     pub product: crate::license::Product,
+    /// Units owned already, when the project states them.
+    pub owned: Option<Owned>,
+}
+
+/// `owned`: licence units the organisation has, and whether they may move
+/// to the new hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Owned {
+    pub units: f64,
+    pub transferable: bool,
+}
+
+impl License {
+    /// Owned units that count against the to-be units: the transferable
+    /// ones; none when the project states none.
+    pub fn usable_owned(&self) -> f64 {
+        self.owned
+            .filter(|o| o.transferable)
+            .map_or(0.0, |o| o.units)
+    }
 }
 
 /// A placement rule, with its name (unique per kind) and where it was written.

@@ -857,6 +857,20 @@ const LICENSE: NodeSpec = repeated(node(
             &[],
             &[],
         ),
+        node(
+            "owned",
+            "Units the organisation owns already. Only transferable units count \
+             against the to-be units; without `owned`, every to-be unit is priced as bought.",
+            arg(Kind::Number, "units"),
+            &[prop(
+                "transferable",
+                Kind::Bool,
+                "#true when the owned units may be reassigned to the new hosts (volume \
+                 licences, subscriptions); #false (the default) for OEM licences, which stay \
+                 with the hardware they came with.",
+            )],
+            &[],
+        ),
     ],
 ));
 

@@ -198,6 +198,67 @@ fn licences_on_both_sides() {
     assert_eq!(hv["as_is_units"], 0.0);
 }
 
+/// Licences owned already count against the to-be units only when they
+/// are transferable. "win" is 10 per unit and the to-be estate needs 48
+/// units (above): with 40 transferable units owned, 8 are bought (80);
+/// with 40 OEM units, or with none stated, all 48 (480). The basis says
+/// which.
+#[test]
+fn owned_licences_count_only_when_transferable() {
+    let bought = |owned: &str| {
+        let text = PROJECT.replace(
+            "license \"win\" {",
+            &format!("license \"win\" {{\n    {owned}"),
+        );
+        let plan = plan_of(&text);
+        let win = plan["costs"]["licenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["license"] == "win")
+            .cloned()
+            .unwrap();
+        let line = plan["costs"]["investment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["item"] == "licences bought")
+            .cloned()
+            .unwrap();
+        (win["bought_units"].as_f64().unwrap(), line)
+    };
+    let (units, line) = bought("owned 40 transferable=#true");
+    assert_eq!(units, 8.0);
+    assert_eq!(line["amount"], 80.0);
+    assert!(
+        line["basis"]
+            .as_str()
+            .unwrap()
+            .contains("win: (48 − 40 owned) × 10"),
+        "{line}"
+    );
+    let (units, line) = bought("owned 40");
+    assert_eq!(units, 48.0);
+    assert_eq!(line["amount"], 480.0);
+    assert!(
+        line["basis"].as_str().unwrap().contains("not transferable"),
+        "{line}"
+    );
+    let (units, line) = bought("");
+    assert_eq!(units, 48.0);
+    assert_eq!(line["amount"], 480.0);
+    assert!(
+        line["basis"]
+            .as_str()
+            .unwrap()
+            .contains("no `owned` stated"),
+        "{line}"
+    );
+    // More owned than needed buys nothing.
+    let (units, line) = bought("owned 60 transferable=#true");
+    assert_eq!((units, line["amount"].as_f64().unwrap()), (0.0, 0.0));
+}
+
 /// Two Oracle servers beside three large application servers: Oracle
 /// counts every core of the cluster, so the advisor prices a dedicated
 /// cluster for them.
