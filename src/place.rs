@@ -567,8 +567,7 @@ fn solution_cost(
     sol: &Solution,
 ) -> f64 {
     let failures = cluster.failures_to_tolerate as usize;
-    let c = solution_costs(model, vms, cluster, hm, problem, sol, failures);
-    c.hosts + c.licences
+    solution_costs(model, vms, cluster, hm, problem, sol, failures).total()
 }
 
 /// A solution's cost over the horizon, in its two parts.

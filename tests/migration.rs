@@ -520,37 +520,12 @@ fn move_groups_are_named_after_their_first_server() {
 /// `.ci/run` installs; without it the test is skipped outside CI.
 #[test]
 fn mermaid_blocks_parse() {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let modules = std::env::var_os("VIRTPLAN_NODE_MODULES").map(std::path::PathBuf::from);
-    let Some(modules) = modules.filter(|m| m.join("mermaid").is_dir() && m.join("jsdom").is_dir())
-    else {
-        assert!(
-            !ci,
-            "VIRTPLAN_NODE_MODULES must name a node_modules folder with mermaid and jsdom in CI"
-        );
-        eprintln!(
-            "skipped: set VIRTPLAN_NODE_MODULES to a node_modules folder with mermaid and jsdom \
-             (npm install mermaid jsdom)"
-        );
+    let Some(modules) = node_modules() else {
         return;
     };
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     for example in ["small", "realistic"] {
-        let out =
-            std::env::temp_dir().join(format!("virtplan-mermaid-{example}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_virtplan"))
-            .args(["plan", "--format", "md"])
-            .arg(root.join("examples").join(example))
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .expect("run virtplan");
-        assert!(
-            status.status.success(),
-            "virtplan plan {example}: {}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        let out = plan_example(example, "md", "mermaid");
         let md: Vec<std::path::PathBuf> = std::fs::read_dir(&out)
             .expect("the output folder")
             .map(|e| e.expect("an entry").path())
@@ -573,6 +548,48 @@ fn mermaid_blocks_parse() {
     }
 }
 
+/// The `node_modules` folder with mermaid and jsdom that
+/// `VIRTPLAN_NODE_MODULES` names (`.ci/run` installs it), or `None` to skip
+/// outside CI.
+fn node_modules() -> Option<std::path::PathBuf> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let modules = std::env::var_os("VIRTPLAN_NODE_MODULES").map(std::path::PathBuf::from);
+    let found = modules.filter(|m| m.join("mermaid").is_dir() && m.join("jsdom").is_dir());
+    if found.is_none() {
+        assert!(
+            !ci,
+            "VIRTPLAN_NODE_MODULES must name a node_modules folder with mermaid and jsdom in CI"
+        );
+        eprintln!(
+            "skipped: set VIRTPLAN_NODE_MODULES to a node_modules folder with mermaid and jsdom \
+             (npm install mermaid jsdom)"
+        );
+    }
+    found
+}
+
+/// Plans `examples/EXAMPLE` with `--format FORMAT` into a fresh temporary
+/// folder named after `what`, and returns the folder.
+fn plan_example(example: &str, format: &str, what: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out =
+        std::env::temp_dir().join(format!("virtplan-{what}-{example}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_virtplan"))
+        .args(["plan", "--format", format])
+        .arg(root.join("examples").join(example))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run virtplan");
+    assert!(
+        o.status.success(),
+        "virtplan plan {example}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
 /// A gantt task: section, name, start and end (`YYYY-MM-DD HH:mm`, UTC).
 type GanttTask = (String, String, String, String);
 
@@ -584,15 +601,7 @@ type GanttTask = (String, String, String, String);
 /// step missing from the chart fails.
 #[test]
 fn gantt_tasks_are_the_runbooks_steps() {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let modules = std::env::var_os("VIRTPLAN_NODE_MODULES").map(std::path::PathBuf::from);
-    let Some(modules) = modules.filter(|m| m.join("mermaid").is_dir() && m.join("jsdom").is_dir())
-    else {
-        assert!(
-            !ci,
-            "VIRTPLAN_NODE_MODULES must name mermaid and jsdom in CI"
-        );
-        eprintln!("skipped: set VIRTPLAN_NODE_MODULES (npm install mermaid jsdom)");
+    let Some(modules) = node_modules() else {
         return;
     };
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -602,17 +611,7 @@ fn gantt_tasks_are_the_runbooks_steps() {
     };
     let iso = |t: i64| virtplan::import::format_utc(t)[..16].to_string();
     for example in ["small", "realistic"] {
-        let out =
-            std::env::temp_dir().join(format!("virtplan-gantt-{example}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_virtplan"))
-            .args(["plan", "--format", "md,json"])
-            .arg(root.join("examples").join(example))
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .expect("run virtplan");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = plan_example(example, "md,json", "gantt");
         let plan: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("plan.json")).expect("plan.json"))
                 .expect("json");
