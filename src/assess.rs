@@ -230,6 +230,97 @@ fn too_large(
     )
 }
 
+/// A VM's demand profile as placement packs it: CPU × `cpu` (1 + the
+/// platform's overhead) × growth; memory the allocated VM memory (with the
+/// platform's per-VM overhead) in every slot; I/O × `io` × growth.
+fn vm_profile(m: &Measured, memory_gib: f64, cpu: f64, io: f64, growth: f64) -> [Vec<f64>; 5] {
+    std::array::from_fn(|r| match r {
+        0 => m.profile[0].iter().map(|v| v * cpu * growth).collect(),
+        1 => vec![memory_gib; m.profile[1].len()],
+        _ => m.profile[r].iter().map(|v| v * io * growth).collect(),
+    })
+}
+
+/// Slack of a fit: the packing's own tolerance.
+const FIT_EPS: f64 = 1e-9;
+
+/// One limit a lone VM meets on an empty host: what it needs, what the
+/// host offers.
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    what: &'static str,
+    need: f64,
+    offer: f64,
+    unit: &'static str,
+}
+
+/// Every limit the packing checks for one VM alone on an empty host of the
+/// model `h`: each resource's busiest slot against its capacity at the
+/// cluster's target (the CPU target lowered by the server's `max-host-cpu`),
+/// and its vCPUs against the platform's vCPUs per host.
+fn limits(
+    h: &HostModel,
+    c: &crate::model::Cluster,
+    platform: Option<&crate::model::Platform>,
+    server: &crate::model::Server,
+    peaks: &[f64; 5],
+    vcpus: u32,
+) -> Vec<Limit> {
+    let (raw, shares) = (h.capacity(), c.target.shares());
+    let mut out: Vec<Limit> = RESOURCES
+        .iter()
+        .map(|r| {
+            let i = r.index();
+            let mut offer = raw[i] * shares[i];
+            if *r == Resource::Cpu
+                && let Some(limit) = server.max_host_cpu
+            {
+                offer = offer.min(raw[i] * limit.0);
+            }
+            Limit {
+                what: r.label(),
+                need: peaks[i],
+                offer,
+                unit: r.unit(),
+            }
+        })
+        .collect();
+    if let Some(p) = platform {
+        out.push(Limit {
+            what: "vCPUs",
+            need: f64::from(vcpus),
+            offer: f64::from(p.max_vcpus(h.cores())),
+            unit: "per host",
+        });
+    }
+    out
+}
+
+/// What to report for a VM that no host model holds: each limit it exceeds
+/// on every model, against the most any model offers; when no single limit
+/// decides (each model fails on another), the first model's.
+fn misfits(per_model: &[Vec<Limit>]) -> Vec<Limit> {
+    let best: Vec<Limit> = (0..per_model[0].len())
+        .map(|k| {
+            let offer = per_model.iter().map(|ls| ls[k].offer).fold(0.0, f64::max);
+            Limit {
+                offer,
+                ..per_model[0][k]
+            }
+        })
+        .filter(|l| l.need > l.offer + FIT_EPS)
+        .collect();
+    if best.is_empty() {
+        per_model[0]
+            .iter()
+            .filter(|l| l.need > l.offer + FIT_EPS)
+            .copied()
+            .collect()
+    } else {
+        best
+    }
+}
+
 pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostics) -> Assessment {
     let settings = &model.project.profile;
     let years = f64::from(model.project.sizing_years);
@@ -361,43 +452,46 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
         let cpu_ovh = platform.map_or(0.0, |p| p.cpu_overhead.0);
         let io_ovh = platform.map_or(0.0, |p| p.io_overhead.0);
         let mem_ovh = platform.map_or(0.0, |p| p.memory_overhead_per_vm.gib());
-        // As the placement will see it: the busiest slot, overhead and growth included.
-        let need_ghz = m.profile[0].iter().copied().fold(0.0, f64::max) * (1.0 + cpu_ovh) * growth;
-        let need_mem = memory_gib + mem_ovh;
+        // The VM as the placement will see it: its profile with overheads and
+        // growth, against every host model of its cluster.
+        let profile = vm_profile(m, memory_gib + mem_ovh, 1.0 + cpu_ovh, 1.0 + io_ovh, growth);
         let mut too_large_for_hosts = None;
-        if let Some(c) = cluster {
-            let fits = models.iter().any(|h| {
-                need_ghz <= h.cpu_ghz() * c.target.cpu.0
-                    && need_mem <= h.memory.gib() * c.target.memory.0
-            });
-            if !fits && !models.is_empty() {
-                let best = models
-                    .iter()
-                    .map(|h| h.cpu_ghz() * c.target.cpu.0)
-                    .fold(0.0, f64::max);
-                let best_mem = models
-                    .iter()
-                    .map(|h| h.memory.gib() * c.target.memory.0)
-                    .fold(0.0, f64::max);
+        if let Some(c) = cluster
+            && !models.is_empty()
+        {
+            let peaks: [f64; 5] =
+                std::array::from_fn(|r| profile[r].iter().copied().fold(0.0, f64::max));
+            let per_model: Vec<Vec<Limit>> = models
+                .iter()
+                .map(|h| limits(h, c, platform, server, &peaks, vcpus))
+                .collect();
+            let fits = per_model
+                .iter()
+                .any(|ls| ls.iter().all(|l| l.need <= l.offer + FIT_EPS));
+            if !fits {
+                let needs = misfits(&per_model);
                 let reason = format!(
-                    "too large for any host model: needs {} GHz and {} GiB, the largest host offers {} GHz and {} GiB at target",
-                    num(need_ghz, 1),
-                    num(need_mem, 1),
-                    num(best, 1),
-                    num(best_mem, 1)
+                    "too large for any host model: {}",
+                    needs
+                        .iter()
+                        .map(|l| format!(
+                            "{} {} {} against {} {} at target",
+                            l.what,
+                            num(l.need, 1),
+                            l.unit,
+                            num(l.offer, 1),
+                            l.unit
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
+                let table: Vec<(&str, f64, f64, &str)> = needs
+                    .iter()
+                    .map(|l| (l.what, l.need, l.offer, l.unit))
+                    .collect();
                 too_large_for_hosts = Some((
                     reason,
-                    too_large(
-                        server,
-                        c,
-                        &[
-                            ("CPU", need_ghz, best, "GHz"),
-                            ("memory", need_mem, best_mem, "GiB"),
-                        ],
-                        growth,
-                        model.project.sizing_years,
-                    ),
+                    too_large(server, c, &table, growth, model.project.sizing_years),
                 ));
             }
         }
@@ -543,24 +637,8 @@ pub fn assess(model: &Model, measurements: &Measurements, diags: &mut Diagnostic
 
         let scope = Scope::of(server.status, verdict);
         if scope == Scope::Moves
-            && let (Some(cid), Some(platform)) = (server.cluster, platform)
+            && let (Some(cid), Some(_)) = (server.cluster, platform)
         {
-            let mut profile: [Vec<f64>; 5] = Default::default();
-            for (r, p) in profile.iter_mut().enumerate() {
-                *p = match r {
-                    0 => m.profile[0]
-                        .iter()
-                        .map(|v| v * (1.0 + cpu_ovh) * growth)
-                        .collect(),
-                    1 => {
-                        vec![memory_gib + platform.memory_overhead_per_vm.gib(); m.profile[1].len()]
-                    }
-                    _ => m.profile[r]
-                        .iter()
-                        .map(|v| v * (1.0 + io_ovh) * growth)
-                        .collect(),
-                };
-            }
             vms.push(VmDemand {
                 server: id,
                 cluster: cid,

@@ -129,6 +129,21 @@ pub struct Platform {
     pub license: Option<Id>,
 }
 
+impl Platform {
+    /// VMs one host of `cores` physical cores may run (`vms-per-core`).
+    pub fn max_vms(&self, cores: u32) -> u32 {
+        (self.vms_per_core * f64::from(cores))
+            .floor()
+            .min(f64::from(u32::MAX)) as u32
+    }
+    /// vCPUs one host of `cores` physical cores may run (`vcpu-per-core`).
+    pub fn max_vcpus(&self, cores: u32) -> u32 {
+        (self.vcpu_per_core * f64::from(cores))
+            .floor()
+            .min(f64::from(u32::MAX)) as u32
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct HostModel {
     pub name: String,
@@ -152,6 +167,18 @@ pub struct HostModel {
 impl HostModel {
     pub fn cores(&self) -> u32 {
         self.sockets * self.cores_per_socket
+    }
+    /// Raw capacity per resource, in profile units and in the order of
+    /// `measure::RESOURCES`: GHz, GiB, IOPS, MB/s, Mbit/s. Placement packs
+    /// against it and the assessment's "fits no host" checks it.
+    pub fn capacity(&self) -> [f64; 5] {
+        [
+            self.cpu_ghz(),
+            self.memory.gib(),
+            self.storage_iops,
+            self.storage_throughput.0 / 8e6,
+            self.network.0 / 1e6,
+        ]
     }
     /// Reference-normalised CPU capacity in GHz.
     pub fn cpu_ghz(&self) -> f64 {
@@ -222,6 +249,20 @@ pub struct Targets {
     pub disk_iops: Fraction,
     pub disk_throughput: Fraction,
     pub network: Fraction,
+}
+
+impl Targets {
+    /// The usable share of each resource, in the order of
+    /// [`HostModel::capacity`].
+    pub fn shares(&self) -> [f64; 5] {
+        [
+            self.cpu.0,
+            self.memory.0,
+            self.disk_iops.0,
+            self.disk_throughput.0,
+            self.network.0,
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -622,24 +622,7 @@ fn solution_costs(
 }
 
 fn target_of(cluster: &Cluster, r: Resource) -> f64 {
-    match r {
-        Resource::Cpu => cluster.target.cpu.0,
-        Resource::Memory => cluster.target.memory.0,
-        Resource::DiskIops => cluster.target.disk_iops.0,
-        Resource::DiskMbs => cluster.target.disk_throughput.0,
-        Resource::NetMbit => cluster.target.network.0,
-    }
-}
-
-/// Raw capacity per resource in profile units.
-pub fn raw_capacity(hm: &HostModel) -> [f64; R] {
-    [
-        hm.cpu_ghz(),
-        hm.memory.gib(),
-        hm.storage_iops,
-        hm.storage_throughput.0 / 8e6,
-        hm.network.0 / 1e6,
-    ]
+    cluster.target.shares()[r.index()]
 }
 
 /// "tue 14:00" for weekly periods; "14:00 (day 2)" otherwise.
@@ -665,13 +648,12 @@ fn build_problem(
     on: &Switches,
 ) -> Problem {
     let slots = model.project.profile.slots();
-    let raw = raw_capacity(hm);
+    let raw = hm.capacity();
     let mut cap = [0.0; R];
     for r in RESOURCES {
         cap[r.index()] = raw[r.index()] * target_of(cluster, r);
     }
     let platform = &model.platforms[cluster.platform];
-    let cores = f64::from(hm.cores());
     let by_server: BTreeMap<Id, &VmDemand> = vms.iter().map(|v| (v.server, *v)).collect();
 
     // Affinity groups: union of overlapping affinity rules.
@@ -784,12 +766,8 @@ fn build_problem(
         slots,
         cap,
         raw,
-        max_vms: (platform.vms_per_core * cores)
-            .floor()
-            .min(f64::from(u32::MAX)) as u32,
-        max_vcpus: (platform.vcpu_per_core * cores)
-            .floor()
-            .min(f64::from(u32::MAX)) as u32,
+        max_vms: platform.max_vms(hm.cores()),
+        max_vcpus: platform.max_vcpus(hm.cores()),
         items,
     }
 }

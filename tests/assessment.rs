@@ -466,9 +466,34 @@ fn server_too_large_for_every_host_model_stays_physical() {
         .compile();
     let s = server(&c, "big01");
     assert_eq!(s.verdict, Verdict::KeepPhysical);
-    has_reason(
-        s,
-        &["too large", "88 GHz", "26.5 GiB", "76.8 GHz", "460.8 GiB"],
+    // Only the limit it exceeds is named; memory fits.
+    has_reason(s, &["too large", "CPU 88 GHz against 76.8 GHz"]);
+    assert!(
+        s.reasons.iter().all(|r| !r.contains("GiB")),
+        "{:?}",
+        s.reasons
+    );
+}
+
+/// The check covers every resource the placement packs, not only CPU and
+/// memory: 14,000 IOPS in every slot need 14,000 × 1.25 (the platform's
+/// I/O overhead) = 17,500 IOPS, where a host offers 16,000 × 80% = 12,800.
+/// Judged `virtualize` before, the server then fitted no host.
+#[test]
+fn server_over_any_hosts_storage_stays_physical() {
+    let c = Estate::new()
+        .measured("io01", "disk-iops 100000", &steady("10,8,14000,5,20"))
+        .compile();
+    let s = server(&c, "io01");
+    assert_eq!(s.verdict, Verdict::KeepPhysical, "{:?}", s.reasons);
+    has_reason(s, &["too large", "disk IOPS 17500 IOPS against 12800 IOPS"]);
+    assert!(
+        c.plan.as_ref().is_some_and(|p| p
+            .capacity
+            .clusters
+            .iter()
+            .all(|cp| cp.unplaced.is_empty())),
+        "the placement is not left with a VM it cannot place"
     );
 }
 
