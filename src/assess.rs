@@ -257,7 +257,7 @@ struct Limit {
 /// Every limit the packing checks for one VM alone on an empty host of the
 /// model `h`: each resource's busiest slot against its capacity at the
 /// cluster's target (the CPU target lowered by the server's `max-host-cpu`),
-/// and its vCPUs against the platform's vCPUs per host.
+/// its vCPUs against the platform's vCPUs per host, and room for one VM.
 fn limits(
     h: &HostModel,
     c: &crate::model::Cluster,
@@ -290,6 +290,12 @@ fn limits(
             what: "vCPUs",
             need: f64::from(vcpus),
             offer: f64::from(p.max_vcpus(h.cores())),
+            unit: "per host",
+        });
+        out.push(Limit {
+            what: "VMs",
+            need: 1.0,
+            offer: f64::from(p.max_vms(h.cores())),
             unit: "per host",
         });
     }
