@@ -389,7 +389,8 @@ pub fn place(
             let verdict = failover::ensure(&problem, &mut sol, all_on.failures);
             let hosts = sol.hosts.len();
             // The cheapest total wins, licences included.
-            let cost = solution_cost(model, &vms, cluster, hm, &problem, &sol);
+            let failures = all_on.failures;
+            let cost = solution_costs(model, &vms, cluster, hm, &problem, &sol, failures).total();
             candidates.push(CandidateResult {
                 host_model: hm.name.clone(),
                 hosts,
@@ -556,20 +557,6 @@ pub fn host_cost(model: &Model, hm: &HostModel) -> f64 {
     hm.cost_over(&model.costs, f64::from(model.project.horizon_years))
 }
 
-/// Cost over the horizon of a candidate solution: its hosts and the
-/// licences they need, counted as the cost report counts them.
-fn solution_cost(
-    model: &Model,
-    vms: &[&VmDemand],
-    cluster: &Cluster,
-    hm: &HostModel,
-    problem: &Problem,
-    sol: &Solution,
-) -> f64 {
-    let failures = cluster.failures_to_tolerate as usize;
-    solution_costs(model, vms, cluster, hm, problem, sol, failures).total()
-}
-
 /// A solution's cost over the horizon, in its two parts.
 #[derive(Debug, Clone, Copy)]
 struct SolutionCost {
@@ -583,8 +570,10 @@ impl SolutionCost {
     }
 }
 
-/// [`solution_cost`] in its parts, with host-licensed products counted for
-/// what each host may run after `failures` failures.
+/// Cost over the horizon of a candidate solution, in its two parts: its
+/// hosts, and the licences they need counted as the cost report counts
+/// them, host-licensed products for what each host may run after
+/// `failures` failures.
 fn solution_costs(
     model: &Model,
     vms: &[&VmDemand],

@@ -80,12 +80,11 @@ impl Zone {
     pub fn offset_at(&self, utc: i64) -> i64 {
         match self {
             Zone::Fixed(m) => i64::from(*m) * 60,
-            Zone::Iana(tz) => {
-                let naive = chrono::DateTime::from_timestamp(utc, 0)
-                    .unwrap_or_default()
-                    .naive_utc();
-                i64::from(tz.offset_from_utc_datetime(&naive).fix().local_minus_utc())
-            }
+            Zone::Iana(tz) => i64::from(
+                tz.offset_from_utc_datetime(&naive(utc))
+                    .fix()
+                    .local_minus_utc(),
+            ),
         }
     }
 
@@ -95,10 +94,7 @@ impl Zone {
         match self {
             Zone::Fixed(m) => *m,
             Zone::Iana(tz) => {
-                let naive = chrono::DateTime::from_timestamp(utc, 0)
-                    .unwrap_or_default()
-                    .naive_utc();
-                let offset = tz.offset_from_utc_datetime(&naive);
+                let offset = tz.offset_from_utc_datetime(&naive(utc));
                 (offset.base_utc_offset().num_seconds() / 60) as i32
             }
         }
@@ -114,11 +110,8 @@ impl Zone {
         let Zone::Iana(tz) = self else {
             return Local::Single(local - self.offset_at(local));
         };
-        let Some(naive) = chrono::DateTime::from_timestamp(local, 0).map(|d| d.naive_utc()) else {
-            return Local::Single(local);
-        };
         let secs = |o: &chrono_tz::TzOffset| i64::from(o.fix().local_minus_utc());
-        match tz.offset_from_local_datetime(&naive) {
+        match tz.offset_from_local_datetime(&naive(local)) {
             chrono::LocalResult::Single(o) => Local::Single(local - secs(&o)),
             chrono::LocalResult::Ambiguous(a, b) => {
                 let (x, y) = (local - secs(&a), local - secs(&b));
@@ -129,6 +122,13 @@ impl Zone {
             chrono::LocalResult::None => Local::Skipped(local - self.offset_at(local - 86400)),
         }
     }
+}
+
+/// Unix seconds as a chrono date and time (the epoch when out of range).
+fn naive(t: i64) -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .naive_utc()
 }
 
 /// Minutes east of UTC of `UTC`, `Z`, `+01:00`, `UTC+5:30`, `-08`.

@@ -248,12 +248,7 @@ pub fn run(dir: &Path, o: &Options, read: &ReadArgs, reporter: &Reporter) -> Exi
 /// name.
 fn reader_file(dir: &Path, model: &Model, out: &Path) -> Option<PathBuf> {
     let rel = relative(dir, out)?;
-    let probe = format!("{rel}/{}.csv", model.servers.first()?.name);
-    if model
-        .metrics
-        .iter()
-        .any(|g| virtplan::source::glob_match(&g.pattern, &probe))
-    {
+    if model.servers.is_empty() || reads_folder(model, &rel) {
         return None;
     }
     let path = out.join(prom::METRICS_KDL_NAME);
@@ -293,40 +288,44 @@ fn project_reads(dir: &Path, read: &ReadArgs, out: &Path) -> bool {
     let Some(rel) = relative(dir, out) else {
         return false;
     };
-    let Ok(fs) = crate::project(dir, read) else {
-        return false;
-    };
-    let loaded = virtplan::load::load(&fs);
-    let mut diags = loaded.diags;
-    let Some(model) = virtplan::lower::lower(&loaded.nodes, &loaded.sources, &mut diags) else {
-        return false;
-    };
-    let probe = model
-        .servers
-        .first()
-        .map(|s| format!("{rel}/{}.csv", s.name));
-    probe.is_some_and(|p| {
-        model
-            .metrics
-            .iter()
-            .any(|g| virtplan::source::glob_match(&g.pattern, &p))
-    })
+    lowered(dir, read)
+        .and_then(|(model, _, _)| model)
+        .is_some_and(|model| reads_folder(&model, &rel))
 }
 
 /// The project's model, or `None` after reporting why there is none. Only
 /// the input language is checked: measurements may not exist yet.
 fn load_model(dir: &Path, read: &ReadArgs, reporter: &Reporter) -> Option<Model> {
+    let (model, diags, sources) = lowered(dir, read)?;
+    if diags.has_errors() || model.is_none() {
+        reporter.diagnostics(&diags, &sources, dir);
+        eprintln!("nothing imported: fix the project's errors first");
+        return None;
+    }
+    model
+}
+
+/// The project loaded and lowered, with its diagnostics sorted; `None`
+/// when `dir` is not a project folder.
+fn lowered(dir: &Path, read: &ReadArgs) -> Option<(Option<Model>, Diagnostics, SourceMap)> {
     let fs = crate::project(dir, read).ok()?;
     let loaded = virtplan::load::load(&fs);
     let mut diags = loaded.diags;
     let model = virtplan::lower::lower(&loaded.nodes, &loaded.sources, &mut diags);
     diags.sort(&loaded.sources);
-    if diags.has_errors() || model.is_none() {
-        reporter.diagnostics(&diags, &loaded.sources, dir);
-        eprintln!("nothing imported: fix the project's errors first");
-        return None;
-    }
-    model
+    Some((model, diags, loaded.sources))
+}
+
+/// Whether a `metrics` glob of the project reads the CSV files of the
+/// project-relative folder `rel`.
+fn reads_folder(model: &Model, rel: &str) -> bool {
+    model.servers.first().is_some_and(|s| {
+        let probe = format!("{rel}/{}.csv", s.name);
+        model
+            .metrics
+            .iter()
+            .any(|g| virtplan::source::glob_match(&g.pattern, &probe))
+    })
 }
 
 /// The instances to query: those naming a server, one per server (the
